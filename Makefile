@@ -1,0 +1,82 @@
+# TextPeak Console. `make run` and `make test` install whatever is missing,
+# once, then build and run. See README.md.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+CARGO_LEPTOS_VERSION := 0.3.11
+BINARYEN_VERSION := 132
+# wasm-bindgen-cli must match the wasm-bindgen library in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+CARGO_HOME ?= $(HOME)/.cargo
+export PATH := $(CARGO_HOME)/bin:$(PATH)
+# Installing the tools is a one-off: skip the 15-minute LTO link.
+TOOL_BUILD_ENV := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
+
+.PHONY: run test build unit e2e tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright
+
+## run: build the release console and serve it on http://127.0.0.1:3000 (SQLite in data/)
+run: tools
+	cargo leptos serve --release
+
+## test: every test: unit and integration (cargo test), then the browser tests in Chromium
+test: tools test-tools
+	cargo test --locked
+	$(MAKE) --no-print-directory e2e
+
+## build: the release server and browser bundle, in target/
+build: tools
+	cargo leptos build --release
+
+## e2e: Playwright against the release build, on a fresh database
+e2e: build playwright
+	cd end2end && npx playwright test
+
+tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
+test-tools: chromium playwright
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# cargo-leptos 0.3.11's lock pins a crate that needs a newer rustc, and its
+# default build downloads tools at run time: build it from its own source with
+# that one crate stepped back and downloads switched off (no_downloads).
+cargo-leptos:
+	@if [ "$$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $(CARGO_LEPTOS_VERSION)" ]; then \
+	  echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 20 minutes, once)"; \
+	  cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads >/dev/null 2>&1 || true; \
+	  if [ "$$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $(CARGO_LEPTOS_VERSION)" ]; then \
+	    src=$$(ls -d $(CARGO_HOME)/registry/src/*/cargo-leptos-$(CARGO_LEPTOS_VERSION) | head -n1); \
+	    work=$$(mktemp -d); cp -r "$$src" "$$work/"; cd "$$work/cargo-leptos-$(CARGO_LEPTOS_VERSION)"; \
+	    cargo update -p cargo-util-schemas --precise 0.14.1; \
+	    $(TOOL_BUILD_ENV) cargo install --path . --locked --features no_downloads; \
+	    rm -rf "$$work"; \
+	  fi; \
+	fi
+
+# Same story: its lock pins a webpki-roots release the registry does not carry.
+wasm-bindgen:
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (a few minutes, once)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked >/dev/null 2>&1 || true; \
+	  if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	    src=$$(ls -d $(CARGO_HOME)/registry/src/*/wasm-bindgen-cli-$(WASM_BINDGEN_VERSION) | head -n1); \
+	    work=$$(mktemp -d); cp -r "$$src" "$$work/"; cd "$$work/wasm-bindgen-cli-$(WASM_BINDGEN_VERSION)"; \
+	    cargo update -p webpki-roots --precise 1.0.10; \
+	    $(TOOL_BUILD_ENV) cargo install --path . --locked; \
+	    rm -rf "$$work"; \
+	  fi; \
+	fi
+
+# Debian's binaryen (108) builds a bundle that never hydrates; npm carries 132.
+wasm-opt:
+	@wasm-opt --version 2>/dev/null | grep -q "version $(BINARYEN_VERSION)" || npm install -g binaryen@$(BINARYEN_VERSION).0.0
+
+# Playwright cannot download its browser here: use Debian's Chromium.
+chromium:
+	@command -v chromium >/dev/null || { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium; }
+
+playwright:
+	@[ -x end2end/node_modules/.bin/playwright ] || (cd end2end && npm ci --no-audit --no-fund)

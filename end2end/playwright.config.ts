@@ -1,0 +1,55 @@
+import { defineConfig } from '@playwright/test';
+import * as path from 'path';
+
+// One fresh data folder (SQLite database + master key) per run. Workers
+// inherit the environment, so they all agree on it.
+const repo = path.resolve(__dirname, '..');
+process.env.E2E_DATA_DIR ??= path.join(__dirname, '.tmp', `run-${Date.now()}`);
+const port = process.env.E2E_PORT ?? '3100';
+const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    permissions: ['clipboard-read', 'clipboard-write'],
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  // The release build made by `make test` (cargo leptos build --release).
+  webServer: {
+    command: path.join(repo, 'target', 'release', 'textpeak'),
+    cwd: repo,
+    url: `${baseURL}/api/v1/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      TEXTPEAK_DATA_DIR: process.env.E2E_DATA_DIR,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: path.join(repo, 'target', 'site'),
+      LEPTOS_ENV: 'PROD',
+      RUST_LOG: 'info',
+    },
+  },
+});

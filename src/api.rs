@@ -1,0 +1,10 @@
+//! The console's server functions and the types they exchange with the browser.
+//!
+//! Every server function is a public HTTP endpoint (under `/rpc`): each one
+//! resolves who is asking itself, validates its input on the server and maps
+//! failures to [`ConsoleError`], which the dialogs show next to the right field.
+
+pub mod api_keys;
+mod error;
+
+pub use error::{ConsoleError, Field};

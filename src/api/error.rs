@@ -1,0 +1,115 @@
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// Which input of a dialog an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Field {
+    Name,
+    IpAcl,
+    Entries,
+    Username,
+    Password,
+}
+
+/// Every failure a server function can report, in words an admin can act on.
+/// Details (database errors and the like) stay in the server log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("{message}")]
+    Invalid { field: Field, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Your session has ended. Sign in again.")]
+    Unauthenticated,
+    #[error("This request was refused because it did not come from the console.")]
+    Forbidden,
+    #[error("Wrong username or password")]
+    WrongCredentials,
+    #[error("Too many failed attempts. Try again in {retry_after_secs} s.")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("The request was not understood: {0}")]
+    BadRequest(String),
+    #[error("Something went wrong on the server. Try again; if it keeps happening, tell your administrator.")]
+    Internal,
+    #[error("The console could not reach the server. Check your connection and try again.")]
+    Unreachable,
+}
+
+impl ConsoleError {
+    pub fn invalid(field: Field, message: impl Into<String>) -> Self {
+        ConsoleError::Invalid { field, message: message.into() }
+    }
+
+    /// The HTTP status the server answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ConsoleError::Invalid { .. } => 422,
+            ConsoleError::NotFound(_) => 404,
+            ConsoleError::Unauthenticated | ConsoleError::WrongCredentials => 401,
+            ConsoleError::Forbidden => 403,
+            ConsoleError::TooManyAttempts { .. } => 429,
+            ConsoleError::BadRequest(_) => 400,
+            ConsoleError::Internal | ConsoleError::Unreachable => 500,
+        }
+    }
+
+    /// The message to show next to `field`, if this error is about it.
+    pub fn for_field(&self, field: Field) -> Option<String> {
+        match self {
+            ConsoleError::Invalid { field: f, message } if *f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The message to show above a form's buttons: anything not tied to a field.
+    pub fn general(&self) -> Option<String> {
+        match self {
+            ConsoleError::Invalid { .. } => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl FromServerFnError for ConsoleError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(detail)
+            | ServerFnErrorErr::MissingArg(detail)
+            | ServerFnErrorErr::Deserialization(detail) => ConsoleError::BadRequest(detail),
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => ConsoleError::Unreachable,
+            _ => ConsoleError::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_go_to_their_field_only() {
+        let err = ConsoleError::invalid(Field::Name, "Enter a name");
+        assert_eq!(err.for_field(Field::Name).as_deref(), Some("Enter a name"));
+        assert_eq!(err.for_field(Field::IpAcl), None);
+        assert_eq!(err.general(), None);
+        assert_eq!(err.status(), 422);
+    }
+
+    #[test]
+    fn other_errors_are_general() {
+        let err = ConsoleError::NotFound("This API key no longer exists.".into());
+        assert_eq!(err.general().as_deref(), Some("This API key no longer exists."));
+        assert_eq!(err.status(), 404);
+    }
+
+    #[test]
+    fn encodes_as_json_for_the_browser() {
+        let err = ConsoleError::TooManyAttempts { retry_after_secs: 42 };
+        let json = serde_json::to_string(&err).unwrap();
+        assert_eq!(serde_json::from_str::<ConsoleError>(&json).unwrap(), err);
+        assert_eq!(err.to_string(), "Too many failed attempts. Try again in 42 s.");
+    }
+}

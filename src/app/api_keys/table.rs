@@ -1,0 +1,243 @@
+//! The API keys table: one row per key, the eye button, Edit and Delete, and paging.
+
+use crate::api::ConsoleError;
+use crate::api::api_keys::{ApiKeySummary, ApiKeysPage, reveal_api_key};
+use leptos::prelude::*;
+
+#[component]
+pub fn ApiKeysTable(
+    keys: Resource<Result<ApiKeysPage, ConsoleError>>,
+    page: RwSignal<u64>,
+    refresh: RwSignal<u32>,
+    editing: RwSignal<Option<ApiKeySummary>>,
+    deleting: RwSignal<Option<ApiKeySummary>>,
+) -> impl IntoView {
+    view! {
+        <section class="panel" aria-busy=move || keys.get().is_none().to_string()>
+            <Transition fallback=|| view! { <p class="empty">"Loading API keys…"</p> }>
+                {move || Suspend::new(async move {
+                    match keys.await {
+                        Ok(loaded) if loaded.total == 0 => {
+                            view! {
+                                <p class="empty">"No API keys yet. Use Add API Key to create the first one."</p>
+                            }
+                                .into_any()
+                        }
+                        Ok(loaded) => {
+                            let pager = PagerInfo::of(&loaded);
+                            view! {
+                                <table class="data-table">
+                                    <caption class="visually-hidden">"API keys"</caption>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Name"</th>
+                                            <th scope="col">"IP ACL"</th>
+                                            <th scope="col">"API Key"</th>
+                                            <th scope="col">"Created"</th>
+                                            <th scope="col">"Last used"</th>
+                                            <th scope="col">
+                                                <span class="visually-hidden">"Actions"</span>
+                                            </th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {loaded
+                                            .keys
+                                            .into_iter()
+                                            .map(|key| view! { <ApiKeyRow key refresh editing deleting /> })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager info=pager page />
+                            }
+                                .into_any()
+                        }
+                        Err(err) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ApiKeyRow(
+    key: ApiKeySummary,
+    refresh: RwSignal<u32>,
+    editing: RwSignal<Option<ApiKeySummary>>,
+    deleting: RwSignal<Option<ApiKeySummary>>,
+) -> impl IntoView {
+    let revealed = RwSignal::new(None::<String>);
+    let problem = RwSignal::new(None::<String>);
+    let id = key.id;
+    let name_id = format!("api-key-{id}-name");
+    let token_id = format!("api-key-{id}-token");
+    let masked = key.masked_token.clone();
+    let toggle = move |_| {
+        problem.set(None);
+        if revealed.get_untracked().is_some() {
+            revealed.set(None);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match reveal_api_key(id).await {
+                Ok(token) => {
+                    revealed.try_set(Some(token));
+                }
+                Err(err) => {
+                    problem.try_set(Some(err.to_string()));
+                    if matches!(err, ConsoleError::NotFound(_)) {
+                        refresh.update(|n| *n += 1);
+                    }
+                }
+            }
+        });
+    };
+    let shown = move || revealed.with(Option::is_some);
+    let for_edit = key.clone();
+    let for_delete = key.clone();
+
+    view! {
+        <tr>
+            <th scope="row" id=name_id.clone()>
+                {key.name}
+            </th>
+            <td>{key.ip_acl_name}</td>
+            <td>
+                <div class="token-cell">
+                    <code id=token_id.clone() class="token" class:revealed=shown>
+                        {move || revealed.get().unwrap_or_else(|| masked.clone())}
+                    </code>
+                    <button
+                        type="button"
+                        class="icon-button"
+                        aria-label=move || if shown() { "Hide API key contents" } else { "Show API key contents" }
+                        aria-controls=token_id
+                        aria-describedby=name_id.clone()
+                        on:click=toggle
+                    >
+                        <EyeIcon crossed=Signal::derive(shown) />
+                    </button>
+                </div>
+                <Show when=move || problem.with(Option::is_some)>
+                    <p class="field-error" role="alert">
+                        {move || problem.get()}
+                    </p>
+                </Show>
+            </td>
+            <td>{key.created}</td>
+            <td>{key.last_used.unwrap_or_else(|| "Never".to_owned())}</td>
+            <td class="actions">
+                <button
+                    type="button"
+                    class="button small"
+                    aria-describedby=name_id.clone()
+                    on:click=move |_| editing.set(Some(for_edit.clone()))
+                >
+                    "Edit"
+                </button>
+                <button
+                    type="button"
+                    class="button small danger-outline"
+                    aria-describedby=name_id
+                    on:click=move |_| deleting.set(Some(for_delete.clone()))
+                >
+                    "Delete"
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+/// An eye, struck through while the token is shown (the button then hides it).
+#[component]
+fn EyeIcon(crossed: Signal<bool>) -> impl IntoView {
+    view! {
+        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+            <path
+                d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z"
+                fill="none"
+                stroke="currentColor"
+                stroke-width="2"
+            />
+            <circle cx="12" cy="12" r="3" fill="none" stroke="currentColor" stroke-width="2" />
+            <Show when=move || crossed.get()>
+                <path d="M3 3l18 18" stroke="currentColor" stroke-width="2" />
+            </Show>
+        </svg>
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PagerInfo {
+    first: u64,
+    last: u64,
+    total: u64,
+    page: u64,
+    pages: u64,
+}
+
+impl PagerInfo {
+    fn of(loaded: &ApiKeysPage) -> Self {
+        let pages = loaded.total.div_ceil(loaded.page_size.max(1)).max(1);
+        let first = loaded.page * loaded.page_size + 1;
+        let last = (first + loaded.keys.len() as u64).saturating_sub(1);
+        Self { first, last, total: loaded.total, page: loaded.page, pages }
+    }
+}
+
+#[component]
+fn Pager(info: PagerInfo, page: RwSignal<u64>) -> impl IntoView {
+    (info.pages > 1).then(|| {
+        view! {
+            <nav class="pager" aria-label="API keys pages">
+                <span>{format!("{}–{} of {}", info.first, info.last, info.total)}</span>
+                <button
+                    type="button"
+                    class="button small"
+                    disabled=info.page == 0
+                    on:click=move |_| page.set(info.page.saturating_sub(1))
+                >
+                    "Previous"
+                </button>
+                <span>{format!("Page {} of {}", info.page + 1, info.pages)}</span>
+                <button
+                    type="button"
+                    class="button small"
+                    disabled=info.page + 1 >= info.pages
+                    on:click=move |_| page.set(info.page + 1)
+                >
+                    "Next"
+                </button>
+            </nav>
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaded(total: u64, page: u64, on_page: usize) -> ApiKeysPage {
+        let key = ApiKeySummary {
+            id: 1,
+            name: "k".into(),
+            ip_acl_id: 1,
+            ip_acl_name: "a".into(),
+            masked_token: "tp_…".into(),
+            created: String::new(),
+            last_used: None,
+        };
+        ApiKeysPage { keys: vec![key; on_page], total, page, page_size: 50, ip_acls: vec![] }
+    }
+
+    #[test]
+    fn pager_counts_rows_and_pages() {
+        assert_eq!(PagerInfo::of(&loaded(120, 0, 50)), PagerInfo { first: 1, last: 50, total: 120, page: 0, pages: 3 });
+        assert_eq!(
+            PagerInfo::of(&loaded(120, 2, 20)),
+            PagerInfo { first: 101, last: 120, total: 120, page: 2, pages: 3 }
+        );
+        assert_eq!(PagerInfo::of(&loaded(50, 0, 50)).pages, 1);
+    }
+}

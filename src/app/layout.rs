@@ -1,0 +1,80 @@
+//! The frame around every console page: the main menu at the side, the page at the right.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Outlet};
+use leptos_router::hooks::use_location;
+
+#[component]
+pub fn ConsoleLayout() -> impl IntoView {
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <div class="layout">
+            <SideMenu />
+            <main id="main" class="content" tabindex="-1">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+/// The main menu. Settings is a disclosure button; it starts open on settings pages.
+#[component]
+fn SideMenu() -> impl IntoView {
+    let location = use_location();
+    let expanded = RwSignal::new(location.pathname.get_untracked().starts_with("/settings"));
+    // Following a link into settings from elsewhere opens the section.
+    Effect::new(move |_| {
+        if location.pathname.get().starts_with("/settings") {
+            expanded.set(true);
+        }
+    });
+
+    view! {
+        <nav class="side-menu" aria-label="Main menu">
+            <a class="brand" href="/">
+                "TextPeak"
+            </a>
+            <ul class="menu">
+                <li>
+                    <A href="/" exact=true>
+                        "Overview"
+                    </A>
+                </li>
+                <li>
+                    <button
+                        type="button"
+                        class="menu-section"
+                        aria-expanded=move || expanded.get().to_string()
+                        aria-controls="settings-menu"
+                        on:click=move |_| expanded.update(|open| *open = !*open)
+                    >
+                        "Settings"
+                    </button>
+                    <ul id="settings-menu" class="submenu" hidden=move || !expanded.get()>
+                        <li>
+                            <A href="/settings/api-keys">"API Keys"</A>
+                        </li>
+                    </ul>
+                </li>
+            </ul>
+        </nav>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found" />
+        <main id="main" class="content">
+            <h1>"Page not found"</h1>
+            <p>
+                <a href="/">"Back to the console"</a>
+            </p>
+        </main>
+    }
+}

@@ -1,0 +1,14 @@
+//! Schema migrations, applied at start-up (`Migrator::up`), one file each.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_api_keys;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_api_keys::Migration)]
+    }
+}

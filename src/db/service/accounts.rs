@@ -1,0 +1,63 @@
+//! Accounts, and what every new account starts with.
+
+use crate::db::entities::{account, ip_acl};
+use crate::db::service::now_ms;
+use crate::domain::validation::{Name, NameError, fold};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, TransactionTrait,
+};
+
+/// The ACL a new account starts with, so its first key can be made at once.
+pub const ANY_ADDRESS_ACL: &str = "Any address";
+pub const ANY_ADDRESS_ENTRIES: &str = "0.0.0.0/0\n::/0";
+pub const DEFAULT_ACCOUNT: &str = "Default";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("account name: {0}")]
+    Name(#[from] NameError),
+    #[error("an account named {0:?} already exists")]
+    Exists(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<account::Model>, DbErr> {
+    account::Entity::find().filter(account::Column::Name.eq(name)).one(db).await
+}
+
+/// Creates an account together with its "Any address" IP ACL, in one transaction.
+pub async fn create(db: &DatabaseConnection, name: &str) -> Result<account::Model, AccountError> {
+    let name = Name::parse(name)?;
+    let txn = db.begin().await?;
+    if find_by_name(&txn, name.as_str()).await?.is_some() {
+        return Err(AccountError::Exists(name.as_str().to_owned()));
+    }
+    let now = now_ms();
+    let account =
+        account::ActiveModel { name: Set(name.as_str().to_owned()), created_at: Set(now), ..Default::default() }
+            .insert(&txn)
+            .await?;
+    ip_acl::ActiveModel {
+        account_id: Set(account.id),
+        name: Set(ANY_ADDRESS_ACL.to_owned()),
+        name_folded: Set(fold(ANY_ADDRESS_ACL)),
+        entries: Set(ANY_ADDRESS_ENTRIES.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// The account a fresh install starts with; created on first start.
+pub async fn ensure_default(db: &DatabaseConnection) -> Result<account::Model, AccountError> {
+    match find_by_name(db, DEFAULT_ACCOUNT).await? {
+        Some(account) => Ok(account),
+        None => create(db, DEFAULT_ACCOUNT).await,
+    }
+}

@@ -1,0 +1,6 @@
+//! The rules of the product in plain Rust: no HTTP, no database, no Leptos.
+
+pub mod acl;
+pub mod crypto;
+pub mod token;
+pub mod validation;

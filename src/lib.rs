@@ -1,0 +1,20 @@
+#![recursion_limit = "256"]
+//! TextPeak Console: one crate built twice by cargo-leptos, as a server
+//! (`ssr`: axum, sea-orm, the domain) and as the browser's wasm (`hydrate`).
+
+pub mod api;
+pub mod app;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod domain;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The browser's entry point: attach to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

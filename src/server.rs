@@ -1,0 +1,10 @@
+//! Everything that runs only on the server: configuration, the HTTP router,
+//! the public TextPeak API and the work behind the console's server functions.
+
+pub mod api_keys;
+pub mod config;
+pub mod public_api;
+pub mod routes;
+pub mod rpc;
+pub mod start;
+pub mod state;

@@ -1,0 +1,271 @@
+//! Settings of the running server: `Leptos.toml` (its `[textpeak]` table and its
+//! `[package.metadata.leptos]` table), overridden by environment variables.
+//! A bad setting stops the start with a message that names it.
+
+use crate::domain::crypto::{MasterKey, MasterKeyError};
+use leptos::config::LeptosOptions;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(setting: impl Into<String>, problem: impl ToString) -> Self {
+        Self { setting: setting.into(), problem: problem.to_string() }
+    }
+}
+
+/// The `[textpeak]` table; unknown keys are refused so a typo is not silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileSettings {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    textpeak: FileSettings,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub leptos: LeptosOptions,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub master_key: MasterKey,
+}
+
+/// Reads environment variables through a function so tests need not touch the process environment.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Settings {
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::load_with(&process_env)
+    }
+
+    pub fn load_with(env: Env) -> Result<Self, ConfigError> {
+        let explicit = env("TEXTPEAK_CONFIG");
+        let path = PathBuf::from(explicit.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.to_owned()));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(ConfigError::new(format!("TEXTPEAK_CONFIG ({})", path.display()), e)),
+        };
+        if let Some(addr) = env("LEPTOS_SITE_ADDR") {
+            addr.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    "LEPTOS_SITE_ADDR",
+                    format!("{addr:?} is not an address and port such as 127.0.0.1:3000"),
+                )
+            })?;
+        }
+        let leptos = match &text {
+            Some(text) => leptos::config::get_config_from_str(text),
+            None => leptos::config::get_configuration(None).map(|c| c.leptos_options),
+        }
+        .map_err(|e| ConfigError::new(format!("{} [package.metadata.leptos]", path.display()), e))?;
+        let file: ConfigFile = match &text {
+            Some(text) => toml::from_str(text)
+                .map_err(|e| ConfigError::new(format!("{} [textpeak]", path.display()), e.message()))?,
+            None => ConfigFile::default(),
+        };
+
+        let data_dir = env("TEXTPEAK_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.textpeak.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = env("DATABASE_URL")
+            .or(file.textpeak.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("textpeak.db").display()));
+        check_database_url(&database_url)?;
+        let master_key = match env("TEXTPEAK_MASTER_KEY") {
+            Some(encoded) => {
+                MasterKey::from_base64(&encoded).map_err(|e| ConfigError::new("TEXTPEAK_MASTER_KEY", e))?
+            }
+            None => load_or_create_key_file(&data_dir.join("master.key"))?,
+        };
+        Ok(Settings { leptos, database_url, data_dir, master_key })
+    }
+
+    /// The SQLite file's folder, which must exist before the first connection.
+    pub fn sqlite_dir(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite://")?;
+        let path = rest.split('?').next()?;
+        if path.contains(":memory:") {
+            return None;
+        }
+        Path::new(path).parent().map(Path::to_path_buf)
+    }
+}
+
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if known.iter().any(|scheme| url.starts_with(scheme)) {
+        Ok(())
+    } else {
+        Err(ConfigError::new("DATABASE_URL", "must start with sqlite:, postgres:// or postgresql://"))
+    }
+}
+
+/// Reads the master key file, or creates it (mode 0600) on first start.
+/// A key file others can read is refused: it protects every token.
+pub fn load_or_create_key_file(path: &Path) -> Result<MasterKey, ConfigError> {
+    let setting = || format!("master key file {}", path.display());
+    match std::fs::read_to_string(path) {
+        Ok(encoded) => {
+            check_private(path).map_err(|problem| ConfigError::new(setting(), problem))?;
+            MasterKey::from_base64(&encoded).map_err(|e: MasterKeyError| ConfigError::new(setting(), e))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| ConfigError::new(setting(), e))?;
+            }
+            let encoded = MasterKey::generate_base64().map_err(|e| ConfigError::new(setting(), e))?;
+            write_private(path, &encoded).map_err(|e| ConfigError::new(setting(), e))?;
+            tracing::info!(path = %path.display(), "created a new master key file; back it up with the database");
+            MasterKey::from_base64(&encoded).map_err(|e| ConfigError::new(setting(), e))
+        }
+        Err(e) => Err(ConfigError::new(setting(), e)),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map_err(|e| e.to_string())?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(format!("is readable by other users (mode {:o}); run chmod 600 on it", mode & 0o777));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_keep_everything_in_the_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let env =
+            env_of(&[("TEXTPEAK_CONFIG", "Leptos.toml".into()), ("TEXTPEAK_DATA_DIR", data.display().to_string())]);
+        let settings = Settings::load_with(&env).unwrap();
+        assert_eq!(settings.database_url, format!("sqlite://{}?mode=rwc", data.join("textpeak.db").display()));
+        assert_eq!(settings.sqlite_dir().unwrap(), data);
+        assert_eq!(settings.leptos.site_addr.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/master.key");
+        load_or_create_key_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let first = std::fs::read_to_string(&path).unwrap();
+        load_or_create_key_file(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_file_readable_by_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        load_or_create_key_file(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = load_or_create_key_file(&path).unwrap_err();
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let cases = [
+            ("TEXTPEAK_MASTER_KEY", "short", "TEXTPEAK_MASTER_KEY"),
+            ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+            ("LEPTOS_SITE_ADDR", "localhost", "LEPTOS_SITE_ADDR"),
+            ("TEXTPEAK_CONFIG", "/nonexistent/Leptos.toml", "TEXTPEAK_CONFIG"),
+        ];
+        for (name, value, expected) in cases {
+            let env = env_of(&[("TEXTPEAK_DATA_DIR", data.clone()), (name, value.into())]);
+            let err = Settings::load_with(&env).unwrap_err();
+            assert!(err.to_string().starts_with(expected), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_in_the_textpeak_table_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("Leptos.toml");
+        std::fs::write(
+            &file,
+            "[textpeak]\ndatabase-ulr = \"x\"\n\n[package.metadata.leptos]\noutput-name = \"textpeak\"\n",
+        )
+        .unwrap();
+        let env = env_of(&[
+            ("TEXTPEAK_CONFIG", file.display().to_string()),
+            ("TEXTPEAK_DATA_DIR", dir.path().display().to_string()),
+        ]);
+        let err = Settings::load_with(&env).unwrap_err();
+        assert!(err.to_string().contains("database-ulr"), "{err}");
+    }
+
+    /// cargo-leptos reads Cargo.toml, the server reads Leptos.toml: they must agree.
+    #[test]
+    fn leptos_toml_agrees_with_cargo_toml() {
+        let cargo: toml::Value = toml::from_str(&std::fs::read_to_string("Cargo.toml").unwrap()).unwrap();
+        let leptos: toml::Value = toml::from_str(&std::fs::read_to_string("Leptos.toml").unwrap()).unwrap();
+        let build = &cargo["package"]["metadata"]["leptos"];
+        let run = &leptos["package"]["metadata"]["leptos"];
+        let run = run.as_table().unwrap();
+        assert!(!run.is_empty());
+        for (key, value) in run {
+            assert_eq!(Some(value), build.get(key), "Leptos.toml key {key} differs from Cargo.toml");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The TextPeak API's own endpoints under `/api/v1`, authenticated by API key.
+
+use crate::db::service::api_keys;
+use crate::domain::crypto::digest;
+use crate::domain::token::{Token, TokenError};
+use crate::server::state::AppState;
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// The key a request authenticated with.
+#[derive(Debug, Clone)]
+pub struct ApiCaller {
+    pub key_id: i32,
+    pub account_id: i32,
+    pub name: String,
+    pub ip_acl: String,
+}
+
+/// Why the API refused a request; the JSON body names the reason, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    MissingToken,
+    MalformedToken,
+    InvalidToken,
+    NotFound,
+    Internal,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            ApiError::MissingToken => (
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "Send the API key's token as: Authorization: Bearer <token>",
+            ),
+            ApiError::MalformedToken => (
+                StatusCode::UNAUTHORIZED,
+                "malformed_token",
+                "The token is not a TextPeak API key token; check that it was copied whole.",
+            ),
+            ApiError::InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The token does not belong to any API key; it may have been deleted.",
+            ),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "There is no such endpoint."),
+            ApiError::Internal => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The server could not check the token; try again.")
+            }
+        };
+        let mut response = (status, Json(json!({ "error": code, "message": message }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"TextPeak API\""));
+        }
+        response
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(_: TokenError) -> Self {
+        ApiError::MalformedToken
+    }
+}
+
+/// The bearer token of a request, if it has one in the standard form.
+pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ApiError::MissingToken)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::MalformedToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::MalformedToken);
+    }
+    Ok(token.trim())
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = Token::parse(bearer(parts)?)?;
+        let found = api_keys::find_by_digest(&state.db, &digest(token.expose())).await.map_err(|e| {
+            tracing::error!(error = %e, "token lookup failed");
+            ApiError::Internal
+        })?;
+        let (key, acl) = found.ok_or(ApiError::InvalidToken)?;
+        Ok(ApiCaller { key_id: key.id, account_id: key.account_id, name: key.name, ip_acl: acl.name })
+    }
+}
+
+/// `GET /api/v1/whoami`: which key the token belongs to.
+pub async fn whoami(caller: ApiCaller) -> Json<serde_json::Value> {
+    Json(json!({ "name": caller.name, "ip_acl": caller.ip_acl }))
+}
+
+/// `GET /api/v1/health`: answers without authentication (load balancers, benchmarks).
+pub async fn health(State(_): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}

@@ -1,0 +1,16 @@
+use crate::domain::crypto::MasterKey;
+use crate::server::config::Settings;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// What every handler and server function shares; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub master_key: Arc<MasterKey>,
+    pub settings: Arc<Settings>,
+    pub default_account_id: i32,
+}

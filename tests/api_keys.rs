@@ -1,0 +1,245 @@
+//! The API Keys server functions and `/api/v1/whoami`, over HTTP against a
+//! temporary SQLite database.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::TestServer;
+use textpeak::api::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, RevealApiKey, UpdateApiKey};
+
+async fn any_address_acl(server: &TestServer, client: &reqwest::Client) -> i64 {
+    let (status, page) = server.call::<ListApiKeys>(client, &[("page", "0")]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let acls = page["ip_acls"].as_array().unwrap();
+    assert_eq!(acls.len(), 1, "a fresh install has one IP ACL");
+    assert_eq!(acls[0]["name"], "Any address");
+    acls[0]["id"].as_i64().unwrap()
+}
+
+async fn create(server: &TestServer, client: &reqwest::Client, name: &str, acl: i64) -> (StatusCode, Value) {
+    server.call::<CreateApiKey>(client, &[("name", name), ("ip_acl_id", &acl.to_string())]).await
+}
+
+#[tokio::test]
+async fn a_created_key_is_listed_masked_and_its_token_works() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let acl = any_address_acl(&server, &client).await;
+
+    let (status, created) = create(&server, &client, "  Billing service ", acl).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["name"], "Billing service");
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("tp_") && token.len() == 52, "{token}");
+
+    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    assert_eq!(page["total"], 1);
+    let row = &page["keys"][0];
+    assert_eq!(row["name"], "Billing service");
+    assert_eq!(row["ip_acl_name"], "Any address");
+    assert_eq!(row["masked_token"], format!("tp_••••••••{}", &token[48..]));
+    assert_eq!(row["last_used"], Value::Null);
+    assert!(!page.to_string().contains(&token[3..48]), "the list must not carry the token");
+
+    let (status, body) = server.whoami(&token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({ "name": "Billing service", "ip_acl": "Any address" }));
+
+    let id = row["id"].as_i64().unwrap().to_string();
+    let (status, revealed) = server.call::<RevealApiKey>(&client, &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(revealed, Value::String(token.clone()));
+}
+
+#[tokio::test]
+async fn the_token_is_not_stored_in_plain_text() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let acl = any_address_acl(&server, &client).await;
+    let (_, created) = create(&server, &client, "at rest", acl).await;
+    let token = created["token"].as_str().unwrap();
+    // Everything SQLite wrote: the database, its WAL and shared-memory files.
+    let mut seen = 0;
+    for entry in std::fs::read_dir(server.dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        seen += bytes.len();
+        assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "token found in a data file");
+        assert!(!bytes.windows(20).any(|w| w == &token.as_bytes()[10..30]), "part of the token found in a data file");
+    }
+    assert!(seen > 0);
+}
+
+#[tokio::test]
+async fn bad_names_are_refused_with_a_message_naming_the_problem() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let acl = any_address_acl(&server, &client).await;
+    assert_eq!(create(&server, &client, "Production", acl).await.0, StatusCode::OK);
+
+    let long = "x".repeat(101);
+    let cases = [
+        ("", "empty"),
+        ("    ", "empty"),
+        (long.as_str(), "at most 100"),
+        ("production", "already has that name"),
+        (" PRODUCTION ", "already has that name"),
+    ];
+    for (name, expected) in cases {
+        let (status, body) = create(&server, &client, name, acl).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}: {body}");
+        assert_eq!(body["Invalid"]["field"], "Name", "{name:?}: {body}");
+        let message = body["Invalid"]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{name:?}: {message}");
+    }
+    let (status, body) = create(&server, &client, "x".repeat(100).as_str(), acl).await;
+    assert_eq!(status, StatusCode::OK, "100 characters are allowed: {body}");
+
+    let (status, body) = create(&server, &client, "Other", 9999).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["Invalid"]["field"], "IpAcl");
+
+    let (status, body) = server.call::<CreateApiKey>(&client, &[("name", "x"), ("ip_acl_id", "abc")]).await;
+    assert_eq!(status.as_u16() / 100, 4, "a non-numeric id is a client error: {body}");
+
+    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    assert_eq!(page["total"], 2, "nothing was added by the refused requests");
+}
+
+#[tokio::test]
+async fn edit_renames_and_moves_and_refuses_what_is_gone() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let acl = any_address_acl(&server, &client).await;
+    create(&server, &client, "first", acl).await;
+    let (_, created) = create(&server, &client, "second", acl).await;
+    let token = created["token"].as_str().unwrap().to_owned();
+    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let id = page["keys"][0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(page["keys"][0]["name"], "second", "newest first");
+
+    let (status, body) =
+        server.call::<UpdateApiKey>(&client, &[("id", &id), ("name", "FIRST"), ("ip_acl_id", &acl.to_string())]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = server
+        .call::<UpdateApiKey>(&client, &[("id", &id), ("name", "Second (renamed)"), ("ip_acl_id", &acl.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Renaming to a different case of its own name is not a clash with itself.
+    let (status, _) = server
+        .call::<UpdateApiKey>(&client, &[("id", &id), ("name", "SECOND (RENAMED)"), ("ip_acl_id", &acl.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(server.whoami(&token).await.1["name"], "SECOND (RENAMED)");
+
+    let (status, body) =
+        server.call::<UpdateApiKey>(&client, &[("id", "424242"), ("name", "x"), ("ip_acl_id", &acl.to_string())]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, json!({ "NotFound": "This API key no longer exists." }));
+}
+
+#[tokio::test]
+async fn a_deleted_key_stops_working_at_once() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let acl = any_address_acl(&server, &client).await;
+    let (_, created) = create(&server, &client, "short-lived", acl).await;
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(server.whoami(&token).await.0, StatusCode::OK);
+    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let id = page["keys"][0]["id"].as_i64().unwrap().to_string();
+
+    assert_eq!(server.call::<DeleteApiKey>(&client, &[("id", &id)]).await.0, StatusCode::OK);
+    let (status, body) = server.whoami(&token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid_token");
+
+    let (status, body) = server.call::<DeleteApiKey>(&client, &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["NotFound"], "This API key no longer exists.");
+    let (status, _) = server.call::<RevealApiKey>(&client, &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn whoami_refuses_missing_malformed_and_unknown_tokens() {
+    let server = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let response = client.get(server.url("/api/v1/whoami")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key("www-authenticate"));
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "missing_token");
+
+    let response = client.get(server.url("/api/v1/whoami")).header("authorization", "Basic abc").send().await.unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "malformed_token");
+
+    let valid_shape = textpeak::domain::token::Token::generate().unwrap();
+    let mut bad_checksum = valid_shape.expose().to_owned();
+    bad_checksum.replace_range(51..52, if bad_checksum.ends_with('a') { "b" } else { "a" });
+    for (token, error) in [
+        ("nonsense", "malformed_token"),
+        (bad_checksum.as_str(), "malformed_token"),
+        (valid_shape.expose(), "invalid_token"),
+    ] {
+        let (status, body) = server.whoami(token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token}");
+        assert_eq!(body["error"], error, "{token}");
+        assert!(!body.to_string().contains(token), "the error must not echo the token");
+    }
+    assert_eq!(client.get(server.url("/api/v1/health")).send().await.unwrap().status(), StatusCode::OK);
+    let missing = client.get(server.url("/api/v1/nothing-here")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.json::<Value>().await.unwrap()["error"], "not_found");
+}
+
+#[tokio::test]
+async fn the_page_shows_markup_as_text_and_never_the_token() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let acl = any_address_acl(&server, &client).await;
+    let (_, created) = create(&server, &client, "<img src=x onerror=alert(1)>", acl).await;
+    let token = created["token"].as_str().unwrap();
+    let html = client.get(server.url("/settings/api-keys")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "the name is escaped");
+    assert!(!html.contains("<img src=x"), "the name is never markup");
+    assert!(!html.contains(&token[3..48]), "the page must not carry the token");
+    assert!(html.contains(&token[48..]), "the masked token shows the last four characters");
+}
+
+#[tokio::test]
+async fn keys_survive_a_restart() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let acl = any_address_acl(&server, &client).await;
+    let (_, created) = create(&server, &client, "durable", acl).await;
+    let token = created["token"].as_str().unwrap().to_owned();
+    let db_url = format!("sqlite://{}?mode=rwc", server.dir.path().join("textpeak.db").display());
+
+    let restarted = TestServer::start_with(&[("DATABASE_URL", &db_url)]).await;
+    let (_, page) = restarted.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    assert_eq!(page["keys"][0]["name"], "durable");
+    assert_eq!(restarted.whoami(&token).await.0, StatusCode::OK);
+    let id = page["keys"][0]["id"].as_i64().unwrap().to_string();
+    let (_, revealed) = restarted.call::<RevealApiKey>(&client, &[("id", &id)]).await;
+    assert_eq!(revealed, Value::String(token));
+}
+
+#[tokio::test]
+async fn the_table_pages_newest_first() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let acl = any_address_acl(&server, &client).await;
+    for i in 0..120 {
+        let (status, _) = create(&server, &client, &format!("key {i:03}"), acl).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, first) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    assert_eq!(first["total"], 120);
+    assert_eq!(first["keys"].as_array().unwrap().len(), 50);
+    assert_eq!(first["keys"][0]["name"], "key 119");
+    let (_, last) = server.call::<ListApiKeys>(&client, &[("page", "2")]).await;
+    assert_eq!(last["keys"].as_array().unwrap().len(), 20);
+    assert_eq!(last["keys"][19]["name"], "key 000");
+    let (_, past) = server.call::<ListApiKeys>(&client, &[("page", "9")]).await;
+    assert_eq!(past["page"], 2, "a page past the end gives the last page");
+}

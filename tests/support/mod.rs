@@ -1,0 +1,75 @@
+//! A real console server on a loopback port with its own temporary SQLite
+//! database, for tests that go through HTTP as a browser or API client would.
+#![allow(dead_code)]
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use server_fn::ServerFn;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use textpeak::server::config::Settings;
+use textpeak::server::routes::router;
+use textpeak::server::start::build_state;
+use textpeak::server::state::AppState;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+}
+
+/// A fixed master key: tests need not create key files.
+pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts with extra environment settings, as the binary would read them.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("TEXTPEAK_DATA_DIR".into(), dir.path().display().to_string()),
+            ("TEXTPEAK_MASTER_KEY".into(), MASTER_KEY.into()),
+        ]);
+        for (k, v) in extra {
+            env.insert((*k).into(), (*v).into());
+        }
+        let settings = Settings::load_with(&move |name: &str| env.get(name).cloned()).unwrap();
+        let state = build_state(settings).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        TestServer { addr, state, dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    /// Calls a server function the way the browser does (form-encoded POST).
+    pub async fn call<F: ServerFn>(&self, client: &reqwest::Client, args: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = client
+            .post(self.url(F::PATH))
+            .header("origin", format!("http://{}", self.addr))
+            .form(args)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn whoami(&self, token: &str) -> (StatusCode, Value) {
+        let response = reqwest::Client::new().get(self.url("/api/v1/whoami")).bearer_auth(token).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+}
