@@ -1,5 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import * as path from 'path';
+import { ADMIN, stateFile } from './tests/accounts';
 
 // One fresh data folder (SQLite database + master key) per run. Workers
 // inherit the environment, so they all agree on it.
@@ -34,7 +35,15 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  projects: [
+    // Makes the second account and signs both admins in once; the tests reuse those sessions.
+    { name: 'setup', testMatch: /.*\.setup\.ts/ },
+    {
+      name: 'chromium',
+      dependencies: ['setup'],
+      use: { browserName: 'chromium', storageState: stateFile(ADMIN.username) },
+    },
+  ],
   // The release build made by `make test` (cargo leptos build --release).
   webServer: {
     command: path.join(repo, 'target', 'release', 'textpeak'),
@@ -49,6 +58,7 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: path.join(repo, 'target', 'site'),
       LEPTOS_ENV: 'PROD',
+      TEXTPEAK_ADMIN_PASSWORD: ADMIN.password,
       RUST_LOG: 'info',
     },
   },

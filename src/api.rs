@@ -5,6 +5,8 @@
 //! failures to [`ConsoleError`], which the dialogs show next to the right field.
 
 pub mod api_keys;
+pub mod audit;
+pub mod auth;
 mod error;
 
 pub use error::{ConsoleError, Field};

@@ -1,10 +1,13 @@
 //! The console's user interface, rendered on the server and hydrated in the browser.
 
 mod api_keys;
+mod audit_log;
 mod dialog;
 mod form;
 mod home;
 mod layout;
+mod login;
+mod pager;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
@@ -41,9 +44,11 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · TextPeak Console") />
         <Router>
             <Routes fallback=layout::NotFound>
+                <Route path=path!("/login") view=login::LoginPage />
                 <ParentRoute path=path!("") view=layout::ConsoleLayout>
                     <Route path=path!("") view=home::HomePage />
                     <Route path=path!("/settings/api-keys") view=api_keys::ApiKeysPage />
+                    <Route path=path!("/settings/audit-log") view=audit_log::AuditLogPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -2,5 +2,7 @@
 
 pub mod acl;
 pub mod crypto;
+pub mod password;
+pub mod session;
 pub mod token;
 pub mod validation;

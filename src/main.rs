@@ -1,9 +1,9 @@
-//! The `textpeak` server binary.
+//! The `textpeak` binary: the console server, and its admin commands.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match textpeak::server::start::serve().await {
+    match textpeak::server::cli::main().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("textpeak: {message}");

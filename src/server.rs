@@ -2,9 +2,16 @@
 //! the public TextPeak API and the work behind the console's server functions.
 
 pub mod api_keys;
+pub mod audit_log;
+pub mod auth;
+pub mod cli;
+pub mod client_ip;
 pub mod config;
+pub mod guard;
+pub mod headers;
 pub mod public_api;
 pub mod routes;
 pub mod rpc;
 pub mod start;
 pub mod state;
+pub mod throttle;

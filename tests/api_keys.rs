@@ -24,7 +24,7 @@ async fn create(server: &TestServer, client: &reqwest::Client, name: &str, acl: 
 #[tokio::test]
 async fn a_created_key_is_listed_masked_and_its_token_works() {
     let server = TestServer::start().await;
-    let client = TestServer::client();
+    let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
 
     let (status, created) = create(&server, &client, "  Billing service ", acl).await;
@@ -55,7 +55,7 @@ async fn a_created_key_is_listed_masked_and_its_token_works() {
 #[tokio::test]
 async fn the_token_is_not_stored_in_plain_text() {
     let server = TestServer::start().await;
-    let client = TestServer::client();
+    let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
     let (_, created) = create(&server, &client, "at rest", acl).await;
     let token = created["token"].as_str().unwrap();
@@ -73,7 +73,7 @@ async fn the_token_is_not_stored_in_plain_text() {
 #[tokio::test]
 async fn bad_names_are_refused_with_a_message_naming_the_problem() {
     let server = TestServer::start().await;
-    let client = TestServer::client();
+    let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
     assert_eq!(create(&server, &client, "Production", acl).await.0, StatusCode::OK);
 
@@ -96,8 +96,8 @@ async fn bad_names_are_refused_with_a_message_naming_the_problem() {
     assert_eq!(status, StatusCode::OK, "100 characters are allowed: {body}");
 
     let (status, body) = create(&server, &client, "Other", 9999).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["Invalid"]["field"], "IpAcl");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["NotFound"].as_str().unwrap().contains("IP ACL"), "{body}");
 
     let (status, body) = server.call::<CreateApiKey>(&client, &[("name", "x"), ("ip_acl_id", "abc")]).await;
     assert_eq!(status.as_u16() / 100, 4, "a non-numeric id is a client error: {body}");
@@ -109,7 +109,7 @@ async fn bad_names_are_refused_with_a_message_naming_the_problem() {
 #[tokio::test]
 async fn edit_renames_and_moves_and_refuses_what_is_gone() {
     let server = TestServer::start().await;
-    let client = TestServer::client();
+    let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
     create(&server, &client, "first", acl).await;
     let (_, created) = create(&server, &client, "second", acl).await;
@@ -141,7 +141,7 @@ async fn edit_renames_and_moves_and_refuses_what_is_gone() {
 #[tokio::test]
 async fn a_deleted_key_stops_working_at_once() {
     let server = TestServer::start().await;
-    let client = TestServer::client();
+    let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
     let (_, created) = create(&server, &client, "short-lived", acl).await;
     let token = created["token"].as_str().unwrap().to_owned();
@@ -195,7 +195,7 @@ async fn whoami_refuses_missing_malformed_and_unknown_tokens() {
 #[tokio::test]
 async fn the_page_shows_markup_as_text_and_never_the_token() {
     let server = TestServer::start().await;
-    let client = TestServer::client();
+    let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
     let (_, created) = create(&server, &client, "<img src=x onerror=alert(1)>", acl).await;
     let token = created["token"].as_str().unwrap();
@@ -209,7 +209,7 @@ async fn the_page_shows_markup_as_text_and_never_the_token() {
 #[tokio::test]
 async fn keys_survive_a_restart() {
     let server = TestServer::start().await;
-    let client = TestServer::client();
+    let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
     let (_, created) = create(&server, &client, "durable", acl).await;
     let token = created["token"].as_str().unwrap().to_owned();
@@ -227,7 +227,7 @@ async fn keys_survive_a_restart() {
 #[tokio::test]
 async fn the_table_pages_newest_first() {
     let server = TestServer::start().await;
-    let client = TestServer::client();
+    let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
     for i in 0..120 {
         let (status, _) = create(&server, &client, &format!("key {i:03}"), acl).await;

@@ -59,7 +59,6 @@ pub async fn create_api_key(name: String, ip_acl_id: i32) -> Result<CreatedApiKe
     use crate::server::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    rpc::no_store();
     crate::server::api_keys::create(&state, &caller, &name, ip_acl_id).await
 }
 
@@ -85,6 +84,5 @@ pub async fn reveal_api_key(id: i32) -> Result<String, ConsoleError> {
     use crate::server::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    rpc::no_store();
     crate::server::api_keys::reveal(&state, &caller, id).await
 }

@@ -109,3 +109,15 @@ pub fn close_on_success<T: Send + Sync + 'static>(
         }
     });
 }
+
+/// A table that could not load; an ended session gets a way back in.
+#[component]
+pub fn LoadError(err: ConsoleError) -> impl IntoView {
+    let signed_out = err == ConsoleError::Unauthenticated;
+    view! {
+        <p class="form-error" role="alert">
+            {err.to_string()}
+            {signed_out.then(|| view! { " " <a href="/login" rel="external">"Sign in"</a> })}
+        </p>
+    }
+}

@@ -1,5 +1,6 @@
 //! The frame around every console page: the main menu at the side, the page at the right.
 
+use crate::api::auth::{SignOut, current_admin};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Outlet};
@@ -11,10 +12,42 @@ pub fn ConsoleLayout() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="layout">
             <SideMenu />
-            <main id="main" class="content" tabindex="-1">
-                <Outlet />
-            </main>
+            <div class="page">
+                <TopBar />
+                <main id="main" class="content" tabindex="-1">
+                    <Outlet />
+                </main>
+            </div>
         </div>
+    }
+}
+
+/// Who is signed in, and the way out.
+#[component]
+fn TopBar() -> impl IntoView {
+    let admin = Resource::new(|| (), |_| current_admin());
+    let sign_out = ServerAction::<SignOut>::new();
+    // An ended session cannot sign out on the server; leave for the sign-in page anyway.
+    Effect::new(move |_| {
+        if sign_out.value().with(|v| matches!(v, Some(Err(_)))) {
+            let _ = window().location().assign("/login");
+        }
+    });
+    view! {
+        <header class="topbar">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    admin.await.ok().map(|admin| view! {
+                        <span class="signed-in">
+                            "Signed in as " <strong>{admin.username}</strong> " · " {admin.account}
+                        </span>
+                    })
+                })}
+            </Transition>
+            <ActionForm action=sign_out attr:class="sign-out">
+                <button type="submit" class="button small">"Sign out"</button>
+            </ActionForm>
+        </header>
     }
 }
 
@@ -54,6 +87,9 @@ fn SideMenu() -> impl IntoView {
                     <ul id="settings-menu" class="submenu" hidden=move || !expanded.get()>
                         <li>
                             <A href="/settings/api-keys">"API Keys"</A>
+                        </li>
+                        <li>
+                            <A href="/settings/audit-log">"Audit Log"</A>
                         </li>
                     </ul>
                 </li>

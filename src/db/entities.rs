@@ -1,5 +1,8 @@
 //! sea-orm entities: one table each, no behaviour (that lives in `service`).
 
 pub mod account;
+pub mod admin;
 pub mod api_key;
+pub mod audit_entry;
 pub mod ip_acl;
+pub mod session;

@@ -2,8 +2,11 @@
 //! no HTTP or Leptos in them, so they are tested on an in-memory database.
 
 pub mod accounts;
+pub mod admins;
 pub mod api_keys;
+pub mod audit;
 pub mod ip_acls;
+pub mod sessions;
 
 use sea_orm::{DbErr, SqlErr};
 

@@ -47,6 +47,28 @@ impl Name {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    #[error("a username has 1 to {USERNAME_MAX_CHARS} characters")]
+    Length,
+    #[error("a username may contain only letters, digits and . _ - @")]
+    Character,
+}
+
+pub const USERNAME_MAX_CHARS: usize = 64;
+
+/// A sign-in name, compared ignoring case, stored lower-case.
+pub fn username(raw: &str) -> Result<String, UsernameError> {
+    let name = raw.trim();
+    if name.is_empty() || name.len() > USERNAME_MAX_CHARS {
+        return Err(UsernameError::Length);
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@')) {
+        return Err(UsernameError::Character);
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
 /// Case folding for "unique ignoring case": a stored column with a unique index
 /// works the same on SQLite and PostgreSQL, unlike collations.
 pub fn fold(name: &str) -> String {
@@ -93,6 +115,15 @@ mod tests {
     #[test]
     fn folding_ignores_case_including_non_ascii() {
         assert_eq!(fold("PROD Ключ"), fold("prod ключ"));
+    }
+
+    #[test]
+    fn usernames_are_plain_and_lower_case() {
+        assert_eq!(username(" Admin@Example.com "), Ok("admin@example.com".into()));
+        assert_eq!(username(""), Err(UsernameError::Length));
+        assert_eq!(username(&"a".repeat(65)), Err(UsernameError::Length));
+        assert_eq!(username("a b"), Err(UsernameError::Character));
+        assert_eq!(username("ädmin"), Err(UsernameError::Character));
     }
 
     #[test]

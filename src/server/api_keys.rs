@@ -4,10 +4,12 @@
 use crate::api::api_keys::{ApiKeySummary, ApiKeysPage, CreatedApiKey, IpAclChoice, PAGE_SIZE};
 use crate::api::{ConsoleError, Field};
 use crate::db::service::api_keys::{self as keys, KeyError, KeyRow};
+use crate::db::service::audit::{self, Action};
 use crate::db::service::ip_acls;
 use crate::domain::token::masked;
 use crate::server::rpc::Caller;
 use crate::server::state::AppState;
+use sea_orm::TransactionTrait;
 
 pub async fn list(state: &AppState, caller: &Caller, page: u64) -> Result<ApiKeysPage, ConsoleError> {
     let found = keys::list(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(internal)?;
@@ -27,8 +29,12 @@ pub async fn create(
     name: &str,
     ip_acl_id: i32,
 ) -> Result<CreatedApiKey, ConsoleError> {
-    let (key, _acl, token) =
-        keys::create(&state.db, &state.master_key, caller.account_id, name, ip_acl_id).await.map_err(from_key_error)?;
+    let txn = state.db.begin().await.map_err(internal)?;
+    let (key, acl, token) =
+        keys::create(&txn, &state.master_key, caller.account_id, name, ip_acl_id).await.map_err(from_key_error)?;
+    let detail = format!("IP ACL \u{201c}{}\u{201d}", acl.name);
+    audit::record(&txn, caller.audit(Action::KeyCreated, Some(&key.name), Some(detail))).await.map_err(internal)?;
+    txn.commit().await.map_err(internal)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key created");
     Ok(CreatedApiKey { name: key.name, token: token.expose().to_owned() })
 }
@@ -40,20 +46,39 @@ pub async fn update(
     name: &str,
     ip_acl_id: i32,
 ) -> Result<(), ConsoleError> {
-    let (key, _acl) = keys::update(&state.db, caller.account_id, id, name, ip_acl_id).await.map_err(from_key_error)?;
+    let txn = state.db.begin().await.map_err(internal)?;
+    let before = keys::find(&txn, caller.account_id, id).await.map_err(internal)?;
+    let (key, acl) = keys::update(&txn, caller.account_id, id, name, ip_acl_id).await.map_err(from_key_error)?;
+    let mut changes = Vec::new();
+    if let Some(before) = &before {
+        if before.name != key.name {
+            changes.push(format!("renamed from \u{201c}{}\u{201d}", before.name));
+        }
+        if before.ip_acl_id != key.ip_acl_id {
+            changes.push(format!("IP ACL now \u{201c}{}\u{201d}", acl.name));
+        }
+    }
+    let detail = (!changes.is_empty()).then(|| changes.join("; "));
+    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await.map_err(internal)?;
+    txn.commit().await.map_err(internal)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key updated");
     Ok(())
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
-    let key = keys::delete(&state.db, caller.account_id, id).await.map_err(from_key_error)?;
+    let txn = state.db.begin().await.map_err(internal)?;
+    let key = keys::delete(&txn, caller.account_id, id).await.map_err(from_key_error)?;
+    audit::record(&txn, caller.audit(Action::KeyDeleted, Some(&key.name), None)).await.map_err(internal)?;
+    txn.commit().await.map_err(internal)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key deleted");
     Ok(())
 }
 
+/// Decrypts a key's token; the reveal is audited before the token leaves.
 pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String, ConsoleError> {
     let (key, token) =
         keys::reveal(&state.db, &state.master_key, caller.account_id, id).await.map_err(from_key_error)?;
+    audit::record(&state.db, caller.audit(Action::KeyRevealed, Some(&key.name), None)).await.map_err(internal)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key revealed");
     Ok(token.expose().to_owned())
 }
@@ -83,8 +108,8 @@ pub fn from_key_error(err: KeyError) -> ConsoleError {
     match err {
         KeyError::Name(e) => ConsoleError::invalid(Field::Name, e.to_string()),
         KeyError::NameTaken => ConsoleError::invalid(Field::Name, err.to_string()),
-        KeyError::AclNotFound => ConsoleError::invalid(Field::IpAcl, err.to_string()),
-        KeyError::NotFound => ConsoleError::NotFound(err.to_string()),
+        // A foreign IP ACL is answered exactly like one that does not exist.
+        KeyError::AclNotFound | KeyError::NotFound => ConsoleError::NotFound(err.to_string()),
         KeyError::Seal(_) | KeyError::Random | KeyError::Db(_) => internal(err),
     }
 }
@@ -108,7 +133,7 @@ mod tests {
     #[test]
     fn key_errors_point_at_their_field() {
         assert!(from_key_error(KeyError::NameTaken).for_field(Field::Name).is_some());
-        assert!(from_key_error(KeyError::AclNotFound).for_field(Field::IpAcl).is_some());
+        assert!(matches!(from_key_error(KeyError::AclNotFound), ConsoleError::NotFound(_)));
         assert_eq!(from_key_error(KeyError::NotFound), ConsoleError::NotFound("This API key no longer exists.".into()));
         assert_eq!(from_key_error(KeyError::Random), ConsoleError::Internal);
     }

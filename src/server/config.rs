@@ -3,6 +3,8 @@
 //! A bad setting stops the start with a message that names it.
 
 use crate::domain::crypto::{MasterKey, MasterKeyError};
+use crate::domain::password;
+use ipnet::IpNet;
 use leptos::config::LeptosOptions;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -29,6 +31,9 @@ impl ConfigError {
 struct FileSettings {
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+    secure_cookies: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +48,14 @@ pub struct Settings {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub master_key: MasterKey,
+    /// The console's public origin (`https://console.example.com`) behind a
+    /// reverse proxy; `None` means "the Host the request came to".
+    pub public_origin: Option<String>,
+    /// The session cookie gets `Secure` (and the `__Host-` prefix).
+    pub secure_cookies: bool,
+    /// The first admin's password on first start; generated and printed when unset.
+    pub admin_password: Option<String>,
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Reads environment variables through a function so tests need not touch the process environment.
@@ -98,7 +111,49 @@ impl Settings {
             }
             None => load_or_create_key_file(&data_dir.join("master.key"))?,
         };
-        Ok(Settings { leptos, database_url, data_dir, master_key })
+        let public_origin = env("TEXTPEAK_PUBLIC_URL")
+            .or(file.textpeak.public_url)
+            .map(|url| {
+                origin_of(&url).ok_or_else(|| {
+                    ConfigError::new(
+                        "TEXTPEAK_PUBLIC_URL",
+                        format!("{url:?} is not an http:// or https:// address such as https://console.example.com"),
+                    )
+                })
+            })
+            .transpose()?;
+        let secure_cookies = match env("TEXTPEAK_SECURE_COOKIES") {
+            Some(value) => parse_bool(&value).ok_or_else(|| {
+                ConfigError::new("TEXTPEAK_SECURE_COOKIES", format!("{value:?} is not true or false"))
+            })?,
+            None => file.textpeak.secure_cookies.unwrap_or_else(|| {
+                // Browsers only send Secure cookies over HTTPS, which loopback development lacks.
+                public_origin
+                    .as_deref()
+                    .map(|o| o.starts_with("https://"))
+                    .unwrap_or(!leptos.site_addr.ip().is_loopback())
+            }),
+        };
+        let admin_password = env("TEXTPEAK_ADMIN_PASSWORD");
+        if let Some(p) = &admin_password {
+            password::check_new(p).map_err(|e| ConfigError::new("TEXTPEAK_ADMIN_PASSWORD", e))?;
+        }
+        let trusted_proxies = match env("TEXTPEAK_TRUSTED_PROXIES") {
+            Some(list) => parse_networks(list.split([',', ' ']).filter(|s| !s.is_empty()))
+                .map_err(|e| ConfigError::new("TEXTPEAK_TRUSTED_PROXIES", e))?,
+            None => parse_networks(file.textpeak.trusted_proxies.iter().flatten().map(String::as_str))
+                .map_err(|e| ConfigError::new(format!("{} [textpeak] trusted-proxies", path.display()), e))?,
+        };
+        Ok(Settings {
+            leptos,
+            database_url,
+            data_dir,
+            master_key,
+            public_origin,
+            secure_cookies,
+            admin_password,
+            trusted_proxies,
+        })
     }
 
     /// The SQLite file's folder, which must exist before the first connection.
@@ -110,6 +165,36 @@ impl Settings {
         }
         Path::new(path).parent().map(Path::to_path_buf)
     }
+}
+
+/// `scheme://host[:port]` of an http(s) URL, without path or trailing slash.
+pub fn origin_of(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/');
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return None;
+    }
+    Some(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// CIDRs or single addresses.
+fn parse_networks<'a>(items: impl Iterator<Item = &'a str>) -> Result<Vec<IpNet>, String> {
+    items
+        .map(|item| {
+            let item = item.trim();
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{item:?} is not an address or CIDR"))
+        })
+        .collect()
 }
 
 fn check_database_url(url: &str) -> Result<(), ConfigError> {
@@ -230,6 +315,10 @@ mod tests {
             ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
             ("LEPTOS_SITE_ADDR", "localhost", "LEPTOS_SITE_ADDR"),
             ("TEXTPEAK_CONFIG", "/nonexistent/Leptos.toml", "TEXTPEAK_CONFIG"),
+            ("TEXTPEAK_PUBLIC_URL", "console.example.com", "TEXTPEAK_PUBLIC_URL"),
+            ("TEXTPEAK_SECURE_COOKIES", "maybe", "TEXTPEAK_SECURE_COOKIES"),
+            ("TEXTPEAK_ADMIN_PASSWORD", "short", "TEXTPEAK_ADMIN_PASSWORD"),
+            ("TEXTPEAK_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local", "TEXTPEAK_TRUSTED_PROXIES"),
         ];
         for (name, value, expected) in cases {
             let env = env_of(&[("TEXTPEAK_DATA_DIR", data.clone()), (name, value.into())]);
@@ -253,6 +342,32 @@ mod tests {
         ]);
         let err = Settings::load_with(&env).unwrap_err();
         assert!(err.to_string().contains("database-ulr"), "{err}");
+    }
+
+    #[test]
+    fn proxy_and_cookie_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let env = env_of(&[
+            ("TEXTPEAK_DATA_DIR", data.clone()),
+            ("TEXTPEAK_PUBLIC_URL", "https://Console.Example.com/".into()),
+            ("TEXTPEAK_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1".into()),
+        ]);
+        let settings = Settings::load_with(&env).unwrap();
+        assert_eq!(settings.public_origin.as_deref(), Some("https://console.example.com"));
+        assert!(settings.secure_cookies, "https public URL means Secure cookies");
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        // Loopback development without a public URL: plain cookies, or the browser drops them.
+        let local = Settings::load_with(&env_of(&[("TEXTPEAK_DATA_DIR", data)])).unwrap();
+        assert!(!local.secure_cookies);
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(origin_of("http://127.0.0.1:3000").as_deref(), Some("http://127.0.0.1:3000"));
+        assert_eq!(origin_of("https://a.example/console"), None);
+        assert_eq!(origin_of("ftp://a.example"), None);
+        assert_eq!(origin_of("https://"), None);
     }
 
     /// cargo-leptos reads Cargo.toml, the server reads Leptos.toml: they must agree.

@@ -2,24 +2,43 @@
 //! TextPeak API, and the static files of the browser bundle.
 
 use crate::app::{App, shell};
+use crate::server::client_ip::{self, TrustedProxies};
 use crate::server::state::AppState;
-use crate::server::{public_api, rpc};
+use crate::server::{guard, headers, public_api, rpc};
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::routing::{any, get};
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos::config::Env;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
 use tower_http::compression::CompressionLayer;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let dev = options.env == Env::DEV;
+    // Every rendered page gets a policy naming the nonce Leptos put on its scripts.
+    let page_context = move || {
+        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
+            && let Ok(policy) = HeaderValue::from_str(&headers::page_policy(nonce.as_inner(), dev))
+        {
+            response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+        }
+    };
+    let trusted = TrustedProxies::new(state.settings.trusted_proxies.clone());
+
+    // Layers run outside in: the last added sees the request first.
     Router::new()
         .route("/api/v1/health", get(public_api::health))
         .route("/api/v1/whoami", get(public_api::whoami))
         .route("/api/v1/{*rest}", any(public_api::not_found))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
         .layer(middleware::from_fn(rpc::error_status))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::sessions))
+        .layer(middleware::from_fn(move |request, next| client_ip::resolve(trusted.clone(), request, next)))
+        .layer(middleware::from_fn(headers::security))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

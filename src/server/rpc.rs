@@ -1,21 +1,44 @@
-//! What every server function does first: find the shared state and the
-//! caller. And the one place that gives each failure its HTTP status.
+//! What every server function does first: find the shared state and who is
+//! calling. And the one place that gives each failure its HTTP status.
 
 use crate::api::ConsoleError;
+use crate::db::service::audit::{Action, Entry};
+use crate::server::client_ip::ClientIp;
 use crate::server::state::AppState;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use leptos::prelude::*;
-use leptos_axum::ResponseOptions;
 use server_fn::error::SERVER_FN_ERROR_HEADER;
+use std::net::IpAddr;
 
-/// Who is calling: every query is scoped to this account.
+/// The signed-in admin a request acts for; every query is scoped to `account_id`.
+/// Put in the request's extensions by `guard::sessions` from the session cookie.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    pub session_id: i32,
+    pub admin_id: i32,
+    pub username: String,
     pub account_id: i32,
+    pub account_name: String,
+    pub client_ip: IpAddr,
+}
+
+impl Caller {
+    /// An audit entry for something this admin did.
+    pub fn audit<'a>(&'a self, action: Action, subject: Option<&'a str>, detail: Option<String>) -> Entry<'a> {
+        Entry {
+            account_id: self.account_id,
+            admin: &self.username,
+            client_ip: self.client_ip.to_string(),
+            action,
+            subject,
+            detail,
+        }
+    }
 }
 
 pub fn state() -> Result<AppState, ConsoleError> {
@@ -25,18 +48,24 @@ pub fn state() -> Result<AppState, ConsoleError> {
     })
 }
 
-/// Resolves the caller. Until sign-in exists every request acts for the
-/// install's default account.
-pub async fn caller() -> Result<Caller, ConsoleError> {
-    let state = state()?;
-    Ok(Caller { account_id: state.default_account_id })
+fn parts() -> Result<Parts, ConsoleError> {
+    use_context::<Parts>().ok_or_else(|| {
+        tracing::error!("server function called outside a request");
+        ConsoleError::Internal
+    })
 }
 
-/// For answers that carry a token: no cache may keep them.
-pub fn no_store() {
-    if let Some(options) = use_context::<ResponseOptions>() {
-        options.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+/// The signed-in admin, or `Unauthenticated` (401).
+pub async fn caller() -> Result<Caller, ConsoleError> {
+    parts()?.extensions.get::<Caller>().cloned().ok_or(ConsoleError::Unauthenticated)
+}
+
+/// Where the request came from, as `client_ip::resolve` decided.
+pub fn client_ip() -> Result<IpAddr, ConsoleError> {
+    parts()?.extensions.get::<ClientIp>().map(|ip| ip.0).ok_or_else(|| {
+        tracing::error!("no client address: the client_ip middleware is not installed");
+        ConsoleError::Internal
+    })
 }
 
 /// server_fn answers every error with 500, including arguments it could not

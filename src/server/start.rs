@@ -1,43 +1,79 @@
-//! Starting the server: settings, logging, database, then the listener.
+//! Starting the server: settings, logging, database, first admin, listener.
 
 use crate::db;
-use crate::db::service::accounts;
+use crate::db::service::{accounts, admins};
+use crate::domain::password;
 use crate::server::config::Settings;
 use crate::server::routes::router;
 use crate::server::state::AppState;
+use crate::server::throttle::SignInThrottle;
+use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+pub const FIRST_ADMIN: &str = "admin";
 
 /// Logs go to stderr through `tracing`; `RUST_LOG` chooses what (default: info).
 pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
 }
 
-/// Builds the shared state: connects, migrates, and makes sure the default account exists.
-pub async fn build_state(settings: Settings) -> Result<AppState, String> {
+/// Opens (creating if needed) and migrates the configured database.
+pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, String> {
     if let Some(dir) = settings.sqlite_dir() {
         std::fs::create_dir_all(&dir).map_err(|e| format!("database folder {}: {e}", dir.display()))?;
     }
-    let db = db::connect(&settings.database_url)
-        .await
-        .map_err(|e| format!("DATABASE_URL: cannot open the database: {e}"))?;
-    let account = accounts::ensure_default(&db).await.map_err(|e| format!("first start: {e}"))?;
-    Ok(AppState {
+    db::connect(&settings.database_url).await.map_err(|e| format!("DATABASE_URL: cannot open the database: {e}"))
+}
+
+/// What a first start did, for the operator's eyes only.
+pub struct FirstStart {
+    /// The generated password of `admin`, when `TEXTPEAK_ADMIN_PASSWORD` was not set.
+    pub generated_password: Option<String>,
+}
+
+/// With no admin at all, creates the account "Default" and its admin `admin`.
+pub async fn ensure_first_admin(db: &DatabaseConnection, settings: &Settings) -> Result<Option<FirstStart>, String> {
+    if admins::count(db).await.map_err(|e| format!("first start: {e}"))? > 0 {
+        return Ok(None);
+    }
+    let account = accounts::ensure_default(db).await.map_err(|e| format!("first start: {e}"))?;
+    let (password, generated) = match &settings.admin_password {
+        Some(p) => (p.clone(), false),
+        None => (password::generate().map_err(|e| format!("first start: {e}"))?, true),
+    };
+    admins::create(db, account.id, FIRST_ADMIN, &password).await.map_err(|e| format!("first start: {e}"))?;
+    tracing::info!(account = %account.name, username = FIRST_ADMIN, "created the first admin");
+    Ok(Some(FirstStart { generated_password: generated.then_some(password) }))
+}
+
+/// Builds the shared state: database ready, first admin in place.
+pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstStart>), String> {
+    let db = open_database(&settings).await?;
+    let first_start = ensure_first_admin(&db, &settings).await?;
+    let state = AppState {
         leptos_options: settings.leptos.clone(),
         master_key: Arc::new(settings.master_key.clone()),
         db,
-        default_account_id: account.id,
+        throttle: Arc::new(SignInThrottle::default()),
         settings: Arc::new(settings),
-    })
+    };
+    Ok((state, first_start))
 }
 
-pub async fn serve() -> Result<(), String> {
-    init_logging();
-    let settings = Settings::load().map_err(|e| format!("configuration: {e}"))?;
+pub async fn serve(settings: Settings) -> Result<(), String> {
     let addr = settings.leptos.site_addr;
-    let state = build_state(settings).await?;
+    let (state, first_start) = build_state(settings).await?;
+    if let Some(FirstStart { generated_password: Some(password) }) = first_start {
+        // Printed once, to the operator's terminal only; never logged.
+        println!(
+            "\n  First start: sign in as \"{FIRST_ADMIN}\" with the password\n\n      {password}\n\n  \
+             It is not shown again. Set TEXTPEAK_ADMIN_PASSWORD before the first start to choose it.\n"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;

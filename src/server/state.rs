@@ -1,5 +1,6 @@
 use crate::domain::crypto::MasterKey;
 use crate::server::config::Settings;
+use crate::server::throttle::SignInThrottle;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
@@ -12,5 +13,5 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub master_key: Arc<MasterKey>,
     pub settings: Arc<Settings>,
-    pub default_account_id: i32,
+    pub throttle: Arc<SignInThrottle>,
 }

@@ -20,6 +20,8 @@ pub struct TestServer {
 
 /// A fixed master key: tests need not create key files.
 pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// The first admin's password in every test server.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 impl TestServer {
     pub async fn start() -> Self {
@@ -32,12 +34,13 @@ impl TestServer {
         let mut env: HashMap<String, String> = HashMap::from([
             ("TEXTPEAK_DATA_DIR".into(), dir.path().display().to_string()),
             ("TEXTPEAK_MASTER_KEY".into(), MASTER_KEY.into()),
+            ("TEXTPEAK_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
         ]);
         for (k, v) in extra {
             env.insert((*k).into(), (*v).into());
         }
         let settings = Settings::load_with(&move |name: &str| env.get(name).cloned()).unwrap();
-        let state = build_state(settings).await.unwrap();
+        let (state, _) = build_state(settings).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -49,6 +52,28 @@ impl TestServer {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// A client signed in as the first admin (`admin` of account "Default").
+    pub async fn admin_client(&self) -> reqwest::Client {
+        self.signed_in_client("admin", ADMIN_PASSWORD).await
+    }
+
+    pub async fn signed_in_client(&self, username: &str, password: &str) -> reqwest::Client {
+        let client = Self::client();
+        let (status, body) = self.sign_in(&client, username, password).await;
+        assert_eq!(status, StatusCode::OK, "sign-in as {username} failed: {body}");
+        client
+    }
+
+    pub async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> (StatusCode, Value) {
+        self.call::<textpeak::api::auth::SignIn>(client, &[("username", username), ("password", password)]).await
+    }
+
+    /// Onboards an admin (creating the account if needed), as `textpeak admin add` does.
+    pub async fn add_admin(&self, account: &str, username: &str, password: &str) {
+        textpeak::db::service::admins::add(&self.state.db, account, username, password).await.unwrap();
+    }
+
+    /// A client without a session.
     pub fn client() -> reqwest::Client {
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }

@@ -2,6 +2,8 @@
 
 use crate::api::ConsoleError;
 use crate::api::api_keys::{ApiKeySummary, ApiKeysPage, reveal_api_key};
+use crate::app::form::LoadError;
+use crate::app::pager::{Pager, PagerInfo};
 use leptos::prelude::*;
 
 #[component]
@@ -24,7 +26,7 @@ pub fn ApiKeysTable(
                                 .into_any()
                         }
                         Ok(loaded) => {
-                            let pager = PagerInfo::of(&loaded);
+                            let info = PagerInfo::new(loaded.total, loaded.page, loaded.page_size, loaded.keys.len());
                             view! {
                                 <table class="data-table">
                                     <caption class="visually-hidden">"API keys"</caption>
@@ -48,11 +50,11 @@ pub fn ApiKeysTable(
                                             .collect_view()}
                                     </tbody>
                                 </table>
-                                <Pager info=pager page />
+                                <Pager info page label="API keys pages" />
                             }
                                 .into_any()
                         }
-                        Err(err) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+                        Err(err) => view! { <LoadError err /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -165,79 +167,5 @@ fn EyeIcon(crossed: Signal<bool>) -> impl IntoView {
                 <path d="M3 3l18 18" stroke="currentColor" stroke-width="2" />
             </Show>
         </svg>
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct PagerInfo {
-    first: u64,
-    last: u64,
-    total: u64,
-    page: u64,
-    pages: u64,
-}
-
-impl PagerInfo {
-    fn of(loaded: &ApiKeysPage) -> Self {
-        let pages = loaded.total.div_ceil(loaded.page_size.max(1)).max(1);
-        let first = loaded.page * loaded.page_size + 1;
-        let last = (first + loaded.keys.len() as u64).saturating_sub(1);
-        Self { first, last, total: loaded.total, page: loaded.page, pages }
-    }
-}
-
-#[component]
-fn Pager(info: PagerInfo, page: RwSignal<u64>) -> impl IntoView {
-    (info.pages > 1).then(|| {
-        view! {
-            <nav class="pager" aria-label="API keys pages">
-                <span>{format!("{}–{} of {}", info.first, info.last, info.total)}</span>
-                <button
-                    type="button"
-                    class="button small"
-                    disabled=info.page == 0
-                    on:click=move |_| page.set(info.page.saturating_sub(1))
-                >
-                    "Previous"
-                </button>
-                <span>{format!("Page {} of {}", info.page + 1, info.pages)}</span>
-                <button
-                    type="button"
-                    class="button small"
-                    disabled=info.page + 1 >= info.pages
-                    on:click=move |_| page.set(info.page + 1)
-                >
-                    "Next"
-                </button>
-            </nav>
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn loaded(total: u64, page: u64, on_page: usize) -> ApiKeysPage {
-        let key = ApiKeySummary {
-            id: 1,
-            name: "k".into(),
-            ip_acl_id: 1,
-            ip_acl_name: "a".into(),
-            masked_token: "tp_…".into(),
-            created: String::new(),
-            last_used: None,
-        };
-        ApiKeysPage { keys: vec![key; on_page], total, page, page_size: 50, ip_acls: vec![] }
-    }
-
-    #[test]
-    fn pager_counts_rows_and_pages() {
-        assert_eq!(PagerInfo::of(&loaded(120, 0, 50)), PagerInfo { first: 1, last: 50, total: 120, page: 0, pages: 3 });
-        assert_eq!(
-            PagerInfo::of(&loaded(120, 2, 20)),
-            PagerInfo { first: 101, last: 120, total: 120, page: 2, pages: 3 }
-        );
-        assert_eq!(PagerInfo::of(&loaded(50, 0, 50)).pages, 1);
     }
 }

@@ -18,7 +18,7 @@ pub enum KeyError {
     Name(#[from] NameError),
     #[error("Another API key of this account already has that name.")]
     NameTaken,
-    #[error("That IP ACL does not exist; choose one from the list.")]
+    #[error("That IP ACL no longer exists; choose another one.")]
     AclNotFound,
     #[error("This API key no longer exists.")]
     NotFound,

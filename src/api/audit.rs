@@ -1,0 +1,35 @@
+//! Server function behind Settings > Audit Log.
+
+use super::ConsoleError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub const PAGE_SIZE: u64 = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: i32,
+    pub at: String,
+    pub admin: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub detail: Option<String>,
+    pub client_ip: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLogPage {
+    pub entries: Vec<AuditRow>,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+/// One page (from 0) of the account's audit log, newest first.
+#[server(prefix = "/rpc")]
+pub async fn list_audit_log(page: u64) -> Result<AuditLogPage, ConsoleError> {
+    use crate::server::rpc;
+    let caller = rpc::caller().await?;
+    let state = rpc::state()?;
+    crate::server::audit_log::page(&state, &caller, page).await
+}

@@ -1,0 +1,178 @@
+//! Who may reach what. Console pages and server functions need a signed-in
+//! admin; server functions also refuse cross-site callers. The public API
+//! (`/api/v1`) and static files pass straight through, untouched.
+
+use crate::api::ConsoleError;
+use crate::api::auth::SignIn;
+use crate::db::service::sessions;
+use crate::server::client_ip::ClientIp;
+use crate::server::config::Settings;
+use crate::server::rpc::Caller;
+use crate::server::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use server_fn::ServerFn;
+use std::net::{IpAddr, Ipv4Addr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    /// A console page: without a session, go to the sign-in page.
+    Page,
+    /// The sign-in page itself.
+    Login,
+    /// A server function: without a session, 401.
+    Rpc,
+    /// Everything else (public API, static files, 404s).
+    Open,
+}
+
+fn area(path: &str) -> Area {
+    if path.starts_with("/rpc/") {
+        Area::Rpc
+    } else if path == "/login" {
+        Area::Login
+    } else if path == "/" || path == "/settings" || path.starts_with("/settings/") {
+        Area::Page
+    } else {
+        Area::Open
+    }
+}
+
+/// The session cookie's name: with `Secure`, the `__Host-` prefix also pins it
+/// to this host and path, so a sibling subdomain cannot plant one.
+pub fn cookie_name(settings: &Settings) -> &'static str {
+    if settings.secure_cookies { "__Host-tp_session" } else { "tp_session" }
+}
+
+/// `Set-Cookie` for a new session, or (with `None`) one that removes it.
+pub fn session_cookie(settings: &Settings, id: Option<&str>) -> HeaderValue {
+    let secure = if settings.secure_cookies { "; Secure" } else { "" };
+    let (value, max_age) = match id {
+        Some(id) => (id, crate::domain::session::ABSOLUTE_TIMEOUT_MS / 1000),
+        None => ("", 0),
+    };
+    let cookie =
+        format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", cookie_name(settings));
+    HeaderValue::from_str(&cookie).expect("cookie is ASCII")
+}
+
+/// The value of one cookie in the request's `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// Did this request come from the console's own pages? Browsers send `Origin`
+/// on every POST and `Sec-Fetch-Site` on every request; a non-browser client
+/// sends neither and cannot carry an admin's SameSite=Strict cookie anyway.
+fn same_origin(headers: &HeaderMap, settings: &Settings) -> bool {
+    if headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() != b"same-origin") {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    match &settings.public_origin {
+        Some(public) => origin.eq_ignore_ascii_case(public),
+        None => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            origin.split_once("://").is_some_and(|(_, rest)| !host.is_empty() && rest.eq_ignore_ascii_case(host))
+        }
+    }
+}
+
+fn refuse(err: ConsoleError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, axum::Json(err)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Middleware: resolves the session and enforces the rules above.
+pub async fn sessions(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let area = area(&path);
+    if area == Area::Open {
+        return next.run(request).await;
+    }
+    if area == Area::Rpc && !same_origin(request.headers(), &state.settings) {
+        tracing::warn!(%path, "refused a cross-site server function call");
+        return refuse(ConsoleError::Forbidden);
+    }
+
+    let settings = &state.settings;
+    let cookie_id = cookie(request.headers(), cookie_name(settings)).map(str::to_owned);
+    let signed_in = match &cookie_id {
+        Some(id) => match sessions::resume(&state.db, id).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                return refuse(ConsoleError::Internal);
+            }
+        },
+        None => None,
+    };
+    let client_ip = request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+
+    match (&signed_in, area) {
+        (Some(_), Area::Login) if request.method() == Method::GET => return Redirect::to("/").into_response(),
+        (None, Area::Page) => {
+            let mut response = Redirect::to("/login").into_response();
+            if cookie_id.is_some() {
+                // The session ended (expired, signed out elsewhere): drop the stale cookie.
+                response.headers_mut().insert(header::SET_COOKIE, session_cookie(settings, None));
+            }
+            return response;
+        }
+        (None, Area::Rpc) if path != SignIn::PATH => return refuse(ConsoleError::Unauthenticated),
+        _ => {}
+    }
+    if let Some(found) = signed_in {
+        request.extensions_mut().insert(Caller {
+            session_id: found.session.id,
+            admin_id: found.admin.id,
+            username: found.admin.username,
+            account_id: found.account.id,
+            account_name: found.account.name,
+            client_ip,
+        });
+    }
+    let mut response = next.run(request).await;
+    if area == Area::Rpc {
+        // Answers carry account data, and sometimes a token.
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas() {
+        assert_eq!(area("/"), Area::Page);
+        assert_eq!(area("/settings/api-keys"), Area::Page);
+        assert_eq!(area("/login"), Area::Login);
+        assert_eq!(area("/rpc/list_api_keys123"), Area::Rpc);
+        assert_eq!(area("/api/v1/whoami"), Area::Open);
+        assert_eq!(area("/pkg/textpeak.wasm"), Area::Open);
+        assert_eq!(area("/settingsx"), Area::Open);
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; tp_session=abc ; b=2"));
+        assert_eq!(cookie(&headers, "tp_session"), Some("abc"));
+        assert_eq!(cookie(&headers, "tp_sess"), None);
+    }
+}
