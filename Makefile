@@ -15,16 +15,18 @@ export PATH := $(CARGO_HOME)/bin:$(PATH)
 TOOL_BUILD_ENV := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
 
-.PHONY: run test build unit e2e tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright
+.PHONY: run test build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright wrk
 
 ## run: build the release console and serve it on http://127.0.0.1:3000 (SQLite in data/)
 run: tools
 	cargo leptos serve --release
 
-## test: every test: unit and integration (cargo test), then the browser tests in Chromium
+## test: every test: unit and integration (cargo test), the browser tests in Chromium,
+## and each benchmark harness run briefly to prove it works
 test: tools test-tools
 	cargo test --locked
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory bench-smoke
 
 ## build: the release server and browser bundle, in target/
 build: tools
@@ -34,8 +36,20 @@ build: tools
 e2e: build playwright
 	cd end2end && npx playwright test
 
+## bench: in-process verification (criterion) and the load benchmark (wrk); see BENCHMARKS.md
+bench: build wrk
+	cargo bench --locked --bench verify
+	python3 benches/ratio.py
+	cargo build --locked --release --example seed_keys
+	python3 benches/load.py
+
+bench-smoke: build wrk
+	cargo bench --locked --bench verify -- --test
+	cargo build --locked --release --example seed_keys
+	python3 benches/load.py --quick
+
 tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
-test-tools: chromium playwright
+test-tools: chromium playwright wrk
 
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -77,6 +91,9 @@ wasm-opt:
 # Playwright cannot download its browser here: use Debian's Chromium.
 chromium:
 	@command -v chromium >/dev/null || { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium; }
+
+wrk:
+	@command -v wrk >/dev/null || { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq wrk; }
 
 playwright:
 	@[ -x end2end/node_modules/.bin/playwright ] || (cd end2end && npm ci --no-audit --no-fund)

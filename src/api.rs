@@ -8,5 +8,6 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 mod error;
+pub mod ip_acls;
 
 pub use error::{ConsoleError, Field};

@@ -5,6 +5,7 @@ mod audit_log;
 mod dialog;
 mod form;
 mod home;
+mod ip_acls;
 mod layout;
 mod login;
 mod pager;
@@ -48,6 +49,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::ConsoleLayout>
                     <Route path=path!("") view=home::HomePage />
                     <Route path=path!("/settings/api-keys") view=api_keys::ApiKeysPage />
+                    <Route path=path!("/settings/ip-acls") view=ip_acls::IpAclsPage />
                     <Route path=path!("/settings/audit-log") view=audit_log::AuditLogPage />
                 </ParentRoute>
             </Routes>

@@ -20,6 +20,9 @@ pub enum ConsoleError {
     Invalid { field: Field, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// The request is valid but the current state refuses it (an IP ACL still in use).
+    #[error("{0}")]
+    Conflict(String),
     #[error("Your session has ended. Sign in again.")]
     Unauthenticated,
     #[error("This request was refused because it did not come from the console.")]
@@ -46,6 +49,7 @@ impl ConsoleError {
         match self {
             ConsoleError::Invalid { .. } => 422,
             ConsoleError::NotFound(_) => 404,
+            ConsoleError::Conflict(_) => 409,
             ConsoleError::Unauthenticated | ConsoleError::WrongCredentials => 401,
             ConsoleError::Forbidden => 403,
             ConsoleError::TooManyAttempts { .. } => 429,

@@ -7,8 +7,8 @@ mod ip_acl_select;
 mod table;
 
 use crate::api::api_keys::{ApiKeySummary, CreateApiKey, DeleteApiKey, IpAclChoice, UpdateApiKey, list_api_keys};
+use crate::app::layout::PageHeader;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// The page. It owns the actions, so the table refreshes itself after every
 /// add, edit and delete (the resource is keyed on their versions).
@@ -38,13 +38,7 @@ pub fn ApiKeysPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="API Keys" />
-        <header class="page-header">
-            <h1>"API Keys"</h1>
-            <button type="button" class="button primary" on:click=move |_| adding.set(true)>
-                "Add API Key"
-            </button>
-        </header>
+        <PageHeader title="API Keys" action="Add API Key" on_action=Callback::new(move |_| adding.set(true)) />
         <table::ApiKeysTable keys page refresh editing deleting />
         <add_dialog::AddApiKeyDialog open=adding action=create ip_acls />
         <edit_dialog::EditApiKeyDialog editing action=update ip_acls />

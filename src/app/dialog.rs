@@ -42,3 +42,36 @@ pub fn Modal(
         </dialog>
     }
 }
+
+/// "Delete X?": the message, the form-wide error, Cancel (focused first, the
+/// safe choice) and Confirm.
+#[component]
+pub fn ConfirmDialog(
+    #[prop(into)] open: Signal<bool>,
+    on_close: Callback<()>,
+    on_confirm: Callback<()>,
+    title_id: &'static str,
+    title: &'static str,
+    #[prop(into)] error: Signal<Option<String>>,
+    /// The question, naming what is deleted.
+    children: ChildrenFn,
+) -> impl IntoView {
+    let children = StoredValue::new(children);
+    view! {
+        <Modal open on_close labelled_by=title_id>
+            <div class="dialog-body">
+                <h2 id=title_id>{title}</h2>
+                {children.read_value()()}
+                <crate::app::form::FormError error />
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| on_close.run(())>
+                        "Cancel"
+                    </button>
+                    <button type="button" class="button danger" on:click=move |_| on_confirm.run(())>
+                        "Confirm"
+                    </button>
+                </div>
+            </div>
+        </Modal>
+    }
+}

@@ -54,6 +54,48 @@ pub fn TextField(
     }
 }
 
+/// A multi-line field (the IP ACL entries); same error wiring as [`TextField`].
+#[component]
+pub fn TextAreaField(
+    id: &'static str,
+    label: &'static str,
+    #[prop(into)] initial: String,
+    node_ref: NodeRef<html::Textarea>,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = move || {
+        let mut ids = Vec::new();
+        if hint.is_some() {
+            ids.push(hint_id.clone());
+        }
+        if error.with(Option::is_some) {
+            ids.push(error_id.clone());
+        }
+        (!ids.is_empty()).then(|| ids.join(" "))
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {hint.map(|hint| view! { <p class="hint" id=format!("{id}-hint")>{hint}</p> })}
+            <textarea
+                id=id
+                name=id
+                node_ref=node_ref
+                spellcheck="false"
+                rows="8"
+                aria-invalid=move || error.with(Option::is_some).then_some("true")
+                aria-describedby=described_by
+            >
+                {initial}
+            </textarea>
+            <FieldError id error />
+        </div>
+    }
+}
+
 /// The message under a field; its id is what the field's `aria-describedby` names.
 #[component]
 pub fn FieldError(id: &'static str, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {

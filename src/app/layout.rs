@@ -89,6 +89,9 @@ fn SideMenu() -> impl IntoView {
                             <A href="/settings/api-keys">"API Keys"</A>
                         </li>
                         <li>
+                            <A href="/settings/ip-acls">"IP ACLs"</A>
+                        </li>
+                        <li>
                             <A href="/settings/audit-log">"Audit Log"</A>
                         </li>
                     </ul>
@@ -112,5 +115,39 @@ pub fn NotFound() -> impl IntoView {
                 <a href="/">"Back to the console"</a>
             </p>
         </main>
+    }
+}
+
+/// The title of a page, with its main action at the right (Add API Key, Add IP ACL).
+#[component]
+pub fn PageHeader(title: &'static str, action: &'static str, on_action: Callback<()>) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <header class="page-header">
+            <h1>{title}</h1>
+            <button type="button" class="button primary" on:click=move |_| on_action.run(())>
+                {action}
+            </button>
+        </header>
+    }
+}
+
+/// Edit and Delete at the end of a table row; both described by the row's name.
+#[component]
+pub fn RowActions(name_id: String, on_edit: Callback<()>, on_delete: Callback<()>) -> impl IntoView {
+    view! {
+        <td class="actions">
+            <button type="button" class="button small" aria-describedby=name_id.clone() on:click=move |_| on_edit.run(())>
+                "Edit"
+            </button>
+            <button
+                type="button"
+                class="button small danger-outline"
+                aria-describedby=name_id
+                on:click=move |_| on_delete.run(())
+            >
+                "Delete"
+            </button>
+        </td>
     }
 }

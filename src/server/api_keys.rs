@@ -9,13 +9,21 @@ use crate::db::service::ip_acls;
 use crate::domain::token::masked;
 use crate::server::rpc::Caller;
 use crate::server::state::AppState;
+use crate::server::verifier::Usage;
 use sea_orm::TransactionTrait;
 
 pub async fn list(state: &AppState, caller: &Caller, page: u64) -> Result<ApiKeysPage, ConsoleError> {
     let found = keys::list(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(internal)?;
     let acls = ip_acls::all(&state.db, caller.account_id).await.map_err(internal)?;
     Ok(ApiKeysPage {
-        keys: found.rows.into_iter().map(summary).collect(),
+        keys: found
+            .rows
+            .into_iter()
+            .map(|row| {
+                let pending = state.verifier.pending_usage(row.key.id);
+                summary(row, pending)
+            })
+            .collect(),
         total: found.total,
         page: found.page,
         page_size: PAGE_SIZE,
@@ -61,6 +69,7 @@ pub async fn update(
     let detail = (!changes.is_empty()).then(|| changes.join("; "));
     audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await.map_err(internal)?;
     txn.commit().await.map_err(internal)?;
+    state.verifier.forget_key(&key.token_digest);
     tracing::info!(account = caller.account_id, key = key.id, "API key updated");
     Ok(())
 }
@@ -70,6 +79,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), Co
     let key = keys::delete(&txn, caller.account_id, id).await.map_err(from_key_error)?;
     audit::record(&txn, caller.audit(Action::KeyDeleted, Some(&key.name), None)).await.map_err(internal)?;
     txn.commit().await.map_err(internal)?;
+    state.verifier.forget_key(&key.token_digest);
     tracing::info!(account = caller.account_id, key = key.id, "API key deleted");
     Ok(())
 }
@@ -83,13 +93,18 @@ pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String
     Ok(token.expose().to_owned())
 }
 
-fn summary(row: KeyRow) -> ApiKeySummary {
+/// `pending`: a use the verifier recorded but has not written yet, which is newer.
+fn summary(row: KeyRow, pending: Option<Usage>) -> ApiKeySummary {
     let key = row.key;
+    let last_used = match pending {
+        Some(usage) => Some((usage.at_ms, Some(usage.ip.to_string()))),
+        None => key.last_used_at.map(|at| (at, key.last_used_ip.clone())),
+    };
     ApiKeySummary {
         id: key.id,
         masked_token: masked(&key.token_suffix),
         created: format_time(key.created_at),
-        last_used: key.last_used_at.map(|at| match &key.last_used_ip {
+        last_used: last_used.map(|(at, ip)| match ip {
             Some(ip) => format!("{} from {ip}", format_time(at)),
             None => format_time(at),
         }),

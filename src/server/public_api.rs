@@ -1,23 +1,24 @@
 //! The TextPeak API's own endpoints under `/api/v1`, authenticated by API key.
 
-use crate::db::service::api_keys;
-use crate::domain::crypto::digest;
-use crate::domain::token::{Token, TokenError};
+use crate::server::client_ip::ClientIp;
 use crate::server::state::AppState;
+use crate::server::verifier::Denied;
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::net::IpAddr;
+use std::sync::Arc;
 
-/// The key a request authenticated with.
+/// The key a request authenticated with, from an address its IP ACL allows.
 #[derive(Debug, Clone)]
 pub struct ApiCaller {
     pub key_id: i32,
     pub account_id: i32,
-    pub name: String,
-    pub ip_acl: String,
+    pub name: Arc<str>,
+    pub ip_acl: Arc<str>,
 }
 
 /// Why the API refused a request; the JSON body names the reason, never the token.
@@ -26,6 +27,7 @@ pub enum ApiError {
     MissingToken,
     MalformedToken,
     InvalidToken,
+    IpNotAllowed(IpAddr),
     NotFound,
     Internal,
 }
@@ -48,6 +50,14 @@ impl IntoResponse for ApiError {
                 "invalid_token",
                 "The token does not belong to any API key; it may have been deleted.",
             ),
+            ApiError::IpNotAllowed(ip) => {
+                let body = json!({
+                    "error": "ip_not_allowed",
+                    "ip": ip.to_string(),
+                    "message": "This API key's IP ACL does not allow requests from this address.",
+                });
+                return (StatusCode::FORBIDDEN, Json(body)).into_response();
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "There is no such endpoint."),
             ApiError::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The server could not check the token; try again.")
@@ -63,9 +73,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<TokenError> for ApiError {
-    fn from(_: TokenError) -> Self {
-        ApiError::MalformedToken
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Malformed => ApiError::MalformedToken,
+            Denied::Unknown => ApiError::InvalidToken,
+            Denied::IpNotAllowed(ip) => ApiError::IpNotAllowed(ip),
+        }
     }
 }
 
@@ -83,19 +97,22 @@ impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = Token::parse(bearer(parts)?)?;
-        let found = api_keys::find_by_digest(&state.db, &digest(token.expose())).await.map_err(|e| {
+        let token = bearer(parts)?;
+        let Some(&ClientIp(client)) = parts.extensions.get::<ClientIp>() else {
+            tracing::error!("no client address: the client_ip middleware is not installed");
+            return Err(ApiError::Internal);
+        };
+        let grant = state.verifier.verify(&state.db, token, client).await.map_err(|e| {
             tracing::error!(error = %e, "token lookup failed");
             ApiError::Internal
-        })?;
-        let (key, acl) = found.ok_or(ApiError::InvalidToken)?;
-        Ok(ApiCaller { key_id: key.id, account_id: key.account_id, name: key.name, ip_acl: acl.name })
+        })??;
+        Ok(ApiCaller { key_id: grant.key_id, account_id: grant.account_id, name: grant.name, ip_acl: grant.ip_acl })
     }
 }
 
 /// `GET /api/v1/whoami`: which key the token belongs to.
 pub async fn whoami(caller: ApiCaller) -> Json<serde_json::Value> {
-    Json(json!({ "name": caller.name, "ip_acl": caller.ip_acl }))
+    Json(json!({ "name": &*caller.name, "ip_acl": &*caller.ip_acl }))
 }
 
 /// `GET /api/v1/health`: answers without authentication (load balancers, benchmarks).

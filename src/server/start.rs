@@ -7,6 +7,7 @@ use crate::server::config::Settings;
 use crate::server::routes::router;
 use crate::server::state::AppState;
 use crate::server::throttle::SignInThrottle;
+use crate::server::verifier::Verifier;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
         master_key: Arc::new(settings.master_key.clone()),
         db,
         throttle: Arc::new(SignInThrottle::default()),
+        verifier: Arc::new(Verifier::default()),
         settings: Arc::new(settings),
     };
     Ok((state, first_start))
@@ -78,12 +80,32 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
     tracing::info!("TextPeak Console listening on http://{addr}");
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let flusher = tokio::spawn(flush_usage_every(state.clone(), USAGE_FLUSH_INTERVAL));
+    axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server: {e}"))?;
+    flusher.abort();
+    // What the last minute recorded is written before the process goes.
+    if let Err(e) = state.verifier.flush_usage(&state.db).await {
+        tracing::error!(error = %e, "could not record the last uses of API keys");
+    }
     tracing::info!("TextPeak Console stopped");
     Ok(())
+}
+
+/// "Last used" is written at most this often per key, never per request.
+pub const USAGE_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn flush_usage_every(state: AppState, interval: std::time::Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = state.verifier.flush_usage(&state.db).await {
+            tracing::error!(error = %e, "could not record the last uses of API keys");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,6 +1,7 @@
 use crate::domain::crypto::MasterKey;
 use crate::server::config::Settings;
 use crate::server::throttle::SignInThrottle;
+use crate::server::verifier::Verifier;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
@@ -14,4 +15,5 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     pub settings: Arc<Settings>,
     pub throttle: Arc<SignInThrottle>,
+    pub verifier: Arc<Verifier>,
 }

@@ -92,6 +92,19 @@ impl TestServer {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// `GET /api/v1/whoami` from a given loopback source address, optionally with `X-Forwarded-For`.
+    pub async fn whoami_from(&self, token: &str, source: &str, forwarded_for: Option<&str>) -> (StatusCode, Value) {
+        let client =
+            reqwest::Client::builder().local_address(source.parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+        let mut request = client.get(self.url("/api/v1/whoami")).bearer_auth(token);
+        if let Some(hops) = forwarded_for {
+            request = request.header("x-forwarded-for", hops);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
     pub async fn whoami(&self, token: &str) -> (StatusCode, Value) {
         let response = reqwest::Client::new().get(self.url("/api/v1/whoami")).bearer_auth(token).send().await.unwrap();
         let status = response.status();

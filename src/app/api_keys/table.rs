@@ -3,6 +3,7 @@
 use crate::api::ConsoleError;
 use crate::api::api_keys::{ApiKeySummary, ApiKeysPage, reveal_api_key};
 use crate::app::form::LoadError;
+use crate::app::layout::RowActions;
 use crate::app::pager::{Pager, PagerInfo};
 use leptos::prelude::*;
 
@@ -129,24 +130,11 @@ fn ApiKeyRow(
             </td>
             <td>{key.created}</td>
             <td>{key.last_used.unwrap_or_else(|| "Never".to_owned())}</td>
-            <td class="actions">
-                <button
-                    type="button"
-                    class="button small"
-                    aria-describedby=name_id.clone()
-                    on:click=move |_| editing.set(Some(for_edit.clone()))
-                >
-                    "Edit"
-                </button>
-                <button
-                    type="button"
-                    class="button small danger-outline"
-                    aria-describedby=name_id
-                    on:click=move |_| deleting.set(Some(for_delete.clone()))
-                >
-                    "Delete"
-                </button>
-            </td>
+            <RowActions
+                name_id
+                on_edit=Callback::new(move |_| editing.set(Some(for_edit.clone())))
+                on_delete=Callback::new(move |_| deleting.set(Some(for_delete.clone())))
+            />
         </tr>
     }
 }

@@ -21,17 +21,26 @@ pub enum AclError {
     Entries(Vec<AclProblem>),
     #[error("This IP ACL no longer exists.")]
     NotFound,
-    #[error("This IP ACL is used by {}: change or delete {} first.", list_names(.0), if .0.len() == 1 { "that key" } else { "those keys" })]
+    /// Names (up to [`IN_USE_NAMED`] + 1) of the keys that still use it.
+    #[error("{}", in_use_message(.0))]
     InUse(Vec<String>),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
 
-fn list_names(names: &[String]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("\u{201c}{n}\u{201d}")).collect();
+/// How many key names an "in use" refusal lists.
+const IN_USE_NAMED: usize = 10;
+
+fn in_use_message(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().take(IN_USE_NAMED).map(|n| format!("\u{201c}{n}\u{201d}")).collect();
+    let more = if names.len() > IN_USE_NAMED { " and others" } else { "" };
     match quoted.len() {
-        1 => format!("the API key {}", quoted[0]),
-        _ => format!("the API keys {}", quoted.join(", ")),
+        0 => "This IP ACL is used by an API key: move that key to another IP ACL or delete it first.".to_owned(),
+        1 => format!("This IP ACL is used by the API key {}: move it to another IP ACL or delete it first.", quoted[0]),
+        _ => format!(
+            "This IP ACL is used by the API keys {}{more}: move them to another IP ACL or delete them first.",
+            quoted.join(", ")
+        ),
     }
 }
 
@@ -134,7 +143,7 @@ pub async fn delete(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Resu
         .filter(api_key::Column::AccountId.eq(account_id))
         .filter(api_key::Column::IpAclId.eq(id))
         .order_by_asc(api_key::Column::NameFolded)
-        .limit(11)
+        .limit(IN_USE_NAMED as u64 + 1)
         .into_tuple::<String>()
         .all(db)
         .await?;

@@ -1,0 +1,43 @@
+//! Fills a console database with API keys for the load benchmark (`make bench`).
+//! Uses the same settings as the server (TEXTPEAK_DATA_DIR, DATABASE_URL,
+//! TEXTPEAK_MASTER_KEY) and prints one token whose IP ACL admits loopback.
+//!
+//!     cargo run --release --example seed_keys -- 100000
+
+use sea_orm::TransactionTrait;
+use textpeak::db::service::{api_keys, ip_acls};
+use textpeak::server::config::Settings;
+use textpeak::server::start::{ensure_first_admin, open_database};
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let count: usize = std::env::args()
+        .nth(1)
+        .map(|n| n.parse().map_err(|_| "usage: seed_keys COUNT"))
+        .transpose()?
+        .unwrap_or(100_000);
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    let db = open_database(&settings).await?;
+    ensure_first_admin(&db, &settings).await?;
+    let account = textpeak::db::service::accounts::ensure_default(&db).await.map_err(|e| e.to_string())?;
+    let any = ip_acls::all(&db, account.id).await.map_err(|e| e.to_string())?;
+    let any = any.first().ok_or("the account has no IP ACL")?;
+
+    let mut probe = None;
+    for chunk in 0..count.div_ceil(10_000) {
+        let txn = db.begin().await.map_err(|e| e.to_string())?;
+        for i in chunk * 10_000..((chunk + 1) * 10_000).min(count) {
+            let (_, _, token) = api_keys::create(&txn, &settings.master_key, account.id, &format!("load {i}"), any.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            if i == count / 2 {
+                probe = Some(token);
+            }
+        }
+        txn.commit().await.map_err(|e| e.to_string())?;
+        eprintln!("seeded {} keys", ((chunk + 1) * 10_000).min(count));
+    }
+    let probe = probe.ok_or("no keys were made")?;
+    println!("{}", probe.expose());
+    Ok(())
+}

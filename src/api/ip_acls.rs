@@ -1,0 +1,54 @@
+//! Server functions behind Settings > IP ACLs.
+
+use super::ConsoleError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// How many entries the table shows before "and N more".
+pub const PREVIEW_ENTRIES: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpAclSummary {
+    pub id: i32,
+    pub name: String,
+    /// Every entry, one per line (for the edit dialog and the preview).
+    pub entries: Vec<String>,
+    pub key_count: u64,
+}
+
+/// What a save changed in the admin's text (masked host bits, removed duplicates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedIpAcl {
+    pub name: String,
+    pub notices: Vec<String>,
+}
+
+#[server(prefix = "/rpc")]
+pub async fn list_ip_acls() -> Result<Vec<IpAclSummary>, ConsoleError> {
+    use crate::server::rpc;
+    let caller = rpc::caller().await?;
+    crate::server::ip_acls::list(&rpc::state()?, &caller).await
+}
+
+/// `entries`: one IPv4 or IPv6 address or CIDR per line; `#` starts a comment.
+#[server(prefix = "/rpc")]
+pub async fn create_ip_acl(name: String, entries: String) -> Result<SavedIpAcl, ConsoleError> {
+    use crate::server::rpc;
+    let caller = rpc::caller().await?;
+    crate::server::ip_acls::create(&rpc::state()?, &caller, &name, &entries).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn update_ip_acl(id: i32, name: String, entries: String) -> Result<SavedIpAcl, ConsoleError> {
+    use crate::server::rpc;
+    let caller = rpc::caller().await?;
+    crate::server::ip_acls::update(&rpc::state()?, &caller, id, &name, &entries).await
+}
+
+/// Refused (409, naming the keys) while any API key uses the ACL.
+#[server(prefix = "/rpc")]
+pub async fn delete_ip_acl(id: i32) -> Result<(), ConsoleError> {
+    use crate::server::rpc;
+    let caller = rpc::caller().await?;
+    crate::server::ip_acls::delete(&rpc::state()?, &caller, id).await
+}

@@ -1,0 +1,133 @@
+//! Add IP ACL and Edit: a name and the entries, one address or CIDR per line.
+
+use crate::api::Field;
+use crate::api::ip_acls::{CreateIpAcl, IpAclSummary, UpdateIpAcl};
+use crate::app::dialog::Modal;
+use crate::app::form::{
+    FormFooter, TextAreaField, TextField, close_on_success, field_error, general_error, last_error,
+};
+use leptos::html;
+use leptos::prelude::*;
+
+const ENTRIES_HINT: &str = "One IPv4 or IPv6 address or CIDR per line, at most 100; # starts a comment.";
+
+#[component]
+pub fn AddIpAclDialog(open: RwSignal<bool>, action: ServerAction<CreateIpAcl>) -> impl IntoView {
+    let close = Callback::new(move |_| {
+        open.set(false);
+        action.value().set(None);
+    });
+    close_on_success(action.value(), close);
+    view! {
+        <Modal open on_close=close labelled_by="add-ip-acl-title">
+            {move || {
+                let error = last_error(action.value());
+                let submit = Callback::new(move |(name, entries): (String, String)| {
+                    action.dispatch(CreateIpAcl { name, entries });
+                });
+                view! {
+                    <IpAclForm
+                        title_id="add-ip-acl-title"
+                        name_id="add-ip-acl-name"
+                        entries_id="add-ip-acl-entries"
+                        title="Add IP ACL"
+                        submit_label="Add"
+                        name=String::new()
+                        entries=String::new()
+                        error
+                        pending=action.pending()
+                        on_submit=submit
+                        on_cancel=close
+                    />
+                }
+            }}
+        </Modal>
+    }
+}
+
+#[component]
+pub fn EditIpAclDialog(editing: RwSignal<Option<IpAclSummary>>, action: ServerAction<UpdateIpAcl>) -> impl IntoView {
+    let close = Callback::new(move |_| {
+        editing.set(None);
+        action.value().set(None);
+    });
+    close_on_success(action.value(), close);
+    view! {
+        <Modal open=Signal::derive(move || editing.with(Option::is_some)) on_close=close labelled_by="edit-ip-acl-title">
+            {move || {
+                editing
+                    .get()
+                    .map(|acl| {
+                        let id = acl.id;
+                        let submit = Callback::new(move |(name, entries): (String, String)| {
+                            action.dispatch(UpdateIpAcl { id, name, entries });
+                        });
+                        view! {
+                            <IpAclForm
+                                title_id="edit-ip-acl-title"
+                                name_id="edit-ip-acl-name"
+                                entries_id="edit-ip-acl-entries"
+                                title="Edit IP ACL"
+                                submit_label="Submit"
+                                name=acl.name
+                                entries=acl.entries.join("\n")
+                                error=last_error(action.value())
+                                pending=action.pending()
+                                on_submit=submit
+                                on_cancel=close
+                            />
+                        }
+                    })
+            }}
+        </Modal>
+    }
+}
+
+#[component]
+fn IpAclForm(
+    title_id: &'static str,
+    name_id: &'static str,
+    entries_id: &'static str,
+    title: &'static str,
+    submit_label: &'static str,
+    name: String,
+    entries: String,
+    error: Signal<Option<crate::api::ConsoleError>>,
+    #[prop(into)] pending: Signal<bool>,
+    on_submit: Callback<(String, String)>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let name_input = NodeRef::<html::Input>::new();
+    let entries_input = NodeRef::<html::Textarea>::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let name = name_input.get_untracked().map(|input| input.value()).unwrap_or_default();
+        let entries = entries_input.get_untracked().map(|input| input.value()).unwrap_or_default();
+        on_submit.run((name, entries));
+    };
+    view! {
+        <form class="dialog-body" on:submit=submit>
+            <h2 id=title_id>{title}</h2>
+            <TextField
+                id=name_id
+                label="Name"
+                initial=name
+                node_ref=name_input
+                error=field_error(error, Field::Name)
+                autofocus=true
+            />
+            <TextAreaField
+                id=entries_id
+                label="Entries"
+                initial=entries
+                node_ref=entries_input
+                error=field_error(error, Field::Entries)
+                hint=ENTRIES_HINT
+            />
+            <FormFooter error=general_error(error) submit_label on_cancel />
+        </form>
+    }
+}

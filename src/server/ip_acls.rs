@@ -1,0 +1,81 @@
+//! The work behind the IP ACLs server functions. Every change also reaches the
+//! token verifier at once, so the next API request sees it.
+
+use crate::api::ip_acls::{IpAclSummary, SavedIpAcl};
+use crate::api::{ConsoleError, Field};
+use crate::db::service::audit::{self, Action};
+use crate::db::service::ip_acls::{self as acls, AclError, Saved};
+use crate::server::api_keys::internal;
+use crate::server::rpc::Caller;
+use crate::server::state::AppState;
+use sea_orm::TransactionTrait;
+
+pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<IpAclSummary>, ConsoleError> {
+    let rows = acls::list_with_usage(&state.db, caller.account_id).await.map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| IpAclSummary {
+            id: row.acl.id,
+            name: row.acl.name,
+            entries: row.acl.entries.lines().map(str::to_owned).collect(),
+            key_count: row.key_count,
+        })
+        .collect())
+}
+
+pub async fn create(state: &AppState, caller: &Caller, name: &str, entries: &str) -> Result<SavedIpAcl, ConsoleError> {
+    let txn = state.db.begin().await.map_err(internal)?;
+    let saved = acls::create(&txn, caller.account_id, name, entries).await.map_err(from_acl_error)?;
+    audit::record(
+        &txn,
+        caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(saved.acl.entries.replace('\n', ", "))),
+    )
+    .await
+    .map_err(internal)?;
+    txn.commit().await.map_err(internal)?;
+    Ok(answer(saved))
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: i32,
+    name: &str,
+    entries: &str,
+) -> Result<SavedIpAcl, ConsoleError> {
+    let txn = state.db.begin().await.map_err(internal)?;
+    let saved = acls::update(&txn, caller.account_id, id, name, entries).await.map_err(from_acl_error)?;
+    audit::record(
+        &txn,
+        caller.audit(Action::AclUpdated, Some(&saved.acl.name), Some(saved.acl.entries.replace('\n', ", "))),
+    )
+    .await
+    .map_err(internal)?;
+    txn.commit().await.map_err(internal)?;
+    state.verifier.forget_acl(id);
+    Ok(answer(saved))
+}
+
+pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
+    let txn = state.db.begin().await.map_err(internal)?;
+    let acl = acls::delete(&txn, caller.account_id, id).await.map_err(from_acl_error)?;
+    audit::record(&txn, caller.audit(Action::AclDeleted, Some(&acl.name), None)).await.map_err(internal)?;
+    txn.commit().await.map_err(internal)?;
+    state.verifier.forget_acl(id);
+    Ok(())
+}
+
+fn answer(saved: Saved) -> SavedIpAcl {
+    SavedIpAcl { name: saved.acl.name, notices: saved.notices }
+}
+
+fn from_acl_error(err: AclError) -> ConsoleError {
+    match err {
+        AclError::Name(e) => ConsoleError::invalid(Field::Name, e.to_string()),
+        AclError::NameTaken => ConsoleError::invalid(Field::Name, err.to_string()),
+        AclError::Entries(_) => ConsoleError::invalid(Field::Entries, err.to_string()),
+        AclError::NotFound => ConsoleError::NotFound(err.to_string()),
+        AclError::InUse(_) => ConsoleError::Conflict(err.to_string()),
+        AclError::Db(e) => internal(e),
+    }
+}
