@@ -1,6 +1,7 @@
 import { test, expect } from './fixtures';
 import AxeBuilder from '@axe-core/playwright';
 import { ApiKeysPage, unique, waitForHydration } from './api-keys-page';
+import { startSecondServer } from './second-server';
 
 test.describe('Settings > API Keys, as the documentation describes it', () => {
   test('1. the main menu leads to the API Keys page', async ({ page }) => {
@@ -115,6 +116,25 @@ test.describe('Settings > API Keys, as the documentation describes it', () => {
     await waitForHydration(page);
     await expect(keys.row(name)).toBeVisible();
     await expect(keys.row(name)).toContainText(token.slice(-4));
+  });
+
+  test('5. everything persists across a server restart, sessions included', async ({ page }) => {
+    const keys = new ApiKeysPage(page);
+    await keys.goto();
+    const name = unique('Survivor');
+    const token = await keys.createKey(name);
+    // A new server process on the same database: nothing it shows can come from the first one's memory.
+    const restarted = await startSecondServer();
+    try {
+      await page.goto(`${restarted.url}/settings/api-keys`);
+      await waitForHydration(page);
+      await expect(page).toHaveURL(/\/settings\/api-keys$/);
+      await expect(keys.row(name)).toContainText(token.slice(-4));
+      await keys.row(name).getByRole('button', { name: 'Show API key contents' }).click();
+      await expect(keys.row(name)).toContainText(token);
+    } finally {
+      await restarted.stop();
+    }
   });
 
   test('6. the token authenticates /api/v1/whoami until the key is deleted', async ({ page, request }) => {
