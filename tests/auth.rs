@@ -129,6 +129,47 @@ async fn repeated_failures_are_throttled_with_429() {
 }
 
 #[tokio::test]
+async fn the_throttle_cannot_be_dodged_by_spelling_the_username_differently() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    for variant in ["admin", " admin", "ADMIN", "admin\t", "Admin "] {
+        assert_eq!(
+            server.sign_in(&client, variant, "wrong password!").await.0,
+            StatusCode::UNAUTHORIZED,
+            "{variant:?}"
+        );
+    }
+    assert_eq!(server.sign_in(&client, "admin", ADMIN_PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn parallel_guesses_get_no_more_tries_than_sequential_ones() {
+    let server = TestServer::start().await;
+    server.add_admin("Default", "second", "second's long password").await;
+    let guesses = (0..20).map(|i| {
+        let client = TestServer::client();
+        let server = &server;
+        async move { server.sign_in(&client, "second", &format!("guess number {i}")).await.0 }
+    });
+    // Twenty guesses at once: only five are even tried.
+    let answers = futures::future::join_all(guesses).await;
+    let tried = answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let refused = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((tried, refused), (5, 15), "{answers:?}");
+}
+
+#[tokio::test]
+async fn one_address_cannot_try_many_usernames() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    for i in 0..5 {
+        assert_eq!(server.sign_in(&client, &format!("user{i}"), "a password").await.0, StatusCode::UNAUTHORIZED);
+    }
+    // From the same address (loopback), even a real admin with the right password waits.
+    assert_eq!(server.sign_in(&client, "admin", ADMIN_PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn sign_out_really_ends_the_session() {
     use reqwest::cookie::{CookieStore, Jar};
     let server = TestServer::start().await;
@@ -161,11 +202,20 @@ async fn idle_sessions_expire_and_restarts_keep_live_ones() {
     let restarted = TestServer::start_with(&[("DATABASE_URL", &db_url)]).await;
     assert_eq!(restarted.call::<CurrentAdmin>(&client, &[]).await.0, StatusCode::OK, "a restart keeps the session");
 
-    let thirty_one_minutes_ago = textpeak::db::service::now_ms() - 31 * 60 * 1000;
-    server
-        .state
-        .db
-        .execute_unprepared(&format!("UPDATE sessions SET last_seen_at = {thirty_one_minutes_ago}"))
+    let now = textpeak::db::service::now_ms();
+    let thirty_one_minutes_ago = now - 31 * 60 * 1000;
+    let db = &server.state.db;
+    db.execute_unprepared(&format!("UPDATE sessions SET last_seen_at = {thirty_one_minutes_ago}")).await.unwrap();
+    assert_eq!(server.call::<CurrentAdmin>(&client, &[]).await.0, StatusCode::UNAUTHORIZED);
+    // The page of an ended session goes to sign-in and drops the stale cookie.
+    let page = client.get(server.url("/settings/api-keys")).send().await.unwrap();
+    assert_eq!(page.headers()["location"], "/login");
+    assert!(page.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+
+    // Active all along, but signed in more than 12 hours ago.
+    let client = server.admin_client().await;
+    let thirteen_hours_ago = now - 13 * 60 * 60 * 1000;
+    db.execute_unprepared(&format!("UPDATE sessions SET created_at = {thirteen_hours_ago}, last_seen_at = {now}"))
         .await
         .unwrap();
     assert_eq!(server.call::<CurrentAdmin>(&client, &[]).await.0, StatusCode::UNAUTHORIZED);
@@ -275,8 +325,17 @@ async fn the_audit_log_records_reveals_and_never_a_token() {
     server.call::<UpdateApiKey>(&client, &[("id", &id), ("name", "Audited twice"), ("ip_acl_id", &acl)]).await;
     server.sign_in(&TestServer::client(), "admin", "a wrong password").await;
 
-    let (status, log) = server.call::<ListAuditLog>(&client, &[("page", "0")]).await;
-    assert_eq!(status, StatusCode::OK);
+    // A failed sign-in is audited off the response path: wait for it to land.
+    let mut log = Value::Null;
+    for _ in 0..50 {
+        let (status, page) = server.call::<ListAuditLog>(&client, &[("page", "0")]).await;
+        assert_eq!(status, StatusCode::OK);
+        log = page;
+        if log["total"] == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let actions: Vec<(&str, &str)> = log["entries"]
         .as_array()
         .unwrap()

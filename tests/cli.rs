@@ -1,10 +1,13 @@
-//! The `textpeak` binary: first start and `textpeak admin add`.
+//! The `textpeak` binary as an operator runs it: first start, `textpeak admin
+//! add`, what it writes to its logs, and what it saves when it stops.
 
 mod support;
 
 use reqwest::StatusCode;
+use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::MASTER_KEY;
 
@@ -15,7 +18,6 @@ fn textpeak(data: &std::path::Path) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TEXTPEAK_DATA_DIR", data)
         .env("TEXTPEAK_MASTER_KEY", MASTER_KEY)
-        .env("LEPTOS_OUTPUT_NAME", "textpeak")
         .env("RUST_LOG", "warn");
     command
 }
@@ -24,51 +26,75 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Starts the server and waits until it listens; its stdout is read when it stops.
-fn start(data: &std::path::Path, port: u16) -> Child {
-    let mut child = textpeak(data)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
+struct Running {
+    child: Child,
+    port: u16,
+    logs: Arc<Mutex<String>>,
+}
+
+/// Starts the server and waits until it listens; everything it logs is kept.
+fn start(data: &std::path::Path, extra_env: &[(&str, &str)]) -> Running {
+    let port = free_port();
+    let mut command = textpeak(data);
+    command.env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")).env("RUST_LOG", "info");
+    for (k, v) in extra_env {
+        command.env(k, v);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let logs = Arc::new(Mutex::new(String::new()));
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     loop {
         let line = lines.next().expect("the server stopped").unwrap();
         assert!(!line.contains("ERROR"), "{line}");
+        logs.lock().unwrap().push_str(&line);
         if line.contains("listening on") {
             break;
         }
     }
-    std::thread::spawn(move || for _ in lines {});
-    child
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    Running { child, port, logs }
 }
 
-fn stop(mut child: Child) -> String {
-    child.kill().unwrap();
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8(output.stdout).unwrap()
-}
+impl Running {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
 
-async fn sign_in(port: u16, username: &str, password: &str) -> StatusCode {
-    reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}{}", <textpeak::api::auth::SignIn as server_fn::ServerFn>::PATH))
-        .form(&[("username", username), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-        .status()
+    /// Stops it as an operator or service manager would (SIGTERM); returns its stdout.
+    fn stop(mut self) -> (String, String) {
+        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        assert!(self.child.wait().unwrap().success(), "a clean exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+        let logs = self.logs.lock().unwrap().clone();
+        (stdout, logs)
+    }
+
+    async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> StatusCode {
+        self.call::<textpeak::api::auth::SignIn>(client, &[("username", username), ("password", password)]).await.0
+    }
+
+    async fn call<F: server_fn::ServerFn>(
+        &self,
+        client: &reqwest::Client,
+        args: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let response = client.post(self.url(F::PATH)).form(args).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
 }
 
 #[tokio::test]
-async fn first_start_prints_a_generated_password_once() {
+async fn first_start_prints_a_generated_password_once_and_only_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = start(dir.path(), port);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let printed = stop(child);
+    let (printed, logs) = start(dir.path(), &[]).stop();
     let password = printed
         .lines()
         .map(str::trim)
@@ -76,11 +102,44 @@ async fn first_start_prints_a_generated_password_once() {
         .unwrap_or_else(|| panic!("no password in: {printed}"))
         .to_owned();
     assert!(printed.contains("sign in as \"admin\""), "{printed}");
+    assert!(!logs.contains(&password), "the password reached the logs");
 
-    let child = start(dir.path(), port);
-    assert_eq!(sign_in(port, "admin", &password).await, StatusCode::OK);
-    let printed_again = stop(child);
+    let server = start(dir.path(), &[]);
+    assert_eq!(server.sign_in(&reqwest::Client::new(), "admin", &password).await, StatusCode::OK);
+    let (printed_again, _) = server.stop();
     assert!(!printed_again.contains(&password), "printed a second time: {printed_again}");
+}
+
+#[tokio::test]
+async fn logs_never_hold_a_token_and_stopping_saves_the_last_uses() {
+    use textpeak::api::api_keys::{CreateApiKey, ListApiKeys, RevealApiKey};
+    let dir = tempfile::tempdir().unwrap();
+    let password = "an operator's password";
+    // Debug logging for every crate: the most a log could ever show.
+    let server = start(dir.path(), &[("TEXTPEAK_ADMIN_PASSWORD", password), ("RUST_LOG", "debug")]);
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    assert_eq!(server.sign_in(&client, "admin", password).await, StatusCode::OK);
+    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let acl = page["ip_acls"][0]["id"].as_i64().unwrap().to_string();
+    let (_, created) = server.call::<CreateApiKey>(&client, &[("name", "Logged?"), ("ip_acl_id", &acl)]).await;
+    let token = created["token"].as_str().unwrap().to_owned();
+    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let id = page["keys"][0]["id"].as_i64().unwrap();
+    server.call::<RevealApiKey>(&client, &[("id", &id.to_string())]).await;
+    let whoami = reqwest::Client::new().get(server.url("/api/v1/whoami")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(whoami.status(), StatusCode::OK);
+
+    let (_, logs) = server.stop();
+    assert!(logs.contains("API key revealed"), "debug logs were captured");
+    assert!(!logs.contains(&token[3..40]), "a token reached the logs");
+    assert!(!logs.contains(password), "a password reached the logs");
+
+    // The use was only in memory; stopping wrote it.
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("textpeak.db").display());
+    let db = textpeak::db::connect(&url).await.unwrap();
+    let key = textpeak::db::service::api_keys::find(&db, 1, id as i32).await.unwrap().unwrap();
+    assert!(key.last_used_at.is_some(), "last use written at shutdown");
+    assert_eq!(key.last_used_ip.as_deref(), Some("127.0.0.1"));
 }
 
 #[tokio::test]
@@ -108,9 +167,14 @@ async fn admin_add_onboards_a_customer_account() {
     assert!(!taken.status.success());
     assert!(String::from_utf8_lossy(&taken.stderr).contains("already taken"));
 
-    let port = free_port();
-    let child = start(dir.path(), port);
-    assert_eq!(sign_in(port, "beta.admin", "beta's long password").await, StatusCode::OK);
-    assert_eq!(sign_in(port, "second", "short").await, StatusCode::UNAUTHORIZED);
-    stop(child);
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("textpeak.db").display());
+    let db = textpeak::db::connect(&url).await.unwrap();
+    let other = textpeak::db::service::accounts::find_by_name(&db, "Other").await.unwrap();
+    assert!(other.is_none(), "a refused admin leaves no empty account behind");
+    drop(db);
+
+    let server = start(dir.path(), &[]);
+    assert_eq!(server.sign_in(&reqwest::Client::new(), "beta.admin", "beta's long password").await, StatusCode::OK);
+    assert_eq!(server.sign_in(&reqwest::Client::new(), "second", "short").await, StatusCode::UNAUTHORIZED);
+    server.stop();
 }

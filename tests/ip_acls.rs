@@ -99,6 +99,20 @@ async fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_decides() {
     let (status, body) = s.server.whoami_from(&token, "127.0.0.1", Some("127.0.0.2, 10.1.1.1")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["ip"], "10.1.1.1");
+    // A proxy that adds its own header line rather than extending the client's:
+    // the lines form one list, and the client's forged line is the leftmost.
+    let client =
+        reqwest::Client::builder().local_address("127.0.0.1".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let response = client
+        .get(s.server.url("/api/v1/whoami"))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", "127.0.0.2")
+        .header("x-forwarded-for", "10.1.1.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.json::<Value>().await.unwrap()["ip"], "10.1.1.1");
     // A peer that is not a trusted proxy is judged by its own address.
     let (status, body) = s.server.whoami_from(&token, "127.0.0.3", Some("127.0.0.2")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

@@ -6,7 +6,6 @@ use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Field {
     Name,
-    IpAcl,
     Entries,
     Username,
     Password,
@@ -97,7 +96,7 @@ mod tests {
     fn field_errors_go_to_their_field_only() {
         let err = ConsoleError::invalid(Field::Name, "Enter a name");
         assert_eq!(err.for_field(Field::Name).as_deref(), Some("Enter a name"));
-        assert_eq!(err.for_field(Field::IpAcl), None);
+        assert_eq!(err.for_field(Field::Entries), None);
         assert_eq!(err.general(), None);
         assert_eq!(err.status(), 422);
     }

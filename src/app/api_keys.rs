@@ -3,7 +3,7 @@
 mod add_dialog;
 mod delete_dialog;
 mod edit_dialog;
-mod ip_acl_select;
+mod key_form;
 mod table;
 
 use crate::api::api_keys::{ApiKeySummary, CreateApiKey, DeleteApiKey, IpAclChoice, UpdateApiKey, list_api_keys};

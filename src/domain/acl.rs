@@ -9,11 +9,19 @@ use std::fmt;
 use std::net::IpAddr;
 
 pub const MAX_ENTRIES: usize = 100;
+/// How many bad lines are reported, and how much of each is echoed back.
+pub const MAX_REPORTED: usize = 20;
+const MAX_ECHO_CHARS: usize = 60;
 
 /// One refused line of the admin's text, numbered from 1 as the text area shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AclProblem {
-    BadLine { line: usize, text: String },
+    BadLine {
+        line: usize,
+        text: String,
+    },
+    /// Bad lines past the first [`MAX_REPORTED`], counted rather than listed.
+    MoreBadLines(usize),
     NoEntries,
     TooMany(usize),
 }
@@ -24,6 +32,7 @@ impl fmt::Display for AclProblem {
             AclProblem::BadLine { line, text } => {
                 write!(f, "line {line}: {text} is not an IPv4 or IPv6 address or CIDR")
             }
+            AclProblem::MoreBadLines(n) => write!(f, "…and {n} more lines that are not addresses or CIDRs"),
             AclProblem::NoEntries => f.write_str("Enter at least one address or CIDR."),
             AclProblem::TooMany(n) => {
                 write!(f, "At most {MAX_ENTRIES} entries are allowed; this list has {n}.")
@@ -48,12 +57,13 @@ pub struct Acl {
 
 impl Acl {
     /// Parses the admin's text: one address or CIDR per line, `#` starts a comment.
-    /// Every bad line is reported, not just the first.
+    /// Every bad line is reported (the first [`MAX_REPORTED`] by number), not just the first.
     pub fn parse(text: &str) -> Result<Parsed, Vec<AclProblem>> {
         let mut acl = Acl::default();
         let mut notices = Vec::new();
         let mut problems = Vec::new();
         let mut count = 0usize;
+        let mut unlisted = 0usize;
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
             let entry = raw.split('#').next().unwrap_or("").trim();
@@ -61,7 +71,11 @@ impl Acl {
                 continue;
             }
             let Some(net) = parse_entry(entry) else {
-                problems.push(AclProblem::BadLine { line, text: entry.to_owned() });
+                if problems.len() < MAX_REPORTED {
+                    problems.push(AclProblem::BadLine { line, text: echo(entry) });
+                } else {
+                    unlisted += 1;
+                }
                 continue;
             };
             let masked = net.trunc();
@@ -77,6 +91,9 @@ impl Acl {
                 IpNet::V4(n) => acl.v4.push(n),
                 IpNet::V6(n) => acl.v6.push(n),
             }
+        }
+        if unlisted > 0 {
+            problems.push(AclProblem::MoreBadLines(unlisted));
         }
         if problems.is_empty() {
             if count == 0 {
@@ -129,6 +146,14 @@ impl Acl {
             IpNet::V4(n) => self.v4.contains(n),
             IpNet::V6(n) => self.v6.contains(n),
         }
+    }
+}
+
+/// A refused line as the message quotes it: long pastes are cut short.
+fn echo(entry: &str) -> String {
+    match entry.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((cut, _)) => format!("{}…", &entry[..cut]),
+        None => entry.to_owned(),
     }
 }
 
@@ -219,6 +244,15 @@ mod tests {
                 "line 5: 10.0.0.0/33 is not an IPv4 or IPv6 address or CIDR",
             ]
         );
+    }
+
+    #[test]
+    fn a_huge_bad_paste_gives_a_short_answer() {
+        let paste = format!("{}\n", "x".repeat(1000)).repeat(500);
+        let problems = Acl::parse(&paste).unwrap_err();
+        assert_eq!(problems.len(), MAX_REPORTED + 1);
+        assert!(problems[0].to_string().len() < 150, "{}", problems[0]);
+        assert_eq!(problems[MAX_REPORTED], AclProblem::MoreBadLines(480));
     }
 
     #[test]

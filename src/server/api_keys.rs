@@ -5,7 +5,6 @@ use crate::api::api_keys::{ApiKeySummary, ApiKeysPage, CreatedApiKey, IpAclChoic
 use crate::api::{ConsoleError, Field};
 use crate::db::service::api_keys::{self as keys, KeyError, KeyRow};
 use crate::db::service::audit::{self, Action};
-use crate::db::service::ip_acls;
 use crate::domain::token::masked;
 use crate::server::rpc::Caller;
 use crate::server::state::AppState;
@@ -14,7 +13,6 @@ use sea_orm::TransactionTrait;
 
 pub async fn list(state: &AppState, caller: &Caller, page: u64) -> Result<ApiKeysPage, ConsoleError> {
     let found = keys::list(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(internal)?;
-    let acls = ip_acls::all(&state.db, caller.account_id).await.map_err(internal)?;
     Ok(ApiKeysPage {
         keys: found
             .rows
@@ -27,7 +25,7 @@ pub async fn list(state: &AppState, caller: &Caller, page: u64) -> Result<ApiKey
         total: found.total,
         page: found.page,
         page_size: PAGE_SIZE,
-        ip_acls: acls.into_iter().map(|acl| IpAclChoice { id: acl.id, name: acl.name }).collect(),
+        ip_acls: found.acls.into_iter().map(|acl| IpAclChoice { id: acl.id, name: acl.name }).collect(),
     })
 }
 
@@ -55,16 +53,14 @@ pub async fn update(
     ip_acl_id: i32,
 ) -> Result<(), ConsoleError> {
     let txn = state.db.begin().await.map_err(internal)?;
-    let before = keys::find(&txn, caller.account_id, id).await.map_err(internal)?;
-    let (key, acl) = keys::update(&txn, caller.account_id, id, name, ip_acl_id).await.map_err(from_key_error)?;
+    let (before, key, acl) =
+        keys::update(&txn, caller.account_id, id, name, ip_acl_id).await.map_err(from_key_error)?;
     let mut changes = Vec::new();
-    if let Some(before) = &before {
-        if before.name != key.name {
-            changes.push(format!("renamed from \u{201c}{}\u{201d}", before.name));
-        }
-        if before.ip_acl_id != key.ip_acl_id {
-            changes.push(format!("IP ACL now \u{201c}{}\u{201d}", acl.name));
-        }
+    if before.name != key.name {
+        changes.push(format!("renamed from \u{201c}{}\u{201d}", before.name));
+    }
+    if before.ip_acl_id != key.ip_acl_id {
+        changes.push(format!("IP ACL now \u{201c}{}\u{201d}", acl.name));
     }
     let detail = (!changes.is_empty()).then(|| changes.join("; "));
     audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await.map_err(internal)?;

@@ -74,8 +74,12 @@ pub async fn resolve(trusted: TrustedProxies, mut request: Request, next: Next) 
     let client = if trusted.is_empty() {
         peer.to_canonical()
     } else {
-        let header = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        trusted.resolve(peer, header)
+        // Repeated header lines form one list (RFC 9110 5.3); some proxies add a
+        // line of their own rather than extend the client's, so all are read.
+        // An unreadable line stays in place as a hop that stops the walk.
+        let lines: Vec<&str> =
+            request.headers().get_all("x-forwarded-for").iter().map(|v| v.to_str().unwrap_or("?")).collect();
+        trusted.resolve(peer, (!lines.is_empty()).then(|| lines.join(",")).as_deref())
     };
     request.extensions_mut().insert(ClientIp(client));
     next.run(request).await

@@ -24,19 +24,21 @@ enum Area {
     Login,
     /// A server function: without a session, 401.
     Rpc,
-    /// Everything else (public API, static files, 404s).
+    /// What needs no session: the public API and the browser bundle's files.
     Open,
 }
 
+/// Everything not named open is a console page, so a route added later is
+/// protected unless someone decides otherwise here.
 fn area(path: &str) -> Area {
     if path.starts_with("/rpc/") {
         Area::Rpc
     } else if path == "/login" {
         Area::Login
-    } else if path == "/" || path == "/settings" || path.starts_with("/settings/") {
-        Area::Page
-    } else {
+    } else if path.starts_with("/api/v1/") || path.starts_with("/pkg/") || path == "/favicon.svg" {
         Area::Open
+    } else {
+        Area::Page
     }
 }
 
@@ -165,7 +167,9 @@ mod tests {
         assert_eq!(area("/rpc/list_api_keys123"), Area::Rpc);
         assert_eq!(area("/api/v1/whoami"), Area::Open);
         assert_eq!(area("/pkg/textpeak.wasm"), Area::Open);
-        assert_eq!(area("/settingsx"), Area::Open);
+        assert_eq!(area("/favicon.svg"), Area::Open);
+        assert_eq!(area("/settings/some-future-page"), Area::Page);
+        assert_eq!(area("/anything-else"), Area::Page);
     }
 
     #[test]

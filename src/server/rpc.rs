@@ -77,7 +77,7 @@ pub async fn error_status(request: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
     if let Ok(err) = serde_json::from_slice::<ConsoleError>(&bytes) {
         parts.status = StatusCode::from_u16(err.status()).unwrap_or(parts.status);
     }

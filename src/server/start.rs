@@ -80,16 +80,19 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
     tracing::info!("TextPeak Console listening on http://{addr}");
-    let flusher = tokio::spawn(flush_usage_every(state.clone(), USAGE_FLUSH_INTERVAL));
-    axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let flusher = tokio::spawn(flush_usage_every(state.clone(), USAGE_FLUSH_INTERVAL, stopped));
+    let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server: {e}"))?;
-    flusher.abort();
-    // What the last minute recorded is written before the process goes.
+        .await;
+    // The flusher finishes a flush under way before it stops; then the last
+    // uses since are written before the process goes.
+    let _ = stop.send(true);
+    let _ = flusher.await;
     if let Err(e) = state.verifier.flush_usage(&state.db).await {
         tracing::error!(error = %e, "could not record the last uses of API keys");
     }
+    served.map_err(|e| format!("server: {e}"))?;
     tracing::info!("TextPeak Console stopped");
     Ok(())
 }
@@ -97,13 +100,21 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
 /// "Last used" is written at most this often per key, never per request.
 pub const USAGE_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-async fn flush_usage_every(state: AppState, interval: std::time::Duration) {
+async fn flush_usage_every(
+    state: AppState,
+    interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
-        if let Err(e) = state.verifier.flush_usage(&state.db).await {
-            tracing::error!(error = %e, "could not record the last uses of API keys");
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Err(e) = state.verifier.flush_usage(&state.db).await {
+                    tracing::error!(error = %e, "could not record the last uses of API keys");
+                }
+            }
+            _ = stop.changed() => return,
         }
     }
 }

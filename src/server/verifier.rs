@@ -133,6 +133,8 @@ impl Verifier {
         // A change landed while we read: what we read may be stale, so do not keep it.
         let keep = self.generation.load(Ordering::Acquire) == generation;
         let Some((key, acl)) = found else {
+            // Deleted elsewhere (another instance): drop the stale entry too.
+            cache.keys.remove(&digest);
             if keep {
                 if cache.unknown.len() >= NEGATIVE_MAX {
                     cache.unknown.clear();
@@ -227,16 +229,25 @@ impl Verifier {
     }
 
     /// Writes the recorded uses: one UPDATE per key used since the last flush,
-    /// however many requests it served.
+    /// however many requests it served. What could not be written is kept for
+    /// the next flush (unless a newer use replaced it meanwhile).
     pub async fn flush_usage(&self, db: &impl ConnectionTrait) -> Result<usize, DbErr> {
-        let pending = std::mem::take(&mut *self.usage.lock().unwrap_or_else(|e| e.into_inner()));
-        for (key_id, usage) in &pending {
-            api_key::Entity::update_many()
+        let pending: Vec<(i32, Usage)> =
+            std::mem::take(&mut *self.usage.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect();
+        for (written, (key_id, usage)) in pending.iter().enumerate() {
+            let result = api_key::Entity::update_many()
                 .col_expr(api_key::Column::LastUsedAt, Expr::value(usage.at_ms))
                 .col_expr(api_key::Column::LastUsedIp, Expr::value(usage.ip.to_string()))
                 .filter(api_key::Column::Id.eq(*key_id))
                 .exec(db)
-                .await?;
+                .await;
+            if let Err(e) = result {
+                let mut usage_now = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+                for (key_id, usage) in &pending[written..] {
+                    usage_now.entry(*key_id).or_insert(*usage);
+                }
+                return Err(e);
+            }
         }
         Ok(pending.len())
     }
@@ -333,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_tokens_never_reach_the_cache_or_database() {
+    fn malformed_tokens_are_decided_before_the_cache() {
         let verifier = Verifier::default();
         assert_eq!(
             decided(verifier.lookup("tp_nonsense", ip("192.0.2.1"), Instant::now())),
@@ -364,6 +375,16 @@ mod tests {
         verifier.forget_acl(2);
         assert!(decided(verifier.lookup(b.expose(), ip("192.0.2.1"), Instant::now())).is_none());
         assert_eq!(verifier.cached_keys(), 0);
+    }
+
+    #[test]
+    fn unknown_tokens_are_remembered_for_a_few_seconds() {
+        let verifier = Verifier::default();
+        let token = Token::generate().unwrap();
+        let now = Instant::now();
+        verifier.write().unknown.insert(digest(token.expose()), now);
+        assert_eq!(decided(verifier.lookup(token.expose(), ip("192.0.2.1"), now)), Some(Err(Denied::Unknown)));
+        assert!(decided(verifier.lookup(token.expose(), ip("192.0.2.1"), now + NEGATIVE_TTL)).is_none());
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! Add API Key: the form, then the new token with its Copy button.
 
-use super::ip_acl_select::{IpAclSelect, chosen};
-use crate::api::Field;
+use super::key_form::{ApiKeyForm, FormText};
 use crate::api::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
 use crate::app::dialog::Modal;
-use crate::app::form::{FormFooter, TextField, field_error, general_error, last_error};
+use crate::app::form::last_error;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -26,50 +25,33 @@ pub fn AddApiKeyDialog(
         <Modal open on_close=close labelled_by="add-api-key-title">
             {move || match created.get() {
                 Some(created) => view! { <ApiKeyCreated created on_close=close /> }.into_any(),
-                None => view! { <AddApiKeyForm action ip_acls on_cancel=close /> }.into_any(),
+                None => {
+                    let submit = Callback::new(move |(name, ip_acl_id): (String, i32)| {
+                        action.dispatch(CreateApiKey { name, ip_acl_id });
+                    });
+                    view! {
+                        <ApiKeyForm
+                            text=FormText {
+                                title_id: "add-api-key-title",
+                                title: "Add API Key",
+                                name_id: "add-api-key-name",
+                                name_label: "API Key Name",
+                                acl_id: "add-api-key-acl",
+                                submit: "Add",
+                            }
+                            initial_name=String::new()
+                            initial_acl=None
+                            ip_acls
+                            error=last_error(action.value())
+                            pending=action.pending()
+                            on_submit=submit
+                            on_cancel=close
+                        />
+                    }
+                        .into_any()
+                }
             }}
         </Modal>
-    }
-}
-
-#[component]
-fn AddApiKeyForm(
-    action: ServerAction<CreateApiKey>,
-    ip_acls: Signal<Vec<IpAclChoice>>,
-    on_cancel: Callback<()>,
-) -> impl IntoView {
-    let name = NodeRef::<html::Input>::new();
-    let acl = NodeRef::<html::Select>::new();
-    let result = last_error(action.value());
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if action.pending().get_untracked() {
-            return;
-        }
-        let name = name.get_untracked().map(|input| input.value()).unwrap_or_default();
-        action.dispatch(CreateApiKey { name, ip_acl_id: chosen(acl) });
-    };
-
-    view! {
-        <form class="dialog-body" on:submit=submit>
-            <h2 id="add-api-key-title">"Add API Key"</h2>
-            <TextField
-                id="add-api-key-name"
-                label="API Key Name"
-                initial=""
-                node_ref=name
-                error=field_error(result, Field::Name)
-                autofocus=true
-            />
-            <IpAclSelect
-                id="add-api-key-acl"
-                choices=ip_acls
-                selected=None
-                node_ref=acl
-                error=field_error(result, Field::IpAcl)
-            />
-            <FormFooter error=general_error(result) submit_label="Add" on_cancel />
-        </form>
     }
 }
 

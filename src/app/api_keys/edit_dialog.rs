@@ -1,11 +1,9 @@
 //! Edit: rename a key or move it to another IP ACL.
 
-use super::ip_acl_select::{IpAclSelect, chosen};
-use crate::api::Field;
+use super::key_form::{ApiKeyForm, FormText};
 use crate::api::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
 use crate::app::dialog::Modal;
-use crate::app::form::{FormFooter, TextField, close_on_success, field_error, general_error, last_error};
-use leptos::html;
+use crate::app::form::{close_on_success, last_error};
 use leptos::prelude::*;
 
 #[component]
@@ -23,50 +21,35 @@ pub fn EditApiKeyDialog(
 
     view! {
         <Modal open on_close=close labelled_by="edit-api-key-title">
-            {move || editing.get().map(|key| view! { <EditApiKeyForm key action ip_acls on_cancel=close /> })}
+            {move || {
+                editing
+                    .get()
+                    .map(|key| {
+                        let id = key.id;
+                        let submit = Callback::new(move |(name, ip_acl_id): (String, i32)| {
+                            action.dispatch(UpdateApiKey { id, name, ip_acl_id });
+                        });
+                        view! {
+                            <ApiKeyForm
+                                text=FormText {
+                                    title_id: "edit-api-key-title",
+                                    title: "Edit API Key",
+                                    name_id: "edit-api-key-name",
+                                    name_label: "Name",
+                                    acl_id: "edit-api-key-acl",
+                                    submit: "Submit",
+                                }
+                                initial_name=key.name
+                                initial_acl=Some(key.ip_acl_id)
+                                ip_acls
+                                error=last_error(action.value())
+                                pending=action.pending()
+                                on_submit=submit
+                                on_cancel=close
+                            />
+                        }
+                    })
+            }}
         </Modal>
-    }
-}
-
-#[component]
-fn EditApiKeyForm(
-    key: ApiKeySummary,
-    action: ServerAction<UpdateApiKey>,
-    ip_acls: Signal<Vec<IpAclChoice>>,
-    on_cancel: Callback<()>,
-) -> impl IntoView {
-    let name = NodeRef::<html::Input>::new();
-    let acl = NodeRef::<html::Select>::new();
-    let result = last_error(action.value());
-    let id = key.id;
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if action.pending().get_untracked() {
-            return;
-        }
-        let name = name.get_untracked().map(|input| input.value()).unwrap_or_default();
-        action.dispatch(UpdateApiKey { id, name, ip_acl_id: chosen(acl) });
-    };
-
-    view! {
-        <form class="dialog-body" on:submit=submit>
-            <h2 id="edit-api-key-title">"Edit API Key"</h2>
-            <TextField
-                id="edit-api-key-name"
-                label="Name"
-                initial=key.name
-                node_ref=name
-                error=field_error(result, Field::Name)
-                autofocus=true
-            />
-            <IpAclSelect
-                id="edit-api-key-acl"
-                choices=ip_acls
-                selected=Some(key.ip_acl_id)
-                node_ref=acl
-                error=field_error(result, Field::IpAcl)
-            />
-            <FormFooter error=general_error(result) submit_label="Submit" on_cancel />
-        </form>
     }
 }

@@ -71,19 +71,27 @@ fn ApiKeyRow(
     deleting: RwSignal<Option<ApiKeySummary>>,
 ) -> impl IntoView {
     let revealed = RwSignal::new(None::<String>);
+    // A click while the token is on its way does nothing (no second reveal).
+    let fetching = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     let id = key.id;
     let name_id = format!("api-key-{id}-name");
     let token_id = format!("api-key-{id}-token");
     let masked = key.masked_token.clone();
     let toggle = move |_| {
+        if fetching.get_untracked() {
+            return;
+        }
         problem.set(None);
         if revealed.get_untracked().is_some() {
             revealed.set(None);
             return;
         }
+        fetching.set(true);
         leptos::task::spawn_local(async move {
-            match reveal_api_key(id).await {
+            let answer = reveal_api_key(id).await;
+            fetching.try_set(false);
+            match answer {
                 Ok(token) => {
                     revealed.try_set(Some(token));
                 }

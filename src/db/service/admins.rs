@@ -74,8 +74,12 @@ pub async fn add(
     username: &str,
     password: &str,
 ) -> Result<(account::Model, admin::Model), AdminError> {
-    validation::username(username)?;
+    let name = validation::username(username)?;
     password::check_new(password)?;
+    // Refused before anything is made: a taken username must not leave an empty account behind.
+    if find_by_username(db, &name).await?.is_some() {
+        return Err(AdminError::Taken(name));
+    }
     let account = match accounts::find_by_name(db, account_name.trim()).await? {
         Some(account) => account,
         None => accounts::create(db, account_name).await?,

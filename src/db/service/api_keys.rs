@@ -40,6 +40,8 @@ pub struct KeyRow {
 #[derive(Debug, Clone)]
 pub struct KeyPage {
     pub rows: Vec<KeyRow>,
+    /// Every IP ACL of the account (the page's drop-down needs them too).
+    pub acls: Vec<ip_acl::Model>,
     pub total: u64,
     /// The page served: the one asked for, or the last one if it was past the end.
     pub page: u64,
@@ -56,13 +58,13 @@ pub async fn list(db: &impl ConnectionTrait, account_id: i32, page: u64, per_pag
     let total = paginator.num_items().await?;
     let page = page.min(total.div_ceil(per_page.max(1)).saturating_sub(1));
     let keys = paginator.fetch_page(page).await?;
-    let acl_names: HashMap<i32, String> =
-        ip_acls::all(db, account_id).await?.into_iter().map(|acl| (acl.id, acl.name)).collect();
+    let acls = ip_acls::all(db, account_id).await?;
+    let acl_names: HashMap<i32, &str> = acls.iter().map(|acl| (acl.id, acl.name.as_str())).collect();
     let rows = keys
         .into_iter()
-        .map(|key| KeyRow { ip_acl_name: acl_names.get(&key.ip_acl_id).cloned().unwrap_or_default(), key })
+        .map(|key| KeyRow { ip_acl_name: acl_names.get(&key.ip_acl_id).copied().unwrap_or_default().to_owned(), key })
         .collect();
-    Ok(KeyPage { rows, total, page })
+    Ok(KeyPage { rows, acls, total, page })
 }
 
 /// Creates a key and its token. The token is returned once, here; the database
@@ -76,7 +78,6 @@ pub async fn create(
 ) -> Result<(api_key::Model, ip_acl::Model, Token), KeyError> {
     let name = Name::parse(name)?;
     let acl = ip_acls::find(db, account_id, ip_acl_id).await?.ok_or(KeyError::AclNotFound)?;
-    ensure_name_free(db, account_id, &name, None).await?;
     let token = Token::generate().map_err(|_| KeyError::Random)?;
     let token_digest = digest(token.expose());
     let sealed = master.seal(token.expose().as_bytes(), &token_digest)?;
@@ -100,17 +101,18 @@ pub async fn create(
 }
 
 /// Renames a key and/or moves it to another of the account's IP ACLs.
+/// Returns the key as it was, as it is now, and its IP ACL.
 pub async fn update(
     db: &impl ConnectionTrait,
     account_id: i32,
     id: i32,
     name: &str,
     ip_acl_id: i32,
-) -> Result<(api_key::Model, ip_acl::Model), KeyError> {
+) -> Result<(api_key::Model, api_key::Model, ip_acl::Model), KeyError> {
     let name = Name::parse(name)?;
     let existing = find(db, account_id, id).await?.ok_or(KeyError::NotFound)?;
+    let before = existing.clone();
     let acl = ip_acls::find(db, account_id, ip_acl_id).await?.ok_or(KeyError::AclNotFound)?;
-    ensure_name_free(db, account_id, &name, Some(id)).await?;
     let mut active = existing.into_active_model();
     active.name = Set(name.as_str().to_owned());
     active.name_folded = Set(name.folded().to_owned());
@@ -119,7 +121,7 @@ pub async fn update(
         DbErr::RecordNotUpdated => KeyError::NotFound,
         e => name_taken_or_db(e),
     })?;
-    Ok((key, acl))
+    Ok((before, key, acl))
 }
 
 pub async fn delete(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Result<api_key::Model, KeyError> {
@@ -162,24 +164,7 @@ pub async fn find_by_digest(
     Ok(found.and_then(|(key, acl)| acl.map(|acl| (key, acl))))
 }
 
-async fn ensure_name_free(
-    db: &impl ConnectionTrait,
-    account_id: i32,
-    name: &Name,
-    except: Option<i32>,
-) -> Result<(), KeyError> {
-    let mut query = api_key::Entity::find()
-        .filter(api_key::Column::AccountId.eq(account_id))
-        .filter(api_key::Column::NameFolded.eq(name.folded()));
-    if let Some(id) = except {
-        query = query.filter(api_key::Column::Id.ne(id));
-    }
-    if query.count(db).await? > 0 {
-        return Err(KeyError::NameTaken);
-    }
-    Ok(())
-}
-
+/// The unique (account, folded name) index decides; this names its refusal.
 fn name_taken_or_db(err: DbErr) -> KeyError {
     if is_unique_violation(&err) { KeyError::NameTaken } else { KeyError::Db(err) }
 }

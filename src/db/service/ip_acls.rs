@@ -6,8 +6,8 @@ use crate::db::service::{is_unique_violation, now_ms};
 use crate::domain::acl::{Acl, AclProblem};
 use crate::domain::validation::{Name, NameError};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 
@@ -95,7 +95,6 @@ pub async fn list_with_usage(db: &impl ConnectionTrait, account_id: i32) -> Resu
 
 pub async fn create(db: &impl ConnectionTrait, account_id: i32, name: &str, entries: &str) -> Result<Saved, AclError> {
     let (name, parsed) = validate(name, entries)?;
-    ensure_name_free(db, account_id, &name, None).await?;
     let now = now_ms();
     let acl = ip_acl::ActiveModel {
         account_id: Set(account_id),
@@ -121,7 +120,6 @@ pub async fn update(
 ) -> Result<Saved, AclError> {
     let (name, parsed) = validate(name, entries)?;
     let existing = find(db, account_id, id).await?.ok_or(AclError::NotFound)?;
-    ensure_name_free(db, account_id, &name, Some(id)).await?;
     let mut active = existing.into_active_model();
     active.name = Set(name.as_str().to_owned());
     active.name_folded = Set(name.folded().to_owned());
@@ -165,38 +163,13 @@ pub async fn delete(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Resu
     Ok(existing)
 }
 
-pub async fn count_keys(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Result<u64, DbErr> {
-    api_key::Entity::find()
-        .filter(api_key::Column::AccountId.eq(account_id))
-        .filter(api_key::Column::IpAclId.eq(id))
-        .count(db)
-        .await
-}
-
 fn validate(name: &str, entries: &str) -> Result<(Name, crate::domain::acl::Parsed), AclError> {
     let name = Name::parse(name)?;
     let parsed = Acl::parse(entries).map_err(AclError::Entries)?;
     Ok((name, parsed))
 }
 
-async fn ensure_name_free(
-    db: &impl ConnectionTrait,
-    account_id: i32,
-    name: &Name,
-    except: Option<i32>,
-) -> Result<(), AclError> {
-    let mut query = ip_acl::Entity::find()
-        .filter(ip_acl::Column::AccountId.eq(account_id))
-        .filter(ip_acl::Column::NameFolded.eq(name.folded()));
-    if let Some(id) = except {
-        query = query.filter(ip_acl::Column::Id.ne(id));
-    }
-    if query.count(db).await? > 0 {
-        return Err(AclError::NameTaken);
-    }
-    Ok(())
-}
-
+/// The unique (account, folded name) index decides; this names its refusal.
 fn name_taken_or_db(err: DbErr) -> AclError {
     if is_unique_violation(&err) { AclError::NameTaken } else { AclError::Db(err) }
 }
