@@ -246,7 +246,11 @@ async fn an_acl_in_use_cannot_be_deleted_and_any_address_is_ordinary() {
     let office_row = list.as_array().unwrap().iter().find(|a| a["name"] == "Office").unwrap();
     assert_eq!(office_row["key_count"], 2);
 
-    // The fresh install's ACL can be edited, and deleted while no key uses it.
+    // A fresh install's ACL covers every IPv4 and IPv6 address...
+    let (_, list) = s.server.call::<ListIpAcls>(&s.client, &[]).await;
+    let fresh = list.as_array().unwrap().iter().find(|a| a["name"] == "Any address").unwrap();
+    assert_eq!(fresh["entries"], json!(["0.0.0.0/0", "::/0"]));
+    // ...and is ordinary: it can be edited, and deleted while no key uses it.
     let (status, _) =
         s.server.call::<UpdateIpAcl>(&s.client, &[("id", &any), ("name", "Anywhere"), ("entries", "0.0.0.0/0")]).await;
     assert_eq!(status, StatusCode::OK);

@@ -6,7 +6,7 @@ use crate::api::{ConsoleError, Field};
 use crate::db::service::api_keys::{self as keys, KeyError, KeyRow};
 use crate::db::service::audit::{self, Action};
 use crate::domain::token::masked;
-use crate::server::rpc::Caller;
+use crate::server::rpc::{Caller, format_minute, internal};
 use crate::server::state::AppState;
 use crate::server::verifier::Usage;
 use sea_orm::TransactionTrait;
@@ -99,20 +99,15 @@ fn summary(row: KeyRow, pending: Option<Usage>) -> ApiKeySummary {
     ApiKeySummary {
         id: key.id,
         masked_token: masked(&key.token_suffix),
-        created: format_time(key.created_at),
+        created: format_minute(key.created_at),
         last_used: last_used.map(|(at, ip)| match ip {
-            Some(ip) => format!("{} from {ip}", format_time(at)),
-            None => format_time(at),
+            Some(ip) => format!("{} from {ip}", format_minute(at)),
+            None => format_minute(at),
         }),
         name: key.name,
         ip_acl_id: key.ip_acl_id,
         ip_acl_name: row.ip_acl_name,
     }
-}
-
-/// Times are shown in UTC, to the minute: the same for every admin, wherever they sit.
-pub fn format_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
 }
 
 pub fn from_key_error(err: KeyError) -> ConsoleError {
@@ -125,21 +120,9 @@ pub fn from_key_error(err: KeyError) -> ConsoleError {
     }
 }
 
-/// Logs the detail for the operator; the admin gets a short message.
-pub fn internal(err: impl std::fmt::Display) -> ConsoleError {
-    tracing::error!(error = %err, "server function failed");
-    ConsoleError::Internal
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_utc_minutes() {
-        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_time(1_795_838_400_000), "2026-11-28 04:00 UTC");
-    }
 
     #[test]
     fn key_errors_point_at_their_field() {

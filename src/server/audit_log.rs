@@ -3,8 +3,7 @@
 use crate::api::ConsoleError;
 use crate::api::audit::{AuditLogPage, AuditRow, PAGE_SIZE};
 use crate::db::service::audit::{self, Action};
-use crate::server::api_keys::{format_time, internal};
-use crate::server::rpc::Caller;
+use crate::server::rpc::{Caller, format_second, internal};
 use crate::server::state::AppState;
 
 pub async fn page(state: &AppState, caller: &Caller, page: u64) -> Result<AuditLogPage, ConsoleError> {
@@ -14,7 +13,7 @@ pub async fn page(state: &AppState, caller: &Caller, page: u64) -> Result<AuditL
             .into_iter()
             .map(|e| AuditRow {
                 id: e.id,
-                at: format_time_seconds(e.at),
+                at: format_second(e.at),
                 admin: e.admin,
                 action: Action::from_code(&e.action).map(Action::label).unwrap_or("Other").to_owned(),
                 subject: e.subject,
@@ -26,11 +25,4 @@ pub async fn page(state: &AppState, caller: &Caller, page: u64) -> Result<AuditL
         page,
         page_size: PAGE_SIZE,
     })
-}
-
-/// The log wants seconds: several things happen in one minute.
-fn format_time_seconds(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| format_time(ms))
 }

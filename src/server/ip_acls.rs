@@ -5,8 +5,7 @@ use crate::api::ip_acls::{IpAclSummary, SavedIpAcl};
 use crate::api::{ConsoleError, Field};
 use crate::db::service::audit::{self, Action};
 use crate::db::service::ip_acls::{self as acls, AclError, Saved};
-use crate::server::api_keys::internal;
-use crate::server::rpc::Caller;
+use crate::server::rpc::{Caller, internal};
 use crate::server::state::AppState;
 use sea_orm::TransactionTrait;
 

@@ -4,7 +4,7 @@ use crate::server::client_ip::ClientIp;
 use crate::server::state::AppState;
 use crate::server::verifier::Denied;
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -116,7 +116,7 @@ pub async fn whoami(caller: ApiCaller) -> Json<serde_json::Value> {
 }
 
 /// `GET /api/v1/health`: answers without authentication (load balancers, benchmarks).
-pub async fn health(State(_): State<AppState>) -> Json<serde_json::Value> {
+pub async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 

@@ -55,6 +55,26 @@ fn parts() -> Result<Parts, ConsoleError> {
     })
 }
 
+/// Logs the detail for the operator; the admin gets a short message.
+pub fn internal(err: impl std::fmt::Display) -> ConsoleError {
+    tracing::error!(error = %err, "server function failed");
+    ConsoleError::Internal
+}
+
+/// Times are shown in UTC, the same for every admin wherever they sit: to the
+/// minute in tables, to the second in the audit log.
+pub fn format_minute(ms: i64) -> String {
+    format_utc(ms, "%Y-%m-%d %H:%M UTC")
+}
+
+pub fn format_second(ms: i64) -> String {
+    format_utc(ms, "%Y-%m-%d %H:%M:%S UTC")
+}
+
+fn format_utc(ms: i64, pattern: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format(pattern).to_string()).unwrap_or_default()
+}
+
 /// The signed-in admin, or `Unauthenticated` (401).
 pub async fn caller() -> Result<Caller, ConsoleError> {
     parts()?.extensions.get::<Caller>().cloned().ok_or(ConsoleError::Unauthenticated)
@@ -82,4 +102,16 @@ pub async fn error_status(request: Request, next: Next) -> Response {
         parts.status = StatusCode::from_u16(err.status()).unwrap_or(parts.status);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(format_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_minute(1_795_838_400_000), "2026-11-28 04:00 UTC");
+        assert_eq!(format_second(1_795_838_401_999), "2026-11-28 04:00:01 UTC");
+    }
 }
