@@ -68,6 +68,10 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
 
 pub async fn serve(settings: Settings) -> Result<(), String> {
     let addr = settings.leptos.site_addr;
+    // Listen for SIGTERM/SIGINT before anything else: a stop requested while
+    // starting is then a clean stop once started, never the default kill that
+    // would lose the last uses held in memory.
+    let shutdown = shutdown_signal()?;
     let (state, first_start) = build_state(settings).await?;
     if let Some(FirstStart { generated_password: Some(password) }) = first_start {
         // Printed once, to the operator's terminal only; never logged.
@@ -83,7 +87,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let flusher = tokio::spawn(flush_usage_every(state.clone(), USAGE_FLUSH_INTERVAL, stopped));
     let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await;
     // The flusher finishes a flush under way before it stops; then the last
     // uses since are written before the process goes.
@@ -119,20 +123,24 @@ async fn flush_usage_every(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the stop signals at once; the returned future ends on the first.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            signal.recv().await;
-        }
-    };
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
+            }
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
