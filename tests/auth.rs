@@ -327,7 +327,7 @@ async fn the_audit_log_records_reveals_and_never_a_token() {
 
     // A failed sign-in is audited off the response path: wait for it to land.
     let mut log = Value::Null;
-    for _ in 0..50 {
+    for _ in 0..250 {
         let (status, page) = server.call::<ListAuditLog>(&client, &[("page", "0")]).await;
         assert_eq!(status, StatusCode::OK);
         log = page;

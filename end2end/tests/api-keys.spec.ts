@@ -105,6 +105,10 @@ test.describe('Settings > API Keys, as the documentation describes it', () => {
     await page.getByRole('dialog', { name: 'Delete API Key' }).getByRole('button', { name: 'Confirm' }).click();
     await expect(page.getByRole('dialog')).toBeHidden();
     await expect(keys.row(renamed)).toHaveCount(0);
+    // The row's buttons are gone: the page says what happened and keeps focus
+    // on the page rather than dropping it to the top of the document.
+    await expect(page.getByRole('status')).toHaveText(`Deleted the API key “${renamed}”.`);
+    await expect(page.getByRole('heading', { name: 'API Keys', level: 1 })).toBeFocused();
   });
 
   test('5. everything persists across a reload', async ({ page }) => {
@@ -234,6 +238,8 @@ test.describe('Bad input gets a clear message and loses nothing', () => {
     await expect(keys.row(first)).toHaveCount(0);
     await expect(keys.row(second)).toBeVisible();
     await edit.getByRole('button', { name: 'Cancel' }).click();
+    // Focus does not go back to an Edit button: that row is gone.
+    await expect(page.getByRole('heading', { name: 'API Keys', level: 1 })).toBeFocused();
 
     await deleteInOtherTab(second);
     await keys.row(second).getByRole('button', { name: 'Delete' }).click();
@@ -241,6 +247,9 @@ test.describe('Bad input gets a clear message and loses nothing', () => {
     await confirm.getByRole('button', { name: 'Confirm' }).click();
     await expect(confirm.getByRole('alert')).toHaveText(/This API key no longer exists/);
     await expect(keys.row(second)).toHaveCount(0);
+    // The Delete button that opened the dialog went with its row.
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.getByRole('heading', { name: 'API Keys', level: 1 })).toBeFocused();
   });
 });
 

@@ -78,6 +78,8 @@ test.describe('Settings > IP ACLs', () => {
     await page.getByRole('dialog', { name: 'Delete IP ACL' }).getByRole('button', { name: 'Confirm' }).click();
     await expect(page.getByRole('dialog')).toBeHidden();
     await expect(aclRow(aclName)).toHaveCount(0);
+    await expect(page.getByRole('status')).toHaveText(`Deleted the IP ACL “${aclName}”.`);
+    await expect(page.getByRole('heading', { name: 'IP ACLs', level: 1 })).toBeFocused();
   });
 
   test('editing an ACL is prefilled and takes effect on the API at once', async ({ page, request }) => {

@@ -7,7 +7,7 @@ mod key_form;
 mod table;
 
 use crate::api::api_keys::{ApiKeySummary, CreateApiKey, DeleteApiKey, IpAclChoice, UpdateApiKey, list_api_keys};
-use crate::app::layout::PageHeader;
+use crate::app::layout::{PageHeader, announce_deleted};
 use leptos::prelude::*;
 
 /// The page. It owns the actions, so the table refreshes itself after every
@@ -30,6 +30,16 @@ pub fn ApiKeysPage() -> impl IntoView {
     let adding = RwSignal::new(false);
     let editing = RwSignal::new(None::<ApiKeySummary>);
     let deleting = RwSignal::new(None::<ApiKeySummary>);
+    // Says what the last delete removed, until the admin adds or edits.
+    let status = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if adding.get() || editing.with(Option::is_some) {
+            status.set(None);
+        }
+    });
+    let on_deleted = Callback::new(move |name: String| {
+        announce_deleted(status, format!("Deleted the API key \u{201c}{name}\u{201d}."));
+    });
     // A new key is the newest: show the first page, where it is.
     Effect::new(move |_| {
         if create.version().get() > 0 {
@@ -39,9 +49,12 @@ pub fn ApiKeysPage() -> impl IntoView {
 
     view! {
         <PageHeader title="API Keys" action="Add API Key" on_action=Callback::new(move |_| adding.set(true)) />
+        <p class="page-status" role="status">
+            {move || status.get()}
+        </p>
         <table::ApiKeysTable keys page refresh editing deleting />
         <add_dialog::AddApiKeyDialog open=adding action=create ip_acls />
         <edit_dialog::EditApiKeyDialog editing action=update ip_acls />
-        <delete_dialog::DeleteApiKeyDialog deleting action=delete />
+        <delete_dialog::DeleteApiKeyDialog deleting action=delete on_deleted />
     }
 }

@@ -36,6 +36,9 @@ pub fn Modal(
                 if open.get_untracked() {
                     on_close.run(());
                 }
+                // The opener may be gone (its row deleted meanwhile): then the
+                // browser has nowhere to return focus to.
+                crate::app::layout::focus_page_heading_if_lost();
             }
         >
             {move || open.get().then(|| children())}

@@ -5,8 +5,8 @@ mod table;
 
 use crate::api::ip_acls::{CreateIpAcl, DeleteIpAcl, IpAclSummary, SavedIpAcl, UpdateIpAcl, list_ip_acls};
 use crate::app::dialog::ConfirmDialog;
-use crate::app::form::{close_on_success, general_error, last_error};
-use crate::app::layout::PageHeader;
+use crate::app::form::{close_on_deleted, general_error, last_error};
+use crate::app::layout::{PageHeader, announce_deleted, refocus_if_row_gone};
 use leptos::prelude::*;
 
 #[component]
@@ -22,25 +22,30 @@ pub fn IpAclsPage() -> impl IntoView {
     let editing = RwSignal::new(None::<IpAclSummary>);
     let deleting = RwSignal::new(None::<IpAclSummary>);
 
-    // What the last save changed in the admin's text (masked host bits, duplicates).
-    let saved_message = RwSignal::new(None::<String>);
+    // What the last save changed in the admin's text (masked host bits,
+    // duplicates), or what the last delete removed.
+    let status = RwSignal::new(None::<String>);
     for saved in [create.value(), update.value()] {
         Effect::new(move |_| {
             if let Some(Ok(saved)) = saved.get() {
-                saved_message.set(Some(describe(&saved)));
+                status.set(Some(describe(&saved)));
             }
         });
     }
 
+    let on_deleted = Callback::new(move |name: String| {
+        announce_deleted(status, format!("Deleted the IP ACL \u{201c}{name}\u{201d}."));
+    });
+
     view! {
         <PageHeader title="IP ACLs" action="Add IP ACL" on_action=Callback::new(move |_| adding.set(true)) />
         <p class="page-status" role="status">
-            {move || saved_message.get()}
+            {move || status.get()}
         </p>
         <table::IpAclsTable acls editing deleting />
         <acl_dialog::AddIpAclDialog open=adding action=create />
         <acl_dialog::EditIpAclDialog editing action=update />
-        <DeleteIpAclDialog deleting action=delete />
+        <DeleteIpAclDialog deleting action=delete on_deleted />
     }
 }
 
@@ -55,16 +60,22 @@ fn describe(saved: &SavedIpAcl) -> String {
 }
 
 #[component]
-fn DeleteIpAclDialog(deleting: RwSignal<Option<IpAclSummary>>, action: ServerAction<DeleteIpAcl>) -> impl IntoView {
+fn DeleteIpAclDialog(
+    deleting: RwSignal<Option<IpAclSummary>>,
+    action: ServerAction<DeleteIpAcl>,
+    on_deleted: Callback<String>,
+) -> impl IntoView {
     let close = Callback::new(move |_| {
+        action.value().with_untracked(refocus_if_row_gone);
         deleting.set(None);
         action.value().set(None);
     });
-    close_on_success(action.value(), close);
+    let name = close_on_deleted(action.value(), close, on_deleted);
     let confirm = Callback::new(move |_| {
         if let Some(acl) = deleting.get_untracked()
             && !action.pending().get_untracked()
         {
+            name.set_value(acl.name);
             action.dispatch(DeleteIpAcl { id: acl.id });
         }
     });

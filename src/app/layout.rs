@@ -1,5 +1,6 @@
 //! The frame around every console page: the main menu at the side, the page at the right.
 
+use crate::api::ConsoleError;
 use crate::api::auth::{SignOut, current_admin};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -119,12 +120,13 @@ pub fn NotFound() -> impl IntoView {
 }
 
 /// The title of a page, with its main action at the right (Add API Key, Add IP ACL).
+/// The heading takes focus when what had it is gone (see [`focus_page_heading`]).
 #[component]
 pub fn PageHeader(title: &'static str, action: &'static str, on_action: Callback<()>) -> impl IntoView {
     view! {
         <Title text=title />
         <header class="page-header">
-            <h1>{title}</h1>
+            <h1 tabindex="-1">{title}</h1>
             <button type="button" class="button primary" on:click=move |_| on_action.run(())>
                 {action}
             </button>
@@ -149,5 +151,49 @@ pub fn RowActions(name_id: String, on_edit: Callback<()>, on_delete: Callback<()
                 "Delete"
             </button>
         </td>
+    }
+}
+
+/// Puts keyboard and screen-reader focus on the page's heading. Used when the
+/// element that had focus is removed (a deleted row's buttons), which would
+/// otherwise drop focus to the top of the document.
+pub fn focus_page_heading() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Ok(Some(heading)) = document().query_selector("main h1")
+            && let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>()
+        {
+            let _ = heading.focus();
+        }
+    }
+}
+
+/// [`focus_page_heading`], when focus has fallen to the document body.
+pub fn focus_page_heading_if_lost() {
+    #[cfg(feature = "hydrate")]
+    {
+        let lost = document().active_element().is_none_or(|active| active.tag_name().eq_ignore_ascii_case("body"));
+        if lost {
+            focus_page_heading();
+        }
+    }
+}
+
+/// After a confirmed delete: a status line says what went, and focus moves to
+/// the heading once the dialog has closed, because the row whose Delete button
+/// opened it is about to disappear.
+pub fn announce_deleted(status: RwSignal<Option<String>>, message: String) {
+    status.set(Some(message));
+    request_animation_frame(focus_page_heading);
+}
+
+/// Called as a dialog about one row closes, with the dialog's last result. If
+/// that said "no longer exists", the table has refreshed without the row, and
+/// the button that opened the dialog is gone or, its element reused, now
+/// belongs to another row: focus goes to the heading instead.
+pub fn refocus_if_row_gone<T>(result: &Option<Result<T, ConsoleError>>) {
+    if matches!(result, Some(Err(ConsoleError::NotFound(_)))) {
+        request_animation_frame(focus_page_heading);
     }
 }

@@ -4,6 +4,7 @@ use super::key_form::{ApiKeyForm, FormText};
 use crate::api::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
 use crate::app::dialog::Modal;
 use crate::app::form::{close_on_success, last_error};
+use crate::app::layout::refocus_if_row_gone;
 use leptos::prelude::*;
 
 #[component]
@@ -13,6 +14,7 @@ pub fn EditApiKeyDialog(
     ip_acls: Signal<Vec<IpAclChoice>>,
 ) -> impl IntoView {
     let close = Callback::new(move |_| {
+        action.value().with_untracked(refocus_if_row_gone);
         editing.set(None);
         action.value().set(None);
     });

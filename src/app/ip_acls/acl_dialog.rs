@@ -6,6 +6,7 @@ use crate::app::dialog::Modal;
 use crate::app::form::{
     FormFooter, TextAreaField, TextField, close_on_success, field_error, general_error, last_error,
 };
+use crate::app::layout::refocus_if_row_gone;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -48,6 +49,7 @@ pub fn AddIpAclDialog(open: RwSignal<bool>, action: ServerAction<CreateIpAcl>) -
 #[component]
 pub fn EditIpAclDialog(editing: RwSignal<Option<IpAclSummary>>, action: ServerAction<UpdateIpAcl>) -> impl IntoView {
     let close = Callback::new(move |_| {
+        action.value().with_untracked(refocus_if_row_gone);
         editing.set(None);
         action.value().set(None);
     });
