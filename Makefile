@@ -18,8 +18,11 @@ APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
 .PHONY: run test build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright wrk
 
 ## run: build the release console and serve it on http://127.0.0.1:3000 (SQLite in data/)
-run: tools
-	cargo leptos serve --release
+# The server runs directly rather than under `cargo leptos serve`, which relays
+# its stdout and stderr line by line from separate pipes and so can splice the
+# first-start password into the middle of a log line.
+run: build
+	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD exec target/release/textpeak
 
 ## test: every test: unit and integration (cargo test), the browser tests in Chromium,
 ## and each benchmark harness run briefly to prove it works

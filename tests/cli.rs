@@ -178,3 +178,23 @@ async fn admin_add_onboards_a_customer_account() {
     assert_eq!(server.sign_in(&reqwest::Client::new(), "second", "short").await, StatusCode::UNAUTHORIZED);
     server.stop();
 }
+
+#[test]
+fn a_start_that_cannot_listen_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let failed = textpeak(dir.path())
+        .env("LEPTOS_SITE_ADDR", taken.local_addr().unwrap().to_string())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(!stdout.contains("First start"), "a password was printed for a server that never ran: {stdout}");
+
+    // The first start that does listen is the one that makes, and shows, the admin.
+    let (printed, _) = start(dir.path(), &[]).stop();
+    assert!(printed.contains("First start"), "{printed}");
+}

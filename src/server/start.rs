@@ -72,6 +72,11 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     // starting is then a clean stop once started, never the default kill that
     // would lose the last uses held in memory.
     let shutdown = shutdown_signal()?;
+    // Bound before the first admin is made: a start that cannot listen
+    // changes nothing and prints no password that then goes unused.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
     let (state, first_start) = build_state(settings).await?;
     if let Some(FirstStart { generated_password: Some(password) }) = first_start {
         // Printed once, to the operator's terminal only; never logged.
@@ -80,9 +85,6 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
              It is not shown again. Set TEXTPEAK_ADMIN_PASSWORD before the first start to choose it.\n"
         );
     }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
     tracing::info!("TextPeak Console listening on http://{addr}");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let flusher = tokio::spawn(flush_usage_every(state.clone(), USAGE_FLUSH_INTERVAL, stopped));
