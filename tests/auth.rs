@@ -48,13 +48,49 @@ async fn every_server_function_needs_a_session() {
 }
 
 #[tokio::test]
+async fn sign_in_returns_to_the_page_asked_for_and_never_to_another_site() {
+    let server = TestServer::start().await;
+    for (next, lands) in [
+        ("/settings/ip-acls", "/settings/ip-acls"),
+        ("/settings/audit-log?page=2", "/settings/audit-log?page=2"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("/login", "/"),
+    ] {
+        let client = TestServer::client();
+        let response = client
+            .post(server.url(<SignIn as server_fn::ServerFn>::PATH))
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success() || response.status().is_redirection(), "{next}");
+        assert_eq!(response.headers()["location"], lands, "{next}");
+    }
+    // Already signed in, the sign-in page follows the same rule.
+    let admin = server.admin_client().await;
+    for (login, lands) in
+        [("/login?next=%2Fsettings%2Fip-acls", "/settings/ip-acls"), ("/login?next=%2F%2Fevil.example", "/")]
+    {
+        let response = admin.get(server.url(login)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{login}");
+        assert_eq!(response.headers()["location"], lands, "{login}");
+    }
+}
+
+#[tokio::test]
 async fn console_pages_without_a_session_go_to_the_sign_in_page() {
     let server = TestServer::start().await;
     let anonymous = TestServer::client();
-    for page in ["/", "/settings/api-keys", "/settings/audit-log"] {
+    for (page, login) in [
+        ("/", "/login"),
+        ("/settings/api-keys", "/login?next=%2Fsettings%2Fapi-keys"),
+        ("/settings/audit-log?page=2", "/login?next=%2Fsettings%2Faudit-log%3Fpage%3D2"),
+    ] {
         let response = anonymous.get(server.url(page)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{page}");
-        assert_eq!(response.headers()["location"], "/login", "{page}");
+        assert_eq!(response.headers()["location"], login, "{page}");
     }
     let login = anonymous.get(server.url("/login")).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::OK);
@@ -209,7 +245,7 @@ async fn idle_sessions_expire_and_restarts_keep_live_ones() {
     assert_eq!(server.call::<CurrentAdmin>(&client, &[]).await.0, StatusCode::UNAUTHORIZED);
     // The page of an ended session goes to sign-in and drops the stale cookie.
     let page = client.get(server.url("/settings/api-keys")).send().await.unwrap();
-    assert_eq!(page.headers()["location"], "/login");
+    assert_eq!(page.headers()["location"], "/login?next=%2Fsettings%2Fapi-keys");
     assert!(page.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
 
     // Active all along, but signed in more than 12 hours ago.

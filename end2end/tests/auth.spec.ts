@@ -6,10 +6,13 @@ import { signIn } from './sign-in-page';
 test.describe('Signing in and out', () => {
   test.use({ storageState: SIGNED_OUT });
 
-  test('a page visited without a session lands on the sign-in page', async ({ page }) => {
-    await page.goto('/settings/api-keys');
-    await expect(page).toHaveURL(/\/login$/);
+  test('a page visited without a session lands on the sign-in page, and signing in returns to it', async ({ page }) => {
+    await page.goto('/settings/ip-acls');
+    await expect(page).toHaveURL(/\/login\?next=%2Fsettings%2Fip-acls$/);
     await expect(page.getByRole('heading', { name: 'Sign in to TextPeak Console' })).toBeVisible();
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await expect(page).toHaveURL(/\/settings\/ip-acls$/);
+    await expect(page.getByRole('heading', { name: 'IP ACLs', level: 1 })).toBeVisible();
   });
 
   test('sign in, then the console shows who is signed in', async ({ page }) => {
@@ -37,7 +40,7 @@ test.describe('Signing in and out', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page).toHaveURL(/\/login$/);
     await page.goto('/settings/api-keys');
-    await expect(page).toHaveURL(/\/login$/);
+    await expect(page).toHaveURL(/\/login\?next=%2Fsettings%2Fapi-keys$/);
   });
 });
 

@@ -3,7 +3,7 @@ import { waitForHydration } from './api-keys-page';
 
 /** The sign-in page, as an admin uses it. */
 export async function signIn(page: Page, username: string, password: string) {
-  if (!page.url().endsWith('/login')) {
+  if (!page.url().includes('/login')) {
     await page.goto('/login');
   }
   await waitForHydration(page);

@@ -12,15 +12,17 @@ pub struct SignedInAdmin {
 }
 
 /// The one server function that works without a session. Wrong username and
-/// wrong password get the same answer; repeated failures get 429.
+/// wrong password get the same answer; repeated failures get 429. `next` is the
+/// page the admin was sent here from; only a path on this console is followed.
 #[server(prefix = "/rpc")]
-pub async fn sign_in(username: String, password: String) -> Result<(), ConsoleError> {
+pub async fn sign_in(username: String, password: String, next: Option<String>) -> Result<(), ConsoleError> {
+    use crate::domain::session::return_path;
     use crate::server::{auth, guard, rpc};
     let state = rpc::state()?;
     let id = auth::sign_in(&state, rpc::client_ip()?, &username, &password).await?;
     let response = use_context::<leptos_axum::ResponseOptions>().ok_or(ConsoleError::Internal)?;
     response.insert_header(axum::http::header::SET_COOKIE, guard::session_cookie(&state.settings, Some(&id)));
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(next.as_deref().and_then(return_path).unwrap_or("/"));
     Ok(())
 }
 

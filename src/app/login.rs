@@ -4,6 +4,7 @@ use crate::api::auth::SignIn;
 use crate::app::form::{FormError, general_error, last_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 /// A plain form posting to the `sign_in` server function: it works before the
 /// wasm has loaded too (the server then answers with a redirect).
@@ -11,6 +12,8 @@ use leptos_meta::Title;
 pub fn LoginPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let error = general_error(last_error(sign_in.value()));
+    // The page the guard sent the admin here from; the server decides whether to follow it.
+    let next = use_query_map().with_untracked(|query| query.get("next"));
     view! {
         <Title text="Sign in" />
         <main id="main" class="login">
@@ -24,6 +27,7 @@ pub fn LoginPage() -> impl IntoView {
                     <label for="login-password">"Password"</label>
                     <input id="login-password" name="password" type="password" autocomplete="current-password" required=true />
                 </div>
+                {next.map(|next| view! { <input type="hidden" name="next" value=next /> })}
                 <FormError error />
                 <button type="submit" class="button primary wide">"Sign in"</button>
             </ActionForm>

@@ -33,9 +33,44 @@ pub fn looks_valid(id: &str) -> bool {
     id.len() == 43 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Where sign-in may send the admin back to: a path on this console, as the
+/// guard recorded it when it sent them to `/login`. Anything that a browser
+/// could read as another site (`//host`, `/\host`, `https:`), or that is
+/// not a plain path, gives `None`, and sign-in goes to the overview instead.
+pub fn return_path(next: &str) -> Option<&str> {
+    let plain = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 2048
+        && !next.bytes().any(|b| b == b'\\' || b.is_ascii_control() || b == b' ');
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    (plain && path != "/login").then_some(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_returns_only_to_pages_of_this_console() {
+        assert_eq!(return_path("/settings/api-keys"), Some("/settings/api-keys"));
+        assert_eq!(return_path("/settings/audit-log?page=2"), Some("/settings/audit-log?page=2"));
+        for elsewhere in [
+            "",
+            "settings",
+            "//evil.example/",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/\tfoo",
+            "/foo\nbar",
+            "/login",
+            "/login?next=/",
+        ] {
+            assert_eq!(return_path(elsewhere), None, "{elsewhere:?}");
+        }
+        assert_eq!(return_path(&format!("/{}", "a".repeat(3000))), None);
+    }
 
     #[test]
     fn ids_are_256_bit_and_distinct() {

@@ -98,6 +98,17 @@ fn refuse(err: ConsoleError) -> Response {
     response
 }
 
+/// `/login`, remembering the page asked for so that sign-in returns to it
+/// (checked again there: see `domain::session::return_path`).
+fn login_url(asked: &axum::http::Uri) -> String {
+    match asked.path_and_query().map(|p| p.as_str()).filter(|p| *p != "/") {
+        Some(page) => {
+            format!("/login?{}", form_urlencoded::Serializer::new(String::new()).append_pair("next", page).finish())
+        }
+        None => "/login".to_owned(),
+    }
+}
+
 /// Middleware: resolves the session and enforces the rules above.
 pub async fn sessions(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -125,9 +136,15 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
     let client_ip = request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
 
     match (&signed_in, area) {
-        (Some(_), Area::Login) if request.method() == Method::GET => return Redirect::to("/").into_response(),
+        (Some(_), Area::Login) if request.method() == Method::GET => {
+            let next = request.uri().query().and_then(|query| {
+                form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "next").map(|(_, v)| v.into_owned())
+            });
+            return Redirect::to(next.as_deref().and_then(crate::domain::session::return_path).unwrap_or("/"))
+                .into_response();
+        }
         (None, Area::Page) => {
-            let mut response = Redirect::to("/login").into_response();
+            let mut response = Redirect::to(&login_url(request.uri())).into_response();
             if cookie_id.is_some() {
                 // The session ended (expired, signed out elsewhere): drop the stale cookie.
                 response.headers_mut().insert(header::SET_COOKIE, session_cookie(settings, None));
