@@ -7,7 +7,7 @@ mod key_form;
 mod table;
 
 use crate::api::api_keys::{ApiKeySummary, CreateApiKey, DeleteApiKey, IpAclChoice, UpdateApiKey, list_api_keys};
-use crate::app::layout::{PageHeader, announce_deleted};
+use crate::app::layout::PageHeader;
 use leptos::prelude::*;
 
 /// The page. It owns the actions, so the table refreshes itself after every
@@ -37,9 +37,6 @@ pub fn ApiKeysPage() -> impl IntoView {
             status.set(None);
         }
     });
-    let on_deleted = Callback::new(move |name: String| {
-        announce_deleted(status, format!("Deleted the API key \u{201c}{name}\u{201d}."));
-    });
     // A new key is the newest: show the first page, where it is.
     Effect::new(move |_| {
         if create.version().get() > 0 {
@@ -55,6 +52,6 @@ pub fn ApiKeysPage() -> impl IntoView {
         <table::ApiKeysTable keys page refresh editing deleting />
         <add_dialog::AddApiKeyDialog open=adding action=create ip_acls />
         <edit_dialog::EditApiKeyDialog editing action=update ip_acls />
-        <delete_dialog::DeleteApiKeyDialog deleting action=delete on_deleted />
+        <delete_dialog::DeleteApiKeyDialog deleting action=delete status />
     }
 }

@@ -2,6 +2,9 @@
 //! moving in, the focus trap, the inert page behind, Escape, and focus returning
 //! to the opener, as the HTML standard defines them (WCAG technique H102).
 
+use crate::api::ConsoleError;
+use crate::app::form::{FormError, close_on_success, general_error, last_error};
+use crate::app::layout::{announce_deleted, refocus_if_row_gone};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -46,31 +49,70 @@ pub fn Modal(
     }
 }
 
-/// "Delete X?": the message, the form-wide error, Cancel (focused first, the
-/// safe choice) and Confirm.
+/// "Delete the API key X?" for one row of a table: Cancel (focused first, the
+/// safe choice) and Confirm. Once the row is deleted the dialog closes, the
+/// page's status line says so and focus goes to the heading, since the row's
+/// buttons go with it.
 #[component]
-pub fn ConfirmDialog(
-    #[prop(into)] open: Signal<bool>,
-    on_close: Callback<()>,
-    on_confirm: Callback<()>,
+pub fn DeleteRowDialog<R>(
+    /// The row asked about; `None` while closed.
+    deleting: RwSignal<Option<R>>,
+    /// The delete action's last result (`ServerAction::value`).
+    result: MappedSignal<Option<Result<(), ConsoleError>>>,
+    /// Whether a delete is under way (`ServerAction::pending`): Confirm does nothing then.
+    pending: Memo<bool>,
+    /// Starts the delete of the row.
+    delete: Callback<R>,
+    name_of: fn(&R) -> String,
     title_id: &'static str,
     title: &'static str,
-    #[prop(into)] error: Signal<Option<String>>,
-    /// The question, naming what is deleted.
-    children: ChildrenFn,
-) -> impl IntoView {
-    let children = StoredValue::new(children);
+    /// The row as the question and the status line name it: "the API key".
+    kind: &'static str,
+    /// Said after the question: what else the delete does.
+    consequence: &'static str,
+    /// The page's status line.
+    status: RwSignal<Option<String>>,
+) -> impl IntoView
+where
+    R: Clone + Send + Sync + 'static,
+{
+    let close = Callback::new(move |_| {
+        result.with_untracked(refocus_if_row_gone);
+        deleting.set(None);
+        result.set(None);
+    });
+    // Kept from Confirm: `deleting` is cleared by the time the result arrives.
+    let deleted_name = StoredValue::new(String::new());
+    close_on_success(
+        result,
+        Callback::new(move |_| {
+            close.run(());
+            announce_deleted(status, format!("Deleted {kind} \u{201c}{}\u{201d}.", deleted_name.get_value()));
+        }),
+    );
+    let confirm = move |_| {
+        if let Some(row) = deleting.get_untracked()
+            && !pending.get_untracked()
+        {
+            deleted_name.set_value(name_of(&row));
+            delete.run(row);
+        }
+    };
+    let error = general_error(last_error(result));
     view! {
-        <Modal open on_close labelled_by=title_id>
+        <Modal open=Signal::derive(move || deleting.with(Option::is_some)) on_close=close labelled_by=title_id>
             <div class="dialog-body">
                 <h2 id=title_id>{title}</h2>
-                {children.read_value()()}
-                <crate::app::form::FormError error />
+                <p>
+                    "Delete " {kind} " " <strong>{move || deleting.with(|row| row.as_ref().map(name_of))}</strong> "? "
+                    {consequence} " This cannot be undone."
+                </p>
+                <FormError error />
                 <div class="dialog-actions">
-                    <button type="button" class="button" on:click=move |_| on_close.run(())>
+                    <button type="button" class="button" on:click=move |_| close.run(())>
                         "Cancel"
                     </button>
-                    <button type="button" class="button danger" on:click=move |_| on_confirm.run(())>
+                    <button type="button" class="button danger" on:click=confirm>
                         "Confirm"
                     </button>
                 </div>

@@ -152,25 +152,6 @@ pub fn close_on_success<T: Send + Sync + 'static>(
     });
 }
 
-/// [`close_on_success`] for a delete confirmation, which also reports the
-/// deleted row's name. Set the returned name when dispatching: the dialog's
-/// row is cleared by the time the result arrives.
-pub fn close_on_deleted<T: Send + Sync + 'static>(
-    result: MappedSignal<Option<Result<T, ConsoleError>>>,
-    close: Callback<()>,
-    on_deleted: Callback<String>,
-) -> StoredValue<String> {
-    let name = StoredValue::new(String::new());
-    close_on_success(
-        result,
-        Callback::new(move |_| {
-            close.run(());
-            on_deleted.run(name.get_value());
-        }),
-    );
-    name
-}
-
 /// A table that could not load; an ended session gets a way back in.
 #[component]
 pub fn LoadError(err: ConsoleError) -> impl IntoView {

@@ -4,9 +4,8 @@ mod acl_dialog;
 mod table;
 
 use crate::api::ip_acls::{CreateIpAcl, DeleteIpAcl, IpAclSummary, SavedIpAcl, UpdateIpAcl, list_ip_acls};
-use crate::app::dialog::ConfirmDialog;
-use crate::app::form::{close_on_deleted, general_error, last_error};
-use crate::app::layout::{PageHeader, announce_deleted, refocus_if_row_gone};
+use crate::app::dialog::DeleteRowDialog;
+use crate::app::layout::PageHeader;
 use leptos::prelude::*;
 
 #[component]
@@ -33,10 +32,6 @@ pub fn IpAclsPage() -> impl IntoView {
         });
     }
 
-    let on_deleted = Callback::new(move |name: String| {
-        announce_deleted(status, format!("Deleted the IP ACL \u{201c}{name}\u{201d}."));
-    });
-
     view! {
         <PageHeader title="IP ACLs" action="Add IP ACL" on_action=Callback::new(move |_| adding.set(true)) />
         <p class="page-status" role="status">
@@ -45,7 +40,7 @@ pub fn IpAclsPage() -> impl IntoView {
         <table::IpAclsTable acls editing deleting />
         <acl_dialog::AddIpAclDialog open=adding action=create />
         <acl_dialog::EditIpAclDialog editing action=update />
-        <DeleteIpAclDialog deleting action=delete on_deleted />
+        <DeleteIpAclDialog deleting action=delete status />
     }
 }
 
@@ -63,35 +58,22 @@ fn describe(saved: &SavedIpAcl) -> String {
 fn DeleteIpAclDialog(
     deleting: RwSignal<Option<IpAclSummary>>,
     action: ServerAction<DeleteIpAcl>,
-    on_deleted: Callback<String>,
+    status: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let close = Callback::new(move |_| {
-        action.value().with_untracked(refocus_if_row_gone);
-        deleting.set(None);
-        action.value().set(None);
-    });
-    let name = close_on_deleted(action.value(), close, on_deleted);
-    let confirm = Callback::new(move |_| {
-        if let Some(acl) = deleting.get_untracked()
-            && !action.pending().get_untracked()
-        {
-            name.set_value(acl.name);
-            action.dispatch(DeleteIpAcl { id: acl.id });
-        }
-    });
     view! {
-        <ConfirmDialog
-            open=Signal::derive(move || deleting.with(Option::is_some))
-            on_close=close
-            on_confirm=confirm
+        <DeleteRowDialog
+            deleting
+            result=action.value()
+            pending=action.pending()
+            delete=Callback::new(move |acl: IpAclSummary| {
+                action.dispatch(DeleteIpAcl { id: acl.id });
+            })
+            name_of=|acl| acl.name.clone()
             title_id="delete-ip-acl-title"
             title="Delete IP ACL"
-            error=general_error(last_error(action.value()))
-        >
-            <p>
-                "Delete the IP ACL " <strong>{move || deleting.get().map(|acl| acl.name)}</strong>
-                "? This cannot be undone."
-            </p>
-        </ConfirmDialog>
+            kind="the IP ACL"
+            consequence=""
+            status
+        />
     }
 }
