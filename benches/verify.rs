@@ -9,7 +9,7 @@ use std::time::Duration;
 use textpeak::db::entities::{api_key, ip_acl};
 use textpeak::domain::crypto::digest;
 use textpeak::domain::token::Token;
-use textpeak::server::verifier::Verifier;
+use textpeak::server::public_api::verifier::Verifier;
 
 /// A realistic list: a few office and cloud ranges; the client matches the last entry.
 const ENTRIES: &str = "10.0.0.0/8\n172.16.0.0/12\n2001:db8::/32\n198.51.100.0/24\n192.0.2.0/24";

@@ -6,8 +6,8 @@
 
 use sea_orm::TransactionTrait;
 use textpeak::db::service::{api_keys, ip_acls};
-use textpeak::server::config::Settings;
-use textpeak::server::start::{ensure_first_admin, open_database};
+use textpeak::server::startup::config::Settings;
+use textpeak::server::startup::start::{ensure_first_admin, open_database};
 
 #[tokio::main]
 async fn main() -> Result<(), String> {

@@ -1,19 +1,14 @@
-//! Everything that runs only on the server: configuration, the HTTP router,
-//! the public TextPeak API and the work behind the console's server functions.
+//! Everything that runs only on the server, one folder per concern:
+//! `startup` (settings, command line, start and stop), `http` (the router and
+//! the middleware every request passes), `console` (the work behind the
+//! console's server functions), `public_api` (the TextPeak API and its token
+//! verifier), `changes` (the one seam every committed change goes through) and
+//! `jobs` (background work with its own start and stop).
 
-pub mod api_keys;
-pub mod audit_log;
-pub mod auth;
-pub mod cli;
-pub mod client_ip;
-pub mod config;
-pub mod guard;
-pub mod headers;
-pub mod ip_acls;
+pub mod changes;
+pub mod console;
+pub mod http;
+pub mod jobs;
 pub mod public_api;
-pub mod routes;
-pub mod rpc;
-pub mod start;
+pub mod startup;
 pub mod state;
-pub mod throttle;
-pub mod verifier;

@@ -111,4 +111,23 @@ test.describe('Settings > IP ACLs', () => {
     await expect(edit).toBeHidden();
     expect((await request.get('/api/v1/whoami', auth)).status()).toBe(403);
   });
+
+  test('a paste too large to send is refused in the dialog, and nothing is saved', async ({ page }) => {
+    await page.goto('/settings/ip-acls');
+    await waitForHydration(page);
+    const aclName = unique('Pasted');
+    await page.getByRole('button', { name: 'Add IP ACL' }).click();
+    const add = page.getByRole('dialog', { name: 'Add IP ACL' });
+    await add.getByLabel('Name').fill(aclName);
+    // About 2 MiB of valid, distinct addresses.
+    const paste = Array.from({ length: 200_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`).join('\n');
+    // Set as a paste sets it: fill() times out on 2 MiB of text.
+    await add.getByLabel('Entries').evaluate((area, text) => {
+      (area as HTMLTextAreaElement).value = text;
+    }, paste);
+    await add.getByRole('button', { name: 'Add' }).click();
+    await expect(add.getByRole('alert')).toHaveText('This form is too large to send: at most 64 KiB.');
+    await add.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.getByRole('table', { name: 'IP ACLs' })).not.toContainText(aclName);
+  });
 });

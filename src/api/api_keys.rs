@@ -47,42 +47,42 @@ pub struct CreatedApiKey {
 /// One page (from 0) of the account's keys, newest first.
 #[server(prefix = "/rpc")]
 pub async fn list_api_keys(page: u64) -> Result<ApiKeysPage, ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::api_keys::list(&state, &caller, page).await
+    crate::server::console::api_keys::list(&state, &caller, page).await
 }
 
 /// Creates a key; the answer carries its token, the only time it is sent unasked.
 #[server(prefix = "/rpc")]
 pub async fn create_api_key(name: String, ip_acl_id: i32) -> Result<CreatedApiKey, ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::api_keys::create(&state, &caller, &name, ip_acl_id).await
+    crate::server::console::api_keys::create(&state, &caller, &name, ip_acl_id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn update_api_key(id: i32, name: String, ip_acl_id: i32) -> Result<(), ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::api_keys::update(&state, &caller, id, &name, ip_acl_id).await
+    crate::server::console::api_keys::update(&state, &caller, id, &name, ip_acl_id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn delete_api_key(id: i32) -> Result<(), ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::api_keys::delete(&state, &caller, id).await
+    crate::server::console::api_keys::delete(&state, &caller, id).await
 }
 
 /// The whole token of one key, for the eye button; fetched only when clicked.
 #[server(prefix = "/rpc")]
 pub async fn reveal_api_key(id: i32) -> Result<String, ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::api_keys::reveal(&state, &caller, id).await
+    crate::server::console::api_keys::reveal(&state, &caller, id).await
 }

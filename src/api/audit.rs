@@ -28,8 +28,8 @@ pub struct AuditLogPage {
 /// One page (from 0) of the account's audit log, newest first.
 #[server(prefix = "/rpc")]
 pub async fn list_audit_log(page: u64) -> Result<AuditLogPage, ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::audit_log::page(&state, &caller, page).await
+    crate::server::console::audit_log::page(&state, &caller, page).await
 }

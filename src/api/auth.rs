@@ -17,11 +17,16 @@ pub struct SignedInAdmin {
 #[server(prefix = "/rpc")]
 pub async fn sign_in(username: String, password: String, next: Option<String>) -> Result<(), ConsoleError> {
     use crate::domain::session::return_path;
-    use crate::server::{auth, guard, rpc};
+    use crate::server::console::auth;
+    use crate::server::http::rpc;
+    use axum::http::header::SET_COOKIE;
     let state = rpc::state()?;
-    let id = auth::sign_in(&state, rpc::client_ip()?, &username, &password).await?;
+    let policy = rpc::cookie_policy()?;
+    let known_browser = rpc::cookie(policy.known_browser_name())?;
+    let signed_in = auth::sign_in(&state, rpc::client_ip()?, &username, &password, known_browser.as_deref()).await?;
     let response = use_context::<leptos_axum::ResponseOptions>().ok_or(ConsoleError::Internal)?;
-    response.insert_header(axum::http::header::SET_COOKIE, guard::session_cookie(&state.settings, Some(&id)));
+    response.append_header(SET_COOKIE, policy.session_cookie(Some(&signed_in.session_id)));
+    response.append_header(SET_COOKIE, policy.known_browser_cookie(&signed_in.known_browser));
     leptos_axum::redirect(next.as_deref().and_then(return_path).unwrap_or("/"));
     Ok(())
 }
@@ -29,18 +34,19 @@ pub async fn sign_in(username: String, password: String, next: Option<String>) -
 /// Ends the session on the server (the row is deleted) and in the browser.
 #[server(prefix = "/rpc")]
 pub async fn sign_out() -> Result<(), ConsoleError> {
-    use crate::server::{auth, guard, rpc};
+    use crate::server::console::auth;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     auth::sign_out(&state, &caller).await?;
     let response = use_context::<leptos_axum::ResponseOptions>().ok_or(ConsoleError::Internal)?;
-    response.insert_header(axum::http::header::SET_COOKIE, guard::session_cookie(&state.settings, None));
+    response.insert_header(axum::http::header::SET_COOKIE, rpc::cookie_policy()?.session_cookie(None));
     leptos_axum::redirect("/login");
     Ok(())
 }
 
 #[server(prefix = "/rpc")]
 pub async fn current_admin() -> Result<SignedInAdmin, ConsoleError> {
-    let caller = crate::server::rpc::caller().await?;
+    let caller = crate::server::http::rpc::caller().await?;
     Ok(SignedInAdmin { username: caller.username, account: caller.account_name })
 }

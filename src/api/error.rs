@@ -32,6 +32,17 @@ pub enum ConsoleError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("The request was not understood: {0}")]
     BadRequest(String),
+    #[error("This form is too large to send: at most {limit_kib} KiB.")]
+    TooLarge { limit_kib: u64 },
+    /// Too many sign-ins are waiting for a password check; nothing was tried.
+    #[error("The server is busy checking other sign-ins. Try again in {retry_after_secs} s.")]
+    Busy { retry_after_secs: u64 },
+    #[error("The database is unavailable, try again shortly.")]
+    Unavailable,
+    #[error(
+        "The server's disk is full, so nothing was saved. Try again later; if it keeps happening, tell your administrator."
+    )]
+    StorageFull,
     #[error("Something went wrong on the server. Try again; if it keeps happening, tell your administrator.")]
     Internal,
     #[error("The console could not reach the server. Check your connection and try again.")]
@@ -53,7 +64,21 @@ impl ConsoleError {
             ConsoleError::Forbidden => 403,
             ConsoleError::TooManyAttempts { .. } => 429,
             ConsoleError::BadRequest(_) => 400,
+            ConsoleError::TooLarge { .. } => 413,
+            ConsoleError::Busy { .. } | ConsoleError::Unavailable => 503,
+            ConsoleError::StorageFull => 507,
             ConsoleError::Internal | ConsoleError::Unreachable => 500,
+        }
+    }
+
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ConsoleError::TooManyAttempts { retry_after_secs } | ConsoleError::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            ConsoleError::Unavailable => Some(2),
+            _ => None,
         }
     }
 

@@ -25,30 +25,30 @@ pub struct SavedIpAcl {
 
 #[server(prefix = "/rpc")]
 pub async fn list_ip_acls() -> Result<Vec<IpAclSummary>, ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
-    crate::server::ip_acls::list(&rpc::state()?, &caller).await
+    crate::server::console::ip_acls::list(&rpc::state()?, &caller).await
 }
 
 /// `entries`: one IPv4 or IPv6 address or CIDR per line; `#` starts a comment.
 #[server(prefix = "/rpc")]
 pub async fn create_ip_acl(name: String, entries: String) -> Result<SavedIpAcl, ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
-    crate::server::ip_acls::create(&rpc::state()?, &caller, &name, &entries).await
+    crate::server::console::ip_acls::create(&rpc::state()?, &caller, &name, &entries).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn update_ip_acl(id: i32, name: String, entries: String) -> Result<SavedIpAcl, ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
-    crate::server::ip_acls::update(&rpc::state()?, &caller, id, &name, &entries).await
+    crate::server::console::ip_acls::update(&rpc::state()?, &caller, id, &name, &entries).await
 }
 
 /// Refused (409, naming the keys) while any API key uses the ACL.
 #[server(prefix = "/rpc")]
 pub async fn delete_ip_acl(id: i32) -> Result<(), ConsoleError> {
-    use crate::server::rpc;
+    use crate::server::http::rpc;
     let caller = rpc::caller().await?;
-    crate::server::ip_acls::delete(&rpc::state()?, &caller, id).await
+    crate::server::console::ip_acls::delete(&rpc::state()?, &caller, id).await
 }

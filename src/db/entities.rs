@@ -6,3 +6,4 @@ pub mod api_key;
 pub mod audit_entry;
 pub mod ip_acl;
 pub mod session;
+pub mod sign_in_throttle;

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_api_keys;
 mod m20261128_000002_admins_sessions_audit;
+mod m20261128_000003_sign_in_throttle;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_api_keys::Migration),
             Box::new(m20261128_000002_admins_sessions_audit::Migration),
+            Box::new(m20261128_000003_sign_in_throttle::Migration),
         ]
     }
 }

@@ -3,12 +3,20 @@
 //! Parsing uses `ipnet` (well-kept, used by reqwest and hickory) rather than our
 //! own CIDR code; matching is a short linear scan, since a list holds at most
 //! 100 entries and each comparison is a mask and an integer compare.
+//!
+//! The parser's work is bounded whatever is pasted: the text is refused
+//! unread past [`MAX_TEXT_BYTES`], and parsing stops at the 101st entry, so a
+//! megabyte of valid addresses costs microseconds, not seconds.
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 
 pub const MAX_ENTRIES: usize = 100;
+/// Room for 100 of the longest entries, each with a long comment, plus
+/// comment-only lines: 100 × (43 + 200) bytes is about 24 KiB.
+pub const MAX_TEXT_BYTES: usize = 32 * 1024;
 /// How many bad lines are reported, and how much of each is echoed back.
 pub const MAX_REPORTED: usize = 20;
 const MAX_ECHO_CHARS: usize = 60;
@@ -23,7 +31,10 @@ pub enum AclProblem {
     /// Bad lines past the first [`MAX_REPORTED`], counted rather than listed.
     MoreBadLines(usize),
     NoEntries,
-    TooMany(usize),
+    /// More than [`MAX_ENTRIES`]; parsing stopped at the first one too many.
+    TooMany,
+    /// The text itself is longer than [`MAX_TEXT_BYTES`]; it was not read.
+    TooLong(usize),
 }
 
 impl fmt::Display for AclProblem {
@@ -34,9 +45,15 @@ impl fmt::Display for AclProblem {
             }
             AclProblem::MoreBadLines(n) => write!(f, "…and {n} more lines that are not addresses or CIDRs"),
             AclProblem::NoEntries => f.write_str("Enter at least one address or CIDR."),
-            AclProblem::TooMany(n) => {
-                write!(f, "At most {MAX_ENTRIES} entries are allowed; this list has {n}.")
+            AclProblem::TooMany => {
+                write!(f, "At most {MAX_ENTRIES} entries are allowed; this list has more.")
             }
+            AclProblem::TooLong(bytes) => write!(
+                f,
+                "The list is too long: at most {} KiB of text, this one has {} KiB.",
+                MAX_TEXT_BYTES / 1024,
+                bytes.div_ceil(1024)
+            ),
         }
     }
 }
@@ -59,10 +76,13 @@ impl Acl {
     /// Parses the admin's text: one address or CIDR per line, `#` starts a comment.
     /// Every bad line is reported (the first [`MAX_REPORTED`] by number), not just the first.
     pub fn parse(text: &str) -> Result<Parsed, Vec<AclProblem>> {
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(vec![AclProblem::TooLong(text.len())]);
+        }
         let mut acl = Acl::default();
+        let mut seen = HashSet::new();
         let mut notices = Vec::new();
         let mut problems = Vec::new();
-        let mut count = 0usize;
         let mut unlisted = 0usize;
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
@@ -82,11 +102,13 @@ impl Acl {
             if masked != net {
                 notices.push(format!("line {line}: {entry} has host bits set; stored as {masked}"));
             }
-            if acl.contains_entry(&masked) {
+            if !seen.insert(masked) {
                 notices.push(format!("line {line}: {masked} repeats an earlier entry; removed"));
                 continue;
             }
-            count += 1;
+            if seen.len() > MAX_ENTRIES {
+                return Err(vec![AclProblem::TooMany]);
+            }
             match masked {
                 IpNet::V4(n) => acl.v4.push(n),
                 IpNet::V6(n) => acl.v6.push(n),
@@ -95,12 +117,8 @@ impl Acl {
         if unlisted > 0 {
             problems.push(AclProblem::MoreBadLines(unlisted));
         }
-        if problems.is_empty() {
-            if count == 0 {
-                problems.push(AclProblem::NoEntries);
-            } else if count > MAX_ENTRIES {
-                problems.push(AclProblem::TooMany(count));
-            }
+        if problems.is_empty() && acl.is_empty() {
+            problems.push(AclProblem::NoEntries);
         }
         if problems.is_empty() { Ok(Parsed { acl, notices }) } else { Err(problems) }
     }
@@ -138,13 +156,6 @@ impl Acl {
                 v6.to_ipv4_mapped().is_some_and(|v4| self.v4.iter().any(|n| n.contains(&v4)))
                     || self.v6.iter().any(|n| n.contains(&v6))
             }
-        }
-    }
-
-    fn contains_entry(&self, net: &IpNet) -> bool {
-        match net {
-            IpNet::V4(n) => self.v4.contains(n),
-            IpNet::V6(n) => self.v6.contains(n),
         }
     }
 }
@@ -248,7 +259,8 @@ mod tests {
 
     #[test]
     fn a_huge_bad_paste_gives_a_short_answer() {
-        let paste = format!("{}\n", "x".repeat(1000)).repeat(500);
+        let paste = format!("{}\n", "x".repeat(61)).repeat(500);
+        assert!(paste.len() <= MAX_TEXT_BYTES);
         let problems = Acl::parse(&paste).unwrap_err();
         assert_eq!(problems.len(), MAX_REPORTED + 1);
         assert!(problems[0].to_string().len() < 150, "{}", problems[0]);
@@ -265,7 +277,23 @@ mod tests {
         let hundred: String = (0..100).map(|i| format!("10.0.{i}.0/24\n")).collect();
         assert_eq!(Acl::parse(&hundred).unwrap().acl.len(), 100);
         let hundred_and_one = format!("{hundred}10.1.0.0/24");
-        assert_eq!(Acl::parse(&hundred_and_one).unwrap_err(), vec![AclProblem::TooMany(101)]);
+        assert_eq!(Acl::parse(&hundred_and_one).unwrap_err(), vec![AclProblem::TooMany]);
+        // Repeats are not entries: a hundred distinct ones written twice is fine.
+        assert_eq!(Acl::parse(&format!("{hundred}{hundred}")).unwrap().acl.len(), 100);
+    }
+
+    /// A paste of valid distinct addresses used to be parsed whole, comparing
+    /// each entry with every earlier one: seconds for a couple of megabytes.
+    #[test]
+    fn a_huge_paste_of_valid_addresses_is_refused_without_reading_it() {
+        let paste: String =
+            (0..100_000u32).map(|i| format!("{}\n", std::net::Ipv4Addr::from(0x0a00_0000 + i))).collect();
+        assert!(paste.len() > 1024 * 1024);
+        assert_eq!(Acl::parse(&paste).unwrap_err(), vec![AclProblem::TooLong(paste.len())]);
+        // Just under the byte limit, parsing still stops at the 101st entry.
+        let fits: String = paste.lines().take(2000).map(|l| format!("{l}\n")).collect();
+        assert!(fits.len() <= MAX_TEXT_BYTES);
+        assert_eq!(Acl::parse(&fits).unwrap_err(), vec![AclProblem::TooMany]);
     }
 
     #[test]
@@ -275,5 +303,64 @@ mod tests {
         assert_eq!(stored, "10.0.0.0/8\n2001:db8::/32");
         assert_eq!(Acl::from_stored(&stored), Some(a));
         assert_eq!(Acl::from_stored("not an acl"), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use ipnet::{Ipv4Net, Ipv6Net};
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn net() -> impl Strategy<Value = IpNet> {
+        prop_oneof![
+            (any::<u32>(), 0u8..=32).prop_map(|(a, len)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), len).unwrap())),
+            (any::<u128>(), 0u8..=128).prop_map(|(a, len)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), len).unwrap())),
+        ]
+    }
+
+    fn address() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<u32>().prop_map(|a| IpAddr::from(Ipv4Addr::from(a))),
+            any::<u128>().prop_map(|a| IpAddr::from(Ipv6Addr::from(a)))
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// Whatever is pasted, the parser answers; it never panics.
+        #[test]
+        fn any_text_gets_an_answer(text in prop_oneof![any::<String>(), "[0-9a-fA-F:./# \\n\\t]{0,300}"]) {
+            let _ = Acl::parse(&text);
+        }
+
+        /// A parsed list, written out and parsed again, is the same set of networks
+        /// as the admin's entries with their host bits cleared.
+        #[test]
+        fn stored_lists_parse_back_to_the_same_set(
+            nets in prop::collection::vec(net(), 1..=40),
+            comment in "[a-z ]{0,20}",
+        ) {
+            let text: String = nets.iter().map(|n| format!("{n} # {comment}\n")).collect();
+            let parsed = Acl::parse(&text).unwrap();
+            let expected: HashSet<IpNet> = nets.iter().map(IpNet::trunc).collect();
+            prop_assert_eq!(parsed.acl.entries().collect::<HashSet<_>>(), expected);
+            let again = Acl::parse(&parsed.acl.to_stored()).unwrap();
+            prop_assert_eq!(&again.acl, &parsed.acl);
+            prop_assert!(again.notices.is_empty());
+            prop_assert_eq!(Acl::from_stored(&parsed.acl.to_stored()), Some(parsed.acl));
+        }
+
+        /// `allows` agrees with `ipnet`'s own containment, entry by entry.
+        #[test]
+        fn allows_is_membership(nets in prop::collection::vec(net(), 1..=20), ip in address()) {
+            let text: String = nets.iter().map(|n| format!("{n}\n")).collect();
+            let acl = Acl::parse(&text).unwrap().acl;
+            let mapped = match ip { IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4), IpAddr::V4(_) => None };
+            let expected = nets.iter().any(|n| n.contains(&ip) || mapped.is_some_and(|m| n.contains(&m)));
+            prop_assert_eq!(acl.allows(ip), expected);
+        }
     }
 }

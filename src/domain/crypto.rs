@@ -6,6 +6,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 
@@ -37,7 +38,10 @@ pub enum SealError {
 
 /// The 256-bit key that seals tokens. `Debug` never prints it.
 #[derive(Clone)]
-pub struct MasterKey(Aes256Gcm);
+pub struct MasterKey {
+    cipher: Aes256Gcm,
+    secret: [u8; 32],
+}
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -47,7 +51,16 @@ impl fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        Self(Aes256Gcm::new(bytes.into()))
+        Self { cipher: Aes256Gcm::new(bytes.into()), secret: *bytes }
+    }
+
+    /// A key for another purpose (`label`), derived so that it says nothing
+    /// about the master key or about keys of other purposes: HMAC-SHA256 of
+    /// the label under the master key, as HKDF's expand step does.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     pub fn from_base64(encoded: &str) -> Result<Self, MasterKeyError> {
@@ -69,7 +82,7 @@ impl MasterKey {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SealError::Random)?;
         let ciphertext = self
-            .0
+            .cipher
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: context })
             .map_err(|_| SealError::Random)?;
         let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
@@ -83,7 +96,9 @@ impl MasterKey {
             return Err(SealError::Open);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        self.0.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context }).map_err(|_| SealError::Open)
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context })
+            .map_err(|_| SealError::Open)
     }
 }
 
@@ -138,5 +153,12 @@ mod tests {
     #[test]
     fn debug_hides_the_key() {
         assert_eq!(format!("{:?}", key(7)), "MasterKey(..)");
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_master() {
+        assert_ne!(key(1).derive("a"), key(1).derive("b"));
+        assert_ne!(key(1).derive("a"), key(2).derive("a"));
+        assert_eq!(key(1).derive("a"), key(1).derive("a"));
     }
 }

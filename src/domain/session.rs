@@ -104,3 +104,25 @@ mod tests {
         assert!(!looks_valid(&format!("{}=", "a".repeat(42))));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// Whatever `next` holds, sign-in returns only to a plain path of this
+        /// console, never to another site and never to the sign-in page.
+        #[test]
+        fn a_return_path_is_always_a_same_site_path(next in prop_oneof![any::<String>(), "[/\\\\a-z:.?#%@ \\t]{0,40}"]) {
+            if let Some(path) = return_path(&next) {
+                prop_assert_eq!(path, next.as_str());
+                prop_assert!(path.starts_with('/') && !path.starts_with("//"));
+                prop_assert!(!path.bytes().any(|b| b == b'\\' || b.is_ascii_control() || b == b' '));
+                prop_assert_ne!(path.split(['?', '#']).next(), Some("/login"));
+            }
+        }
+    }
+}

@@ -183,3 +183,31 @@ mod tests {
         assert!(!m.contains(&token.expose()[3..48]));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        #[test]
+        fn any_string_is_parsed_without_panic(s in prop_oneof![any::<String>(), "tp_[0-9A-Za-z]{40,52}"]) {
+            let _ = Token::parse(&s);
+        }
+
+        /// Every token made from any 32 bytes parses back, and no single changed
+        /// character of it passes the checksum.
+        #[test]
+        fn tokens_round_trip_and_typos_are_caught(bytes in any::<[u8; 32]>(), at in PREFIX.len()..TOKEN_LEN, c in "[0-9A-Za-z]") {
+            let token = Token::from_secret_bytes(bytes);
+            prop_assert_eq!(Token::parse(token.expose()), Ok(token.clone()));
+            let mut typo = token.expose().to_owned();
+            typo.replace_range(at..at + 1, &c);
+            if typo != token.expose() {
+                prop_assert!(Token::parse(&typo).is_err());
+            }
+        }
+    }
+}

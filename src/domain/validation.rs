@@ -132,3 +132,35 @@ mod tests {
         assert!(NameError::Empty.to_string().contains("empty"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// A name that passes is trimmed, 1 to 100 characters without control
+        /// characters, and passes again unchanged.
+        #[test]
+        fn accepted_names_keep_the_rules(raw in prop_oneof![any::<String>(), "[ a-zA-Zé\\t\\n]{0,120}"]) {
+            if let Ok(name) = Name::parse(&raw) {
+                let shown = name.as_str();
+                prop_assert_eq!(shown, raw.trim());
+                prop_assert!((1..=NAME_MAX_CHARS).contains(&shown.chars().count()));
+                prop_assert!(!shown.chars().any(char::is_control));
+                prop_assert_eq!(Name::parse(shown), Ok(name.clone()));
+            }
+        }
+
+        #[test]
+        fn accepted_usernames_are_short_plain_and_lower_case(raw in prop_oneof![any::<String>(), "[ a-zA-Z0-9._@-]{0,70}"]) {
+            if let Ok(name) = username(&raw) {
+                prop_assert!((1..=USERNAME_MAX_CHARS).contains(&name.len()));
+                prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_@".contains(&b)));
+                prop_assert_eq!(username(&name), Ok(name.clone()));
+            }
+        }
+    }
+}

@@ -1,8 +1,12 @@
 //! The TextPeak API's own endpoints under `/api/v1`, authenticated by API key.
 
-use crate::server::client_ip::ClientIp;
+pub mod unknown_tokens;
+pub mod verifier;
+
+use crate::db::service::{Failure, classify};
+use crate::server::http::client_ip::ClientIp;
+use crate::server::public_api::verifier::{Denied, VerifyError};
 use crate::server::state::AppState;
-use crate::server::verifier::Denied;
 use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -28,7 +32,12 @@ pub enum ApiError {
     MalformedToken,
     InvalidToken,
     IpNotAllowed(IpAddr),
+    TooManyUnknownTokens {
+        retry_after_secs: u64,
+    },
     NotFound,
+    /// The token is not cached and the database cannot be asked: try again.
+    Unavailable,
     Internal,
 }
 
@@ -58,7 +67,25 @@ impl IntoResponse for ApiError {
                 });
                 return (StatusCode::FORBIDDEN, Json(body)).into_response();
             }
+            ApiError::TooManyUnknownTokens { retry_after_secs } => {
+                let body = json!({
+                    "error": "too_many_unknown_tokens",
+                    "message": "Too many tokens from this address belong to no API key; wait before trying again.",
+                });
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+                return response;
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "There is no such endpoint."),
+            ApiError::Unavailable => {
+                let body = json!({
+                    "error": "unavailable",
+                    "message": "The token could not be checked because the database is unavailable; try again shortly.",
+                });
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                return response;
+            }
             ApiError::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The server could not check the token; try again.")
             }
@@ -79,6 +106,9 @@ impl From<Denied> for ApiError {
             Denied::Malformed => ApiError::MalformedToken,
             Denied::Unknown => ApiError::InvalidToken,
             Denied::IpNotAllowed(ip) => ApiError::IpNotAllowed(ip),
+            Denied::TooManyUnknownTokens { retry_after } => {
+                ApiError::TooManyUnknownTokens { retry_after_secs: retry_after.as_secs_f64().ceil() as u64 }
+            }
         }
     }
 }
@@ -103,8 +133,17 @@ impl FromRequestParts<AppState> for ApiCaller {
             return Err(ApiError::Internal);
         };
         let grant = state.verifier.verify(&state.db, token, client).await.map_err(|e| {
-            tracing::error!(error = %e, "token lookup failed");
-            ApiError::Internal
+            let VerifyError::Db(e) = e;
+            match classify(&e) {
+                Failure::Unavailable => {
+                    tracing::warn!(error = %e, "token lookup failed: the database is unavailable");
+                    ApiError::Unavailable
+                }
+                _ => {
+                    tracing::error!(error = %e, "token lookup failed");
+                    ApiError::Internal
+                }
+            }
         })??;
         Ok(ApiCaller { key_id: grant.key_id, account_id: grant.account_id, name: grant.name, ip_acl: grant.ip_acl })
     }

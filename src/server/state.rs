@@ -1,7 +1,8 @@
 use crate::domain::crypto::MasterKey;
-use crate::server::config::Settings;
-use crate::server::throttle::SignInThrottle;
-use crate::server::verifier::Verifier;
+use crate::domain::device::DeviceKey;
+use crate::server::console::throttle::SignInThrottle;
+use crate::server::public_api::verifier::Verifier;
+use crate::server::startup::config::Settings;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub master_key: Arc<MasterKey>,
+    /// Signs the known-browser cookie (see `domain::device`).
+    pub device_key: Arc<DeviceKey>,
     pub settings: Arc<Settings>,
     pub throttle: Arc<SignInThrottle>,
     pub verifier: Arc<Verifier>,

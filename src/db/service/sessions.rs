@@ -65,12 +65,17 @@ pub async fn resume(db: &impl ConnectionTrait, id: &str) -> Result<Option<Signed
     };
     let mut session = session;
     if rules::needs_touch(session.last_seen_at, now) {
-        session::Entity::update_many()
+        // A session that cannot be marked seen (the disk is full) is still
+        // valid: reads must keep working, and the next request tries again.
+        let touched = session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
             .filter(session::Column::Id.eq(session.id))
             .exec(db)
-            .await?;
-        session.last_seen_at = now;
+            .await;
+        match touched {
+            Ok(_) => session.last_seen_at = now,
+            Err(e) => tracing::warn!(error = %e, "could not mark a session as seen"),
+        }
     }
     Ok(Some(SignedIn { session, admin, account }))
 }

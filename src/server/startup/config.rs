@@ -4,6 +4,7 @@
 
 use crate::domain::crypto::{MasterKey, MasterKeyError};
 use crate::domain::password;
+use crate::server::startup::files;
 use ipnet::IpNet;
 use leptos::config::LeptosOptions;
 use serde::Deserialize;
@@ -51,8 +52,9 @@ pub struct Settings {
     /// The console's public origin (`https://console.example.com`) behind a
     /// reverse proxy; `None` means "the Host the request came to".
     pub public_origin: Option<String>,
-    /// The session cookie gets `Secure` (and the `__Host-` prefix).
-    pub secure_cookies: bool,
+    /// `TEXTPEAK_SECURE_COOKIES` as set; unset, each request decides (see
+    /// [`Settings::secure_cookies_for`]).
+    pub secure_cookies: Option<bool>,
     /// The first admin's password on first start; generated and printed when unset.
     pub admin_password: Option<String>,
     pub trusted_proxies: Vec<IpNet>,
@@ -78,19 +80,24 @@ impl Settings {
             Err(e) if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(ConfigError::new(format!("TEXTPEAK_CONFIG ({})", path.display()), e)),
         };
-        if let Some(addr) = env("LEPTOS_SITE_ADDR") {
-            addr.parse::<SocketAddr>().map_err(|_| {
-                ConfigError::new(
-                    "LEPTOS_SITE_ADDR",
-                    format!("{addr:?} is not an address and port such as 127.0.0.1:3000"),
-                )
-            })?;
-        }
-        let leptos = match &text {
+        let site_addr = env("LEPTOS_SITE_ADDR")
+            .map(|addr| {
+                addr.parse::<SocketAddr>().map_err(|_| {
+                    ConfigError::new(
+                        "LEPTOS_SITE_ADDR",
+                        format!("{addr:?} is not an address and port such as 127.0.0.1:3000"),
+                    )
+                })
+            })
+            .transpose()?;
+        let mut leptos = match &text {
             Some(text) => leptos::config::get_config_from_str(text),
             None => leptos::config::get_configuration(None).map(|c| c.leptos_options),
         }
         .map_err(|e| ConfigError::new(format!("{} [package.metadata.leptos]", path.display()), e))?;
+        if let Some(addr) = site_addr {
+            leptos.site_addr = addr;
+        }
         let file: ConfigFile = match &text {
             Some(text) => toml::from_str(text)
                 .map_err(|e| ConfigError::new(format!("{} [textpeak]", path.display()), e.message()))?,
@@ -123,16 +130,10 @@ impl Settings {
             })
             .transpose()?;
         let secure_cookies = match env("TEXTPEAK_SECURE_COOKIES") {
-            Some(value) => parse_bool(&value).ok_or_else(|| {
+            Some(value) => Some(parse_bool(&value).ok_or_else(|| {
                 ConfigError::new("TEXTPEAK_SECURE_COOKIES", format!("{value:?} is not true or false"))
-            })?,
-            None => file.textpeak.secure_cookies.unwrap_or_else(|| {
-                // Browsers only send Secure cookies over HTTPS, which loopback development lacks.
-                public_origin
-                    .as_deref()
-                    .map(|o| o.starts_with("https://"))
-                    .unwrap_or(!leptos.site_addr.ip().is_loopback())
-            }),
+            })?),
+            None => file.textpeak.secure_cookies,
         };
         let admin_password = env("TEXTPEAK_ADMIN_PASSWORD");
         if let Some(p) = &admin_password {
@@ -156,15 +157,65 @@ impl Settings {
         })
     }
 
+    /// Whether cookies get `Secure` and the `__Host-` prefix. Browsers keep
+    /// Secure cookies only over HTTPS, so: as configured; else when the
+    /// browser came over HTTPS (a trusted proxy says so, `via_https`, or the
+    /// public URL is https); else off loopback. Plain `http://127.0.0.1`
+    /// keeps working for local use.
+    pub fn secure_cookies_for(&self, via_https: bool) -> bool {
+        self.secure_cookies.unwrap_or_else(|| {
+            via_https
+                || self.public_origin.as_deref().is_some_and(|o| o.starts_with("https://"))
+                || !self.leptos.site_addr.ip().is_loopback()
+        })
+    }
+
+    /// Does a request's `Host` name this console? Its public URL's host, the
+    /// address it listens on, and, when that is loopback, every loopback form
+    /// (`localhost`, `127.x.y.z`, `[::1]`). Listening on all interfaces
+    /// without a public URL, any address but no other name. A name that is
+    /// not on the list is how DNS rebinding reaches a console, so it is refused.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let Some(name) = host_name(host) else { return false };
+        if let Some(public) = &self.public_origin
+            && public.split_once("://").and_then(|(_, rest)| host_name(rest)).is_some_and(|p| p == name)
+        {
+            return true;
+        }
+        let site = self.leptos.site_addr.ip();
+        match name.parse::<std::net::IpAddr>() {
+            Ok(ip) => site.is_unspecified() || ip == site || (site.is_loopback() && ip.is_loopback()),
+            Err(_) => name == "localhost" && (site.is_loopback() || site.is_unspecified()),
+        }
+    }
+
     /// The SQLite file's folder, which must exist before the first connection.
     pub fn sqlite_dir(&self) -> Option<PathBuf> {
+        self.sqlite_file()?.parent().map(Path::to_path_buf)
+    }
+
+    /// The SQLite database file, unless the database is PostgreSQL or in memory.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
         let rest = self.database_url.strip_prefix("sqlite://")?;
         let path = rest.split('?').next()?;
-        if path.contains(":memory:") {
+        if path.is_empty() || path.contains(":memory:") {
             return None;
         }
-        Path::new(path).parent().map(Path::to_path_buf)
+        Some(PathBuf::from(path))
     }
+}
+
+/// The host name of a `Host` header (or of an origin without its scheme):
+/// lower case, without port or IPv6 brackets; `None` if it is not one.
+fn host_name(host: &str) -> Option<String> {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split_once(']')?.0
+    } else {
+        host.rsplit_once(':')
+            .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host })
+    };
+    (!name.is_empty() && name.len() <= 253).then(|| name.to_ascii_lowercase())
 }
 
 /// `scheme://host[:port]` of an http(s) URL, without path or trailing slash.
@@ -206,55 +257,24 @@ fn check_database_url(url: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// Reads the master key file, or creates it (mode 0600) on first start.
-/// A key file others can read is refused: it protects every token.
+/// Reads the master key file, or creates it (mode 0600, in a folder made
+/// 0700) on first start. It protects every token, so a key file that is a
+/// symbolic link, not a regular file, owned by another user or readable by
+/// others is refused, with the fix in the message.
 pub fn load_or_create_key_file(path: &Path) -> Result<MasterKey, ConfigError> {
     let setting = || format!("master key file {}", path.display());
-    match std::fs::read_to_string(path) {
-        Ok(encoded) => {
-            check_private(path).map_err(|problem| ConfigError::new(setting(), problem))?;
-            MasterKey::from_base64(&encoded).map_err(|e: MasterKeyError| ConfigError::new(setting(), e))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    match files::read_private(path).map_err(|problem| ConfigError::new(setting(), problem))? {
+        Some(encoded) => MasterKey::from_base64(&encoded).map_err(|e: MasterKeyError| ConfigError::new(setting(), e)),
+        None => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| ConfigError::new(setting(), e))?;
+                files::create_private_dir(dir).map_err(|e| ConfigError::new(setting(), e))?;
             }
             let encoded = MasterKey::generate_base64().map_err(|e| ConfigError::new(setting(), e))?;
-            write_private(path, &encoded).map_err(|e| ConfigError::new(setting(), e))?;
+            files::write_private(path, &encoded).map_err(|e| ConfigError::new(setting(), e))?;
             tracing::info!(path = %path.display(), "created a new master key file; back it up with the database");
             MasterKey::from_base64(&encoded).map_err(|e| ConfigError::new(setting(), e))
         }
-        Err(e) => Err(ConfigError::new(setting(), e)),
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, contents)
-}
-
-#[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).map_err(|e| e.to_string())?.permissions().mode();
-    if mode & 0o077 != 0 {
-        return Err(format!("is readable by other users (mode {:o}); run chmod 600 on it", mode & 0o777));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_: &Path) -> Result<(), String> {
-    Ok(())
 }
 
 #[cfg(test)]
@@ -306,6 +326,53 @@ mod tests {
         assert!(err.to_string().contains("chmod 600"), "{err}");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn key_file_that_is_a_link_or_not_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.key");
+        load_or_create_key_file(&real).unwrap();
+        let link = dir.path().join("master.key");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = load_or_create_key_file(&link).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("master key file {}", link.display())) && err.contains("symbolic link"),
+            "{err}"
+        );
+        let folder = dir.path().join("folder.key");
+        std::fs::create_dir(&folder).unwrap();
+        let err = load_or_create_key_file(&folder).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_file_owned_by_another_user_is_refused() {
+        // Only root can give a file away; as anyone else the check is shown by
+        // the owner comparison alone.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("not root: cannot make a file owned by another user here");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        load_or_create_key_file(&path).unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+        let err = load_or_create_key_file(&path).unwrap_err().to_string();
+        assert!(err.contains("owned by user 65534") && err.contains("chown"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/master.key");
+        load_or_create_key_file(&path).unwrap();
+        let mode = std::fs::metadata(dir.path().join("data")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
     #[test]
     fn bad_settings_are_named() {
         let dir = tempfile::tempdir().unwrap();
@@ -355,11 +422,43 @@ mod tests {
         ]);
         let settings = Settings::load_with(&env).unwrap();
         assert_eq!(settings.public_origin.as_deref(), Some("https://console.example.com"));
-        assert!(settings.secure_cookies, "https public URL means Secure cookies");
+        assert!(settings.secure_cookies_for(false), "https public URL means Secure cookies");
         assert_eq!(settings.trusted_proxies.len(), 2);
-        // Loopback development without a public URL: plain cookies, or the browser drops them.
-        let local = Settings::load_with(&env_of(&[("TEXTPEAK_DATA_DIR", data)])).unwrap();
-        assert!(!local.secure_cookies);
+        // Loopback development without a public URL: plain cookies, or the browser drops them...
+        let local = Settings::load_with(&env_of(&[("TEXTPEAK_DATA_DIR", data.clone())])).unwrap();
+        assert!(!local.secure_cookies_for(false));
+        // ...unless a trusted proxy says the browser came over HTTPS.
+        assert!(local.secure_cookies_for(true));
+        let forced =
+            Settings::load_with(&env_of(&[("TEXTPEAK_DATA_DIR", data), ("TEXTPEAK_SECURE_COOKIES", "false".into())]))
+                .unwrap();
+        assert!(!forced.secure_cookies_for(true), "an explicit setting wins");
+    }
+
+    #[test]
+    fn hosts_this_console_answers_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let local = Settings::load_with(&env_of(&[("TEXTPEAK_DATA_DIR", data.clone())])).unwrap();
+        for host in ["127.0.0.1:3000", "127.0.0.1", "localhost:3000", "LOCALHOST", "[::1]:3000", "127.0.0.2:80"] {
+            assert!(local.host_allowed(host), "{host}");
+        }
+        for host in ["evil.example", "evil.example:3000", "192.0.2.1:3000", "", "localhost.evil.example"] {
+            assert!(!local.host_allowed(host), "{host}");
+        }
+        let proxied = Settings::load_with(&env_of(&[
+            ("TEXTPEAK_DATA_DIR", data.clone()),
+            ("TEXTPEAK_PUBLIC_URL", "https://console.example.com".into()),
+        ]))
+        .unwrap();
+        assert!(proxied.host_allowed("console.example.com"));
+        assert!(proxied.host_allowed("Console.Example.com:443"));
+        assert!(!proxied.host_allowed("other.example.com"));
+        let everywhere =
+            Settings::load_with(&env_of(&[("TEXTPEAK_DATA_DIR", data), ("LEPTOS_SITE_ADDR", "0.0.0.0:3000".into())]))
+                .unwrap();
+        assert!(everywhere.host_allowed("192.0.2.1:3000"));
+        assert!(!everywhere.host_allowed("console.example.com"), "a name needs TEXTPEAK_PUBLIC_URL");
     }
 
     #[test]

@@ -3,11 +3,11 @@
 use crate::api::ConsoleError;
 use crate::api::audit::{AuditLogPage, AuditRow, PAGE_SIZE};
 use crate::db::service::audit::{self, Action};
-use crate::server::rpc::{Caller, format_second, internal};
+use crate::server::http::rpc::{Caller, db_error, format_second};
 use crate::server::state::AppState;
 
 pub async fn page(state: &AppState, caller: &Caller, page: u64) -> Result<AuditLogPage, ConsoleError> {
-    let (entries, total, page) = audit::page(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(internal)?;
+    let (entries, total, page) = audit::page(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(db_error)?;
     Ok(AuditLogPage {
         entries: entries
             .into_iter()

@@ -2,9 +2,10 @@
 //! TextPeak API, and the static files of the browser bundle.
 
 use crate::app::{App, shell};
-use crate::server::client_ip::{self, TrustedProxies};
+use crate::server::http::client_ip::{self, TrustedProxies};
+use crate::server::http::{guard, headers, limits, rpc};
+use crate::server::public_api;
 use crate::server::state::AppState;
-use crate::server::{guard, headers, public_api, rpc};
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
         .layer(middleware::from_fn(rpc::error_status))
         .layer(middleware::from_fn_with_state(state.clone(), guard::sessions))
+        .layer(middleware::from_fn(limits::rpc_body))
         .layer(middleware::from_fn(move |request, next| client_ip::resolve(trusted.clone(), request, next)))
         .layer(middleware::from_fn(headers::security))
         .layer(CompressionLayer::new())

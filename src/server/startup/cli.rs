@@ -2,8 +2,8 @@
 //! an admin for a customer account.
 
 use crate::db::service::admins;
-use crate::server::config::Settings;
-use crate::server::start::{init_logging, open_database, serve};
+use crate::server::startup::config::Settings;
+use crate::server::startup::start::{init_logging, open_database, serve};
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, IsTerminal};
 

@@ -2,12 +2,15 @@
 
 use crate::db;
 use crate::db::service::{accounts, admins};
+use crate::domain::device::{self, DeviceKey};
 use crate::domain::password;
-use crate::server::config::Settings;
-use crate::server::routes::router;
+use crate::server::console::throttle::SignInThrottle;
+use crate::server::http::routes::router;
+use crate::server::jobs::Jobs;
+use crate::server::public_api::verifier::Verifier;
+use crate::server::startup::config::Settings;
+use crate::server::startup::files;
 use crate::server::state::AppState;
-use crate::server::throttle::SignInThrottle;
-use crate::server::verifier::Verifier;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,10 +25,16 @@ pub fn init_logging() {
         tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
 }
 
-/// Opens (creating if needed) and migrates the configured database.
+/// Opens (creating if needed) and migrates the configured database. A new
+/// SQLite database is created readable by the server's user only, in a
+/// folder only it can enter; SQLite gives its `-wal` and `-shm` files the
+/// database file's mode.
 pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, String> {
-    if let Some(dir) = settings.sqlite_dir() {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("database folder {}: {e}", dir.display()))?;
+    if let Some(file) = settings.sqlite_file() {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            files::create_private_dir(dir).map_err(|e| format!("database folder {}: {e}", dir.display()))?;
+        }
+        files::create_private_file(&file).map_err(|e| format!("database file {}: {e}", file.display()))?;
     }
     db::connect(&settings.database_url).await.map_err(|e| format!("DATABASE_URL: cannot open the database: {e}"))
 }
@@ -57,6 +66,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
     let first_start = ensure_first_admin(&db, &settings).await?;
     let state = AppState {
         leptos_options: settings.leptos.clone(),
+        device_key: Arc::new(DeviceKey::new(settings.master_key.derive(device::KEY_LABEL))),
         master_key: Arc::new(settings.master_key.clone()),
         db,
         throttle: Arc::new(SignInThrottle::default()),
@@ -86,43 +96,16 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         );
     }
     tracing::info!("TextPeak Console listening on http://{addr}");
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let flusher = tokio::spawn(flush_usage_every(state.clone(), USAGE_FLUSH_INTERVAL, stopped));
+    let jobs = Jobs::start(&state);
     let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
-    // The flusher finishes a flush under way before it stops; then the last
-    // uses since are written before the process goes.
-    let _ = stop.send(true);
-    let _ = flusher.await;
-    if let Err(e) = state.verifier.flush_usage(&state.db).await {
-        tracing::error!(error = %e, "could not record the last uses of API keys");
-    }
+    // Each job finishes what it is doing; then the last uses since the last
+    // flush are written before the process goes.
+    jobs.stop().await;
     served.map_err(|e| format!("server: {e}"))?;
     tracing::info!("TextPeak Console stopped");
     Ok(())
-}
-
-/// "Last used" is written at most this often per key, never per request.
-pub const USAGE_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-async fn flush_usage_every(
-    state: AppState,
-    interval: std::time::Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                if let Err(e) = state.verifier.flush_usage(&state.db).await {
-                    tracing::error!(error = %e, "could not record the last uses of API keys");
-                }
-            }
-            _ = stop.changed() => return,
-        }
-    }
 }
 
 /// Registers the stop signals at once; the returned future ends on the first.

@@ -1,17 +1,15 @@
 //! The `textpeak` binary as an operator runs it: first start, `textpeak admin
 //! add`, what it writes to its logs, and what it saves when it stops.
 
-mod support;
-
+use crate::support::MASTER_KEY;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::MASTER_KEY;
 
-fn textpeak(data: &std::path::Path) -> Command {
+pub fn textpeak(data: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_textpeak"));
     command
         .env_clear()
@@ -22,20 +20,24 @@ fn textpeak(data: &std::path::Path) -> Command {
     command
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-struct Running {
+pub struct Running {
     child: Child,
     port: u16,
     logs: Arc<Mutex<String>>,
 }
 
 /// Starts the server and waits until it listens; everything it logs is kept.
-fn start(data: &std::path::Path, extra_env: &[(&str, &str)]) -> Running {
+pub fn start(data: &std::path::Path, extra_env: &[(&str, &str)]) -> Running {
+    start_command(textpeak(data), extra_env)
+}
+
+/// Starts `command` (the server, perhaps wrapped) and waits until it listens.
+pub fn start_command(mut command: Command, extra_env: &[(&str, &str)]) -> Running {
     let port = free_port();
-    let mut command = textpeak(data);
     command.env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")).env("RUST_LOG", "info");
     for (k, v) in extra_env {
         command.env(k, v);
@@ -61,12 +63,33 @@ fn start(data: &std::path::Path, extra_env: &[(&str, &str)]) -> Running {
 }
 
 impl Running {
-    fn url(&self, path: &str) -> String {
+    /// The server's resident memory now, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills it at once (SIGKILL): no clean stop, nothing flushed.
+    pub fn kill_now(&self) {
+        Command::new("kill").arg("-KILL").arg(self.child.id().to_string()).status().unwrap();
+    }
+
+    /// Waits for a killed server to be gone.
+    pub fn reap(mut self) {
+        self.child.wait().unwrap();
+    }
+
+    pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// Stops it as an operator or service manager would (SIGTERM); returns its stdout.
-    fn stop(mut self) -> (String, String) {
+    pub fn stop(mut self) -> (String, String) {
         Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
         let mut stdout = String::new();
         std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
@@ -76,16 +99,22 @@ impl Running {
         (stdout, logs)
     }
 
-    async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> StatusCode {
+    pub async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> StatusCode {
         self.call::<textpeak::api::auth::SignIn>(client, &[("username", username), ("password", password)]).await.0
     }
 
-    async fn call<F: server_fn::ServerFn>(
+    pub async fn call<F: server_fn::ServerFn>(
         &self,
         client: &reqwest::Client,
         args: &[(&str, &str)],
     ) -> (StatusCode, Value) {
-        let response = client.post(self.url(F::PATH)).form(args).send().await.unwrap();
+        let response = client
+            .post(self.url(F::PATH))
+            .header("origin", format!("http://127.0.0.1:{}", self.port))
+            .form(args)
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }

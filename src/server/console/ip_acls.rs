@@ -5,12 +5,13 @@ use crate::api::ip_acls::{IpAclSummary, SavedIpAcl};
 use crate::api::{ConsoleError, Field};
 use crate::db::service::audit::{self, Action};
 use crate::db::service::ip_acls::{self as acls, AclError, Saved};
-use crate::server::rpc::{Caller, internal};
+use crate::server::changes::{self, Change};
+use crate::server::http::rpc::{Caller, db_error};
 use crate::server::state::AppState;
 use sea_orm::TransactionTrait;
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<IpAclSummary>, ConsoleError> {
-    let rows = acls::list_with_usage(&state.db, caller.account_id).await.map_err(internal)?;
+    let rows = acls::list_with_usage(&state.db, caller.account_id).await.map_err(db_error)?;
     Ok(rows
         .into_iter()
         .map(|row| IpAclSummary {
@@ -23,15 +24,15 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<IpAclSummary>
 }
 
 pub async fn create(state: &AppState, caller: &Caller, name: &str, entries: &str) -> Result<SavedIpAcl, ConsoleError> {
-    let txn = state.db.begin().await.map_err(internal)?;
+    let txn = state.db.begin().await.map_err(db_error)?;
     let saved = acls::create(&txn, caller.account_id, name, entries).await.map_err(from_acl_error)?;
     audit::record(
         &txn,
         caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(saved.acl.entries.replace('\n', ", "))),
     )
     .await
-    .map_err(internal)?;
-    txn.commit().await.map_err(internal)?;
+    .map_err(db_error)?;
+    changes::commit(state, txn, &[]).await.map_err(db_error)?;
     Ok(answer(saved))
 }
 
@@ -42,25 +43,23 @@ pub async fn update(
     name: &str,
     entries: &str,
 ) -> Result<SavedIpAcl, ConsoleError> {
-    let txn = state.db.begin().await.map_err(internal)?;
+    let txn = state.db.begin().await.map_err(db_error)?;
     let saved = acls::update(&txn, caller.account_id, id, name, entries).await.map_err(from_acl_error)?;
     audit::record(
         &txn,
         caller.audit(Action::AclUpdated, Some(&saved.acl.name), Some(saved.acl.entries.replace('\n', ", "))),
     )
     .await
-    .map_err(internal)?;
-    txn.commit().await.map_err(internal)?;
-    state.verifier.forget_acl(id);
+    .map_err(db_error)?;
+    changes::commit(state, txn, &[Change::Acl(id)]).await.map_err(db_error)?;
     Ok(answer(saved))
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
-    let txn = state.db.begin().await.map_err(internal)?;
+    let txn = state.db.begin().await.map_err(db_error)?;
     let acl = acls::delete(&txn, caller.account_id, id).await.map_err(from_acl_error)?;
-    audit::record(&txn, caller.audit(Action::AclDeleted, Some(&acl.name), None)).await.map_err(internal)?;
-    txn.commit().await.map_err(internal)?;
-    state.verifier.forget_acl(id);
+    audit::record(&txn, caller.audit(Action::AclDeleted, Some(&acl.name), None)).await.map_err(db_error)?;
+    changes::commit(state, txn, &[Change::Acl(id)]).await.map_err(db_error)?;
     Ok(())
 }
 
@@ -75,6 +74,6 @@ fn from_acl_error(err: AclError) -> ConsoleError {
         AclError::Entries(_) => ConsoleError::invalid(Field::Entries, err.to_string()),
         AclError::NotFound => ConsoleError::NotFound(err.to_string()),
         AclError::InUse(_) => ConsoleError::Conflict(err.to_string()),
-        AclError::Db(e) => internal(e),
+        AclError::Db(e) => db_error(e),
     }
 }

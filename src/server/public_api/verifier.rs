@@ -5,16 +5,24 @@
 //! from the database on a miss), then the CIDR match. Lookups go by digest,
 //! never by comparing token strings, so timing says nothing about prefixes.
 //!
-//! Every change made through this process updates the cache synchronously; a
-//! generation counter stops a lookup that raced with a change from putting a
-//! stale entry back. Entries are re-read after `ttl`, so changes made by other
-//! instances on the same database take effect within that time too.
+//! Every change made through this process reaches the cache through
+//! `server::changes`; a generation counter stops a lookup that raced with a
+//! change from putting a stale entry back. Entries are re-read after `ttl`, so
+//! changes made by other instances on the same database take effect within
+//! that time too.
+//!
+//! A cache miss costs a database query, and the checksum is public, so
+//! anyone can make well-formed tokens: lookups that find nothing are limited
+//! per client address ([`UnknownTokenLimit`]), and past the limit the answer
+//! is 429 without a query.
 
 use crate::db::entities::{api_key, ip_acl};
 use crate::db::service::api_keys;
 use crate::domain::acl::Acl;
+use crate::domain::address::client_key;
 use crate::domain::crypto::{TokenDigest, digest};
 use crate::domain::token::Token;
+use crate::server::public_api::unknown_tokens::UnknownTokenLimit;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
@@ -47,6 +55,8 @@ pub enum Denied {
     Unknown,
     /// A real key, used from an address its IP ACL does not allow.
     IpNotAllowed(IpAddr),
+    /// This address presented too many unknown tokens lately: not looked up.
+    TooManyUnknownTokens { retry_after: Duration },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,8 +91,31 @@ struct CachedAcl {
 #[derive(Default)]
 struct Cache {
     keys: HashMap<TokenDigest, CachedKey>,
+    /// The digests cached for each key id, so a key is forgotten with all its tokens.
+    by_key: HashMap<i32, Vec<TokenDigest>>,
     acls: HashMap<i32, Arc<CachedAcl>>,
     unknown: HashMap<TokenDigest, Instant>,
+}
+
+impl Cache {
+    fn insert(&mut self, digest: TokenDigest, key: CachedKey) {
+        let digests = self.by_key.entry(key.key_id).or_default();
+        if !digests.contains(&digest) {
+            digests.push(digest);
+        }
+        self.keys.insert(digest, key);
+    }
+
+    fn remove(&mut self, digest: &TokenDigest) {
+        if let Some(key) = self.keys.remove(digest)
+            && let Some(digests) = self.by_key.get_mut(&key.key_id)
+        {
+            digests.retain(|d| d != digest);
+            if digests.is_empty() {
+                self.by_key.remove(&key.key_id);
+            }
+        }
+    }
 }
 
 /// The result of the in-memory part of a verification.
@@ -97,6 +130,9 @@ pub struct Verifier {
     generation: AtomicU64,
     usage: Mutex<HashMap<i32, Usage>>,
     ttl: Duration,
+    unknown_limit: UnknownTokenLimit,
+    /// Database lookups made (cache misses), for tests and the operator.
+    lookups: AtomicU64,
 }
 
 impl Default for Verifier {
@@ -112,6 +148,8 @@ impl Verifier {
             generation: AtomicU64::new(0),
             usage: Mutex::new(HashMap::new()),
             ttl,
+            unknown_limit: UnknownTokenLimit::default(),
+            lookups: AtomicU64::new(0),
         }
     }
 
@@ -123,31 +161,39 @@ impl Verifier {
         presented: &str,
         client: IpAddr,
     ) -> Result<Result<Grant, Denied>, VerifyError> {
-        let digest = match self.lookup(presented, client, Instant::now()) {
+        let now = Instant::now();
+        let digest = match self.lookup(presented, client, now) {
             Lookup::Decided(verdict) => return Ok(verdict),
             Lookup::Miss(digest) => digest,
         };
+        let counted_as = client_key(client);
+        if let Some(retry_after) = self.unknown_limit.blocked(&counted_as, now) {
+            return Ok(Err(Denied::TooManyUnknownTokens { retry_after }));
+        }
         let generation = self.generation.load(Ordering::Acquire);
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let found = api_keys::find_by_digest(db, &digest).await?;
         let mut cache = self.write();
         // A change landed while we read: what we read may be stale, so do not keep it.
         let keep = self.generation.load(Ordering::Acquire) == generation;
         let Some((key, acl)) = found else {
             // Deleted elsewhere (another instance): drop the stale entry too.
-            cache.keys.remove(&digest);
+            cache.remove(&digest);
             if keep {
                 if cache.unknown.len() >= NEGATIVE_MAX {
                     cache.unknown.clear();
                 }
                 cache.unknown.insert(digest, Instant::now());
             }
+            drop(cache);
+            self.unknown_limit.count(counted_as, Instant::now());
             return Ok(Err(Denied::Unknown));
         };
         let (cached_key, cached_acl) = cached(&key, &acl);
         let verdict = decide(&cached_key, &cached_acl, client);
         if keep {
             cache.unknown.remove(&digest);
-            cache.keys.insert(digest, cached_key);
+            cache.insert(digest, cached_key);
             cache.acls.insert(acl.id, cached_acl);
         }
         drop(cache);
@@ -194,15 +240,23 @@ impl Verifier {
         let Ok(digest) = TokenDigest::try_from(key.token_digest.as_slice()) else { return };
         let (cached_key, cached_acl) = cached(key, acl);
         let mut cache = self.write();
-        cache.keys.insert(digest, cached_key);
+        cache.insert(digest, cached_key);
         cache.acls.insert(acl.id, cached_acl);
     }
 
-    /// A key was edited or deleted: its next request reads it afresh.
-    pub fn forget_key(&self, token_digest: &[u8]) {
+    /// A change is about to commit: lookups already under way must not keep
+    /// what they read (see `server::changes`).
+    pub fn begin_change(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Ok(digest) = TokenDigest::try_from(token_digest) {
-            self.write().keys.remove(&digest);
+    }
+
+    /// A key was edited or deleted: its next request reads it, and all its
+    /// tokens, afresh.
+    pub fn forget_key(&self, key_id: i32) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let mut cache = self.write();
+        for digest in cache.by_key.remove(&key_id).unwrap_or_default() {
+            cache.keys.remove(&digest);
         }
     }
 
@@ -211,11 +265,25 @@ impl Verifier {
         self.generation.fetch_add(1, Ordering::AcqRel);
         let mut cache = self.write();
         cache.acls.remove(&acl_id);
-        cache.keys.retain(|_, key| key.acl_id != acl_id);
+        let gone: Vec<TokenDigest> =
+            cache.keys.iter().filter(|(_, key)| key.acl_id == acl_id).map(|(digest, _)| *digest).collect();
+        for digest in gone {
+            cache.remove(&digest);
+        }
     }
 
     pub fn cached_keys(&self) -> usize {
         self.read().keys.len()
+    }
+
+    /// How many times the database was asked about a token.
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// Drops what the unknown-token limit remembers of quiet addresses.
+    pub fn prune(&self) {
+        self.unknown_limit.prune(Instant::now());
     }
 
     fn record_use(&self, key_id: i32, ip: IpAddr) {
@@ -369,7 +437,7 @@ mod tests {
         let b = Token::generate().unwrap();
         verifier.preload(&key(1, &a, 1), &acl(1, "0.0.0.0/0"));
         verifier.preload(&key(2, &b, 2), &acl(2, "0.0.0.0/0"));
-        verifier.forget_key(&digest(a.expose()));
+        verifier.forget_key(1);
         assert!(decided(verifier.lookup(a.expose(), ip("192.0.2.1"), Instant::now())).is_none());
         assert!(decided(verifier.lookup(b.expose(), ip("192.0.2.1"), Instant::now())).is_some());
         verifier.forget_acl(2);

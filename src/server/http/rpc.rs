@@ -3,15 +3,19 @@
 
 use crate::api::ConsoleError;
 use crate::db::service::audit::{Action, Entry};
-use crate::server::client_ip::ClientIp;
+use crate::db::service::{Failure, classify};
+use crate::server::http::client_ip::ClientIp;
+use crate::server::http::guard::CookiePolicy;
 use crate::server::state::AppState;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use leptos::prelude::*;
+use sea_orm::DbErr;
 use server_fn::error::SERVER_FN_ERROR_HEADER;
 use std::net::IpAddr;
 
@@ -61,6 +65,22 @@ pub fn internal(err: impl std::fmt::Display) -> ConsoleError {
     ConsoleError::Internal
 }
 
+/// A database failure in the admin's words: unavailable and disk full are
+/// worth telling apart (try again shortly; tell the operator), the rest is internal.
+pub fn db_error(err: DbErr) -> ConsoleError {
+    match classify(&err) {
+        Failure::Unavailable => {
+            tracing::warn!(error = %err, "the database is unavailable");
+            ConsoleError::Unavailable
+        }
+        Failure::StorageFull => {
+            tracing::error!(error = %err, "the database's disk is full; nothing was written");
+            ConsoleError::StorageFull
+        }
+        Failure::Other => internal(err),
+    }
+}
+
 /// Times are shown in UTC, the same for every admin wherever they sit: to the
 /// minute in tables, to the second in the audit log.
 pub fn format_minute(ms: i64) -> String {
@@ -78,6 +98,19 @@ fn format_utc(ms: i64, pattern: &str) -> String {
 /// The signed-in admin, or `Unauthenticated` (401).
 pub async fn caller() -> Result<Caller, ConsoleError> {
     parts()?.extensions.get::<Caller>().cloned().ok_or(ConsoleError::Unauthenticated)
+}
+
+/// How this request's cookies are named and flagged, as the guard decided.
+pub fn cookie_policy() -> Result<CookiePolicy, ConsoleError> {
+    parts()?.extensions.get::<CookiePolicy>().copied().ok_or_else(|| {
+        tracing::error!("no cookie policy: the session guard is not installed");
+        ConsoleError::Internal
+    })
+}
+
+/// The value of one of the request's cookies.
+pub fn cookie(name: &str) -> Result<Option<String>, ConsoleError> {
+    Ok(crate::server::http::guard::cookie(&parts()?.headers, name).map(str::to_owned))
 }
 
 /// Where the request came from, as `client_ip::resolve` decided.
@@ -100,6 +133,9 @@ pub async fn error_status(request: Request, next: Next) -> Response {
     let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
     if let Ok(err) = serde_json::from_slice::<ConsoleError>(&bytes) {
         parts.status = StatusCode::from_u16(err.status()).unwrap_or(parts.status);
+        if let Some(secs) = err.retry_after_secs() {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -1,11 +1,9 @@
 //! IP ACLs: the console's server functions, and their enforcement on the API
 //! over real loopback sockets (127.0.0.1 and 127.0.0.2 are different clients).
 
-mod support;
-
+use crate::support::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::TestServer;
 use textpeak::api::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, UpdateApiKey};
 use textpeak::api::ip_acls::{CreateIpAcl, DeleteIpAcl, ListIpAcls, UpdateIpAcl};
 

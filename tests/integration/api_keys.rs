@@ -1,11 +1,9 @@
 //! The API Keys server functions and `/api/v1/whoami`, over HTTP against a
 //! temporary SQLite database.
 
-mod support;
-
+use crate::support::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::TestServer;
 use textpeak::api::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, RevealApiKey, UpdateApiKey};
 
 async fn any_address_acl(server: &TestServer, client: &reqwest::Client) -> i64 {

@@ -1,15 +1,14 @@
 //! A real console server on a loopback port with its own temporary SQLite
 //! database, for tests that go through HTTP as a browser or API client would.
-#![allow(dead_code)]
 
 use reqwest::StatusCode;
 use serde_json::Value;
 use server_fn::ServerFn;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use textpeak::server::config::Settings;
-use textpeak::server::routes::router;
-use textpeak::server::start::build_state;
+use textpeak::server::http::routes::router;
+use textpeak::server::startup::config::Settings;
+use textpeak::server::startup::start::build_state;
 use textpeak::server::state::AppState;
 
 pub struct TestServer {
@@ -31,8 +30,18 @@ impl TestServer {
     /// Starts with extra environment settings, as the binary would read them.
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_owned();
+        Self::start_at(dir, &data, extra).await
+    }
+
+    /// Starts with its data folder at `data` (created by the server if missing).
+    pub async fn start_in(data: &std::path::Path, extra: &[(&str, &str)]) -> Self {
+        Self::start_at(tempfile::tempdir().unwrap(), data, extra).await
+    }
+
+    async fn start_at(dir: tempfile::TempDir, data: &std::path::Path, extra: &[(&str, &str)]) -> Self {
         let mut env: HashMap<String, String> = HashMap::from([
-            ("TEXTPEAK_DATA_DIR".into(), dir.path().display().to_string()),
+            ("TEXTPEAK_DATA_DIR".into(), data.display().to_string()),
             ("TEXTPEAK_MASTER_KEY".into(), MASTER_KEY.into()),
             ("TEXTPEAK_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
         ]);
@@ -73,9 +82,38 @@ impl TestServer {
         textpeak::db::service::admins::add(&self.state.db, account, username, password).await.unwrap();
     }
 
-    /// A client without a session.
+    /// Signs `admin` in and returns the `Cookie` header value of the session.
+    pub async fn admin_session_cookie(&self) -> String {
+        let response = Self::client()
+            .post(self.url(<textpeak::api::auth::SignIn as ServerFn>::PATH))
+            .header("origin", format!("http://{}", self.addr))
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("tp_session="))
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned()
+    }
+
+    /// A client without a session that, like a browser on the console's own
+    /// pages, says where its requests come from (`Sec-Fetch-Site`).
     pub fn client() -> reqwest::Client {
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("sec-fetch-site", reqwest::header::HeaderValue::from_static("same-origin"));
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
     }
 
     /// Calls a server function the way the browser does (form-encoded POST).

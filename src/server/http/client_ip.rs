@@ -14,6 +14,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+/// Whether a trusted proxy says the browser reached it over HTTPS
+/// (`X-Forwarded-Proto: https`); from anyone else the header means nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViaHttps(pub bool);
+
 /// The networks whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(Arc<[IpNet]>);
@@ -71,6 +76,7 @@ pub async fn resolve(trusted: TrustedProxies, mut request: Request, next: Next) 
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let via_https = trusted.contains(peer) && forwarded_proto_is_https(request.headers());
     let client = if trusted.is_empty() {
         peer.to_canonical()
     } else {
@@ -82,7 +88,19 @@ pub async fn resolve(trusted: TrustedProxies, mut request: Request, next: Next) 
         trusted.resolve(peer, (!lines.is_empty()).then(|| lines.join(",")).as_deref())
     };
     request.extensions_mut().insert(ClientIp(client));
+    request.extensions_mut().insert(ViaHttps(via_https));
     next.run(request).await
+}
+
+/// The proxy nearest to us speaks last: the rightmost value decides.
+fn forwarded_proto_is_https(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 #[cfg(test)]
@@ -134,5 +152,41 @@ mod tests {
         assert_eq!(proxies.resolve(ip("10.0.0.1"), Some("198.51.100.7:4711")), ip("198.51.100.7"));
         assert_eq!(proxies.resolve(ip("10.0.0.1"), Some("[2001:db8::1]")), ip("2001:db8::1"));
         assert_eq!(proxies.resolve(ip("::ffff:10.0.0.1"), Some("::ffff:198.51.100.7")), ip("198.51.100.7"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn address() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(|a| IpAddr::from(a)),
+            (0u8..4).prop_map(|n| IpAddr::from([10, 0, 0, n])),
+            any::<[u8; 16]>().prop_map(|a| IpAddr::from(a)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// Whatever a client writes into X-Forwarded-For, the walk ends; an
+        /// untrusted peer is its own client, and a trusted one yields either
+        /// itself or an address that is in the header.
+        #[test]
+        fn the_walk_never_panics_and_only_believes_trusted_peers(
+            peer in address(),
+            header in prop_oneof![any::<String>(), "([0-9., :\\[\\]a-f]{0,20},){0,6}"],
+        ) {
+            let trusted = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+            let client = trusted.resolve(peer, Some(&header));
+            if !trusted.contains(peer) {
+                prop_assert_eq!(client, peer.to_canonical());
+            } else if client != peer.to_canonical() {
+                let hops: Vec<Option<IpAddr>> = header.split(',').map(parse_hop).collect();
+                prop_assert!(hops.contains(&Some(client)), "{} not in {:?}", client, header);
+            }
+        }
     }
 }

@@ -1,13 +1,20 @@
 //! Who may reach what. Console pages and server functions need a signed-in
 //! admin; server functions also refuse cross-site callers. The public API
 //! (`/api/v1`) and static files pass straight through, untouched.
+//!
+//! Before any session is looked up, a console request must name this console
+//! in its `Host` (so a DNS-rebinding page cannot drive it through the admin's
+//! browser), and a request carrying the session cookie or calling a server
+//! function must say where it comes from (`Origin` or `Sec-Fetch-Site`, which
+//! every current browser sends) and come from the console itself.
 
 use crate::api::ConsoleError;
 use crate::api::auth::SignIn;
 use crate::db::service::sessions;
-use crate::server::client_ip::ClientIp;
-use crate::server::config::Settings;
-use crate::server::rpc::Caller;
+use crate::server::http::client_ip::{ClientIp, ViaHttps};
+use crate::server::http::rpc::Caller;
+use crate::server::http::rpc::db_error;
+use crate::server::startup::config::Settings;
 use crate::server::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -42,26 +49,47 @@ fn area(path: &str) -> Area {
     }
 }
 
-/// The session cookie's name: with `Secure`, the `__Host-` prefix also pins it
-/// to this host and path, so a sibling subdomain cannot plant one.
-pub fn cookie_name(settings: &Settings) -> &'static str {
-    if settings.secure_cookies { "__Host-tp_session" } else { "tp_session" }
+/// How this request's cookies are named and flagged: `Secure` with the
+/// `__Host-` prefix (which also pins a cookie to this host and path, so a
+/// sibling subdomain cannot plant one) whenever the browser reached the
+/// console over HTTPS, as far as the settings and a trusted proxy tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookiePolicy {
+    pub secure: bool,
 }
 
-/// `Set-Cookie` for a new session, or (with `None`) one that removes it.
-pub fn session_cookie(settings: &Settings, id: Option<&str>) -> HeaderValue {
-    let secure = if settings.secure_cookies { "; Secure" } else { "" };
-    let (value, max_age) = match id {
-        Some(id) => (id, crate::domain::session::ABSOLUTE_TIMEOUT_MS / 1000),
-        None => ("", 0),
-    };
-    let cookie =
-        format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", cookie_name(settings));
-    HeaderValue::from_str(&cookie).expect("cookie is ASCII")
+impl CookiePolicy {
+    pub fn session_name(self) -> &'static str {
+        if self.secure { "__Host-tp_session" } else { "tp_session" }
+    }
+
+    pub fn known_browser_name(self) -> &'static str {
+        if self.secure { "__Host-tp_browser" } else { "tp_browser" }
+    }
+
+    /// `Set-Cookie` for a new session, or (with `None`) one that removes it.
+    pub fn session_cookie(self, id: Option<&str>) -> HeaderValue {
+        let (value, max_age) = match id {
+            Some(id) => (id, (crate::domain::session::ABSOLUTE_TIMEOUT_MS / 1000) as u64),
+            None => ("", 0),
+        };
+        self.cookie(self.session_name(), value, max_age)
+    }
+
+    /// `Set-Cookie` for the known-browser note (see `domain::device`).
+    pub fn known_browser_cookie(self, value: &str) -> HeaderValue {
+        self.cookie(self.known_browser_name(), value, crate::domain::device::MAX_AGE_SECS)
+    }
+
+    fn cookie(self, name: &str, value: &str, max_age: u64) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+        HeaderValue::from_str(&cookie).expect("cookie values are ASCII")
+    }
 }
 
 /// The value of one cookie in the request's `Cookie` headers.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -73,14 +101,15 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Did this request come from the console's own pages? Browsers send `Origin`
-/// on every POST and `Sec-Fetch-Site` on every request; a non-browser client
-/// sends neither and cannot carry an admin's SameSite=Strict cookie anyway.
+/// on every POST and `Sec-Fetch-Site` on every request, so a request with
+/// neither is not a browser's and is refused too.
 fn same_origin(headers: &HeaderMap, settings: &Settings) -> bool {
-    if headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() != b"same-origin") {
+    let fetch_site = headers.get("sec-fetch-site");
+    if fetch_site.is_some_and(|site| site.as_bytes() != b"same-origin") {
         return false;
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
+        return fetch_site.is_some();
     };
     match &settings.public_origin {
         Some(public) => origin.eq_ignore_ascii_case(public),
@@ -109,26 +138,58 @@ fn login_url(asked: &axum::http::Uri) -> String {
     }
 }
 
-/// Middleware: resolves the session and enforces the rules above.
+/// A page navigation says where it came from with `Sec-Fetch-Site`: the
+/// console itself, or the admin typing the address or following a bookmark.
+fn navigation_from_here(headers: &HeaderMap) -> bool {
+    match headers.get("sec-fetch-site") {
+        Some(site) => matches!(site.as_bytes(), b"same-origin" | b"none"),
+        None => headers.contains_key(header::ORIGIN),
+    }
+}
+
+/// Middleware: checks the host, resolves the session and enforces the rules above.
 pub async fn sessions(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let area = area(&path);
     if area == Area::Open {
         return next.run(request).await;
     }
-    if area == Area::Rpc && !same_origin(request.headers(), &state.settings) {
+    let settings = &state.settings;
+    let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !settings.host_allowed(host) {
+        tracing::warn!(
+            host = %host.chars().take(100).collect::<String>(),
+            "refused a request for a host this console does not answer to; if it is the console's \
+             public address, set TEXTPEAK_PUBLIC_URL to it"
+        );
+        return (StatusCode::MISDIRECTED_REQUEST, "This console does not answer to that host name.\n").into_response();
+    }
+    if area == Area::Rpc && !same_origin(request.headers(), settings) {
         tracing::warn!(%path, "refused a cross-site server function call");
         return refuse(ConsoleError::Forbidden);
     }
 
-    let settings = &state.settings;
-    let cookie_id = cookie(request.headers(), cookie_name(settings)).map(str::to_owned);
+    let via_https = request.extensions().get::<ViaHttps>().is_some_and(|v| v.0);
+    let policy = CookiePolicy { secure: settings.secure_cookies_for(via_https) };
+    request.extensions_mut().insert(policy);
+    let cookie_id = cookie(request.headers(), policy.session_name()).map(str::to_owned);
+    if cookie_id.is_some() && area != Area::Rpc && !navigation_from_here(request.headers()) {
+        tracing::warn!(%path, "refused a page request that carried the session cookie but not its origin");
+        return (StatusCode::FORBIDDEN, "This request was refused because it did not come from the console.\n")
+            .into_response();
+    }
     let signed_in = match &cookie_id {
         Some(id) => match sessions::resume(&state.db, id).await {
             Ok(found) => found,
             Err(e) => {
-                tracing::error!(error = %e, "session lookup failed");
-                return refuse(ConsoleError::Internal);
+                let err = db_error(e);
+                return match area {
+                    Area::Rpc => refuse(err),
+                    _ => {
+                        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        (status, format!("{err}\n")).into_response()
+                    }
+                };
             }
         },
         None => None,
@@ -147,7 +208,7 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
             let mut response = Redirect::to(&login_url(request.uri())).into_response();
             if cookie_id.is_some() {
                 // The session ended (expired, signed out elsewhere): drop the stale cookie.
-                response.headers_mut().insert(header::SET_COOKIE, session_cookie(settings, None));
+                response.headers_mut().insert(header::SET_COOKIE, policy.session_cookie(None));
             }
             return response;
         }

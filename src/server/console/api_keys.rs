@@ -6,13 +6,14 @@ use crate::api::{ConsoleError, Field};
 use crate::db::service::api_keys::{self as keys, KeyError, KeyRow};
 use crate::db::service::audit::{self, Action};
 use crate::domain::token::masked;
-use crate::server::rpc::{Caller, format_minute, internal};
+use crate::server::changes::{self, Change};
+use crate::server::http::rpc::{Caller, db_error, format_minute, internal};
+use crate::server::public_api::verifier::Usage;
 use crate::server::state::AppState;
-use crate::server::verifier::Usage;
 use sea_orm::TransactionTrait;
 
 pub async fn list(state: &AppState, caller: &Caller, page: u64) -> Result<ApiKeysPage, ConsoleError> {
-    let found = keys::list(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(internal)?;
+    let found = keys::list(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(db_error)?;
     Ok(ApiKeysPage {
         keys: found
             .rows
@@ -35,12 +36,13 @@ pub async fn create(
     name: &str,
     ip_acl_id: i32,
 ) -> Result<CreatedApiKey, ConsoleError> {
-    let txn = state.db.begin().await.map_err(internal)?;
+    let txn = state.db.begin().await.map_err(db_error)?;
     let (key, acl, token) =
         keys::create(&txn, &state.master_key, caller.account_id, name, ip_acl_id).await.map_err(from_key_error)?;
     let detail = format!("IP ACL \u{201c}{}\u{201d}", acl.name);
-    audit::record(&txn, caller.audit(Action::KeyCreated, Some(&key.name), Some(detail))).await.map_err(internal)?;
-    txn.commit().await.map_err(internal)?;
+    audit::record(&txn, caller.audit(Action::KeyCreated, Some(&key.name), Some(detail))).await.map_err(db_error)?;
+    // A new key has nothing cached anywhere yet.
+    changes::commit(state, txn, &[]).await.map_err(db_error)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key created");
     Ok(CreatedApiKey { name: key.name, token: token.expose().to_owned() })
 }
@@ -52,7 +54,7 @@ pub async fn update(
     name: &str,
     ip_acl_id: i32,
 ) -> Result<(), ConsoleError> {
-    let txn = state.db.begin().await.map_err(internal)?;
+    let txn = state.db.begin().await.map_err(db_error)?;
     let (before, key, acl) =
         keys::update(&txn, caller.account_id, id, name, ip_acl_id).await.map_err(from_key_error)?;
     let mut changes = Vec::new();
@@ -63,19 +65,17 @@ pub async fn update(
         changes.push(format!("IP ACL now \u{201c}{}\u{201d}", acl.name));
     }
     let detail = (!changes.is_empty()).then(|| changes.join("; "));
-    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await.map_err(internal)?;
-    txn.commit().await.map_err(internal)?;
-    state.verifier.forget_key(&key.token_digest);
+    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await.map_err(db_error)?;
+    changes::commit(state, txn, &[Change::Key(key.id)]).await.map_err(db_error)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key updated");
     Ok(())
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
-    let txn = state.db.begin().await.map_err(internal)?;
+    let txn = state.db.begin().await.map_err(db_error)?;
     let key = keys::delete(&txn, caller.account_id, id).await.map_err(from_key_error)?;
-    audit::record(&txn, caller.audit(Action::KeyDeleted, Some(&key.name), None)).await.map_err(internal)?;
-    txn.commit().await.map_err(internal)?;
-    state.verifier.forget_key(&key.token_digest);
+    audit::record(&txn, caller.audit(Action::KeyDeleted, Some(&key.name), None)).await.map_err(db_error)?;
+    changes::commit(state, txn, &[Change::Key(key.id)]).await.map_err(db_error)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key deleted");
     Ok(())
 }
@@ -84,7 +84,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), Co
 pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String, ConsoleError> {
     let (key, token) =
         keys::reveal(&state.db, &state.master_key, caller.account_id, id).await.map_err(from_key_error)?;
-    audit::record(&state.db, caller.audit(Action::KeyRevealed, Some(&key.name), None)).await.map_err(internal)?;
+    audit::record(&state.db, caller.audit(Action::KeyRevealed, Some(&key.name), None)).await.map_err(db_error)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key revealed");
     Ok(token.expose().to_owned())
 }
@@ -116,7 +116,8 @@ pub fn from_key_error(err: KeyError) -> ConsoleError {
         KeyError::NameTaken => ConsoleError::invalid(Field::Name, err.to_string()),
         // A foreign IP ACL is answered exactly like one that does not exist.
         KeyError::AclNotFound | KeyError::NotFound => ConsoleError::NotFound(err.to_string()),
-        KeyError::Seal(_) | KeyError::Random | KeyError::Db(_) => internal(err),
+        KeyError::Db(e) => db_error(e),
+        KeyError::Seal(_) | KeyError::Random => internal(err),
     }
 }
 

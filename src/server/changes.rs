@@ -1,0 +1,127 @@
+//! The one seam every committed change goes through: [`commit`] commits a
+//! transaction and makes sure the token verifier forgets what the change
+//! touched, whatever happens to the request meanwhile.
+//!
+//! Cancel safety matters here: a request whose client hangs up while COMMIT
+//! runs is dropped at that await, and any code written after it never runs.
+//! So the verifier is told before the commit (lookups under way must not keep
+//! what they read) and again by a guard's `Drop` once the commit is over or
+//! abandoned, which runs however the future ends. Forgetting too much costs
+//! one database lookup; forgetting too little would let a deleted key pass.
+
+use crate::server::public_api::verifier::Verifier;
+use crate::server::state::AppState;
+use sea_orm::{DatabaseTransaction, DbErr};
+use std::future::Future;
+
+/// What a change touched, as the verifier sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A key was created, edited or deleted: its tokens are read afresh.
+    Key(i32),
+    /// An IP ACL was edited or deleted: every key on it is read afresh.
+    Acl(i32),
+}
+
+/// Commits `txn` and sends `changes` to the verifier, cancel-safely.
+pub async fn commit(state: &AppState, txn: DatabaseTransaction, changes: &[Change]) -> Result<(), DbErr> {
+    commit_with(&state.verifier, changes, txn.commit()).await
+}
+
+/// [`commit`] with the commit itself given as a future (tests hold it at the
+/// commit to drop it there).
+pub async fn commit_with(
+    verifier: &Verifier,
+    changes: &[Change],
+    commit: impl Future<Output = Result<(), DbErr>>,
+) -> Result<(), DbErr> {
+    let _forget = ForgetOnDrop { verifier, changes };
+    verifier.begin_change();
+    commit.await
+}
+
+struct ForgetOnDrop<'a> {
+    verifier: &'a Verifier,
+    changes: &'a [Change],
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        for change in self.changes {
+            match *change {
+                Change::Key(id) => self.verifier.forget_key(id),
+                Change::Acl(id) => self.verifier.forget_acl(id),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::entities::{api_key, ip_acl};
+    use crate::domain::crypto::digest;
+    use crate::domain::token::Token;
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    fn cached(verifier: &Verifier, id: i32) -> Token {
+        let token = Token::generate().unwrap();
+        let key = api_key::Model {
+            id,
+            account_id: 1,
+            ip_acl_id: 1,
+            name: "k".into(),
+            name_folded: "k".into(),
+            token_digest: digest(token.expose()).to_vec(),
+            token_sealed: vec![],
+            token_suffix: token.visible_suffix().into(),
+            created_at: 0,
+            last_used_at: None,
+            last_used_ip: None,
+        };
+        let acl = ip_acl::Model {
+            id: 1,
+            account_id: 1,
+            name: "a".into(),
+            name_folded: "a".into(),
+            entries: "0.0.0.0/0".into(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        verifier.preload(&key, &acl);
+        token
+    }
+
+    fn client() -> IpAddr {
+        "192.0.2.1".parse().unwrap()
+    }
+
+    /// The request is dropped at the commit, after the database committed:
+    /// before this seam, the forget call after `commit().await` never ran
+    /// and the deleted key kept passing from the cache for 30 s.
+    #[tokio::test]
+    async fn a_change_dropped_during_its_commit_still_reaches_the_verifier() {
+        let verifier = Verifier::default();
+        let token = cached(&verifier, 7);
+        let other = cached(&verifier, 8);
+        let stuck_after_commit = async {
+            // The COMMIT went through; the client hangs up before we hear back.
+            std::future::pending::<()>().await;
+            Ok(())
+        };
+        let change = commit_with(&verifier, &[Change::Key(7)], stuck_after_commit);
+        assert!(tokio::time::timeout(Duration::from_millis(20), change).await.is_err(), "the request was dropped");
+        assert_eq!(verifier.verify_cached(token.expose(), client()), None, "the key is read afresh");
+        assert!(verifier.verify_cached(other.expose(), client()).is_some(), "other keys stay cached");
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_forgets_too() {
+        let verifier = Verifier::default();
+        cached(&verifier, 3);
+        let failed = async { Err(DbErr::Custom("disk full".into())) };
+        assert!(commit_with(&verifier, &[Change::Acl(1)], failed).await.is_err());
+        assert_eq!(verifier.cached_keys(), 0);
+    }
+}

@@ -1,0 +1,10 @@
+//! HTTP plumbing: the router, and the middleware every request passes before
+//! any handler (security headers, the client's address, body limits, the
+//! session guard, the status of server-function errors).
+
+pub mod client_ip;
+pub mod guard;
+pub mod headers;
+pub mod limits;
+pub mod routes;
+pub mod rpc;

@@ -1,0 +1,426 @@
+//! The console as an attacker and an operator would try it: sign-in floods,
+//! lockouts, oversized input, made-up tokens, forged origins and hosts,
+//! cookies behind a TLS proxy, and files at rest.
+
+use crate::cli;
+use crate::support::{ADMIN_PASSWORD, TestServer};
+use futures::StreamExt as _;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+use textpeak::api::api_keys::ListApiKeys;
+use textpeak::api::auth::{CurrentAdmin, SignIn};
+use textpeak::api::ip_acls::CreateIpAcl;
+use tokio::io::AsyncWriteExt;
+
+fn from(source: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("sec-fetch-site", reqwest::header::HeaderValue::from_static("same-origin"));
+    reqwest::Client::builder()
+        .local_address(source.parse::<IpAddr>().unwrap())
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Sends a sign-in over a raw connection and hangs up, without reading the
+/// answer, once its password check is running.
+async fn abandoned_sign_in(server: &TestServer, username: &str, password: &str) {
+    let body = form_urlencoded(&[("username", username), ("password", password)]);
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {len}\r\n\r\n{body}",
+        path = <SignIn as server_fn::ServerFn>::PATH,
+        addr = server.addr,
+        len = body.len(),
+    );
+    let throttle = &server.state.throttle;
+    let done_before = throttle.checks_done();
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    wait_for(|| throttle.hashing() == 1, "the password hash to start").await;
+    drop(stream);
+    // The client is gone; the turn comes free only once its hash has run to the end.
+    wait_for(|| throttle.checking() == 0, "the turn to come free").await;
+    assert_eq!(throttle.checks_done(), done_before + 1, "the turn was given back before the hash ended");
+}
+
+async fn wait_for(done: impl Fn() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited 5 s for {what}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| format!("%{b:02X}")).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Hanging up while Argon2 runs used to free the turn and skip the count:
+/// hundreds of hashes could run at once and no 429 ever came.
+#[tokio::test]
+async fn a_sign_in_abandoned_mid_check_is_counted_and_keeps_its_turn() {
+    let server = TestServer::start().await;
+    for i in 0..5 {
+        abandoned_sign_in(&server, "admin", &format!("wrong password {i}")).await;
+    }
+    // Five abandoned guesses are five failures: even the right password waits now.
+    let (status, body) = server.sign_in(&TestServer::client(), "admin", ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}
+
+#[tokio::test]
+async fn sign_ins_past_the_queue_are_told_at_once_that_the_server_is_busy() {
+    let server = TestServer::start().await;
+    let started = Instant::now();
+    let attempts = (0..60).map(|i| {
+        let server = &server;
+        async move {
+            let response = TestServer::client()
+                .post(server.url(<SignIn as server_fn::ServerFn>::PATH))
+                .header("origin", format!("http://{}", server.addr))
+                .form(&[("username", "admin"), ("password", &format!("guess {i}"))])
+                .send()
+                .await
+                .unwrap();
+            let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            (response.status(), retry_after, response.json::<Value>().await.unwrap())
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let count = |status| answers.iter().filter(|(s, ..)| *s == status).count();
+    let busy = count(StatusCode::SERVICE_UNAVAILABLE);
+    println!(
+        "60 sign-ins at once: {} checked (401), {} throttled (429), {busy} busy (503) in {:?}",
+        count(StatusCode::UNAUTHORIZED),
+        count(StatusCode::TOO_MANY_REQUESTS),
+        started.elapsed()
+    );
+    assert!(busy > 0, "{answers:?}");
+    assert!(count(StatusCode::UNAUTHORIZED) <= 5, "no more than the allowance is ever checked");
+    for (status, retry_after, body) in &answers {
+        if *status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(body, &json!({ "Busy": { "retry_after_secs": 1 } }));
+            assert_eq!(retry_after.as_deref(), Some("1"));
+        }
+    }
+}
+
+/// Five wrong passwords from anywhere used to lock `admin` out everywhere,
+/// even in the browser the admin always uses.
+#[tokio::test]
+async fn strangers_cannot_lock_an_admin_out_of_a_known_browser() {
+    let server = TestServer::start().await;
+    let own = from("127.0.0.1");
+    assert_eq!(server.sign_in(&own, "admin", ADMIN_PASSWORD).await.0, StatusCode::OK);
+
+    let attacker = from("127.0.0.2");
+    for attempt in 1..=5 {
+        assert_eq!(server.sign_in(&attacker, "admin", "a wrong guess!").await.0, StatusCode::UNAUTHORIZED, "{attempt}");
+    }
+    assert_eq!(server.sign_in(&attacker, "admin", ADMIN_PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // A browser that never signed in shares the username's limit, wherever it is.
+    assert_eq!(server.sign_in(&from("127.0.0.3"), "admin", ADMIN_PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // The admin's own browser is counted on its own.
+    let (status, body) = server.sign_in(&own, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(server.call::<CurrentAdmin>(&own, &[]).await.0, StatusCode::OK);
+    // And it has its own limit: someone at that browser cannot guess on without end.
+    for _ in 0..5 {
+        assert_eq!(server.sign_in(&own, "admin", "a wrong guess!").await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(server.sign_in(&own, "admin", ADMIN_PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_forged_known_browser_cookie_is_no_help() {
+    let server = TestServer::start().await;
+    for _ in 0..5 {
+        server.sign_in(&from("127.0.0.2"), "admin", "a wrong guess!").await;
+    }
+    let forged = reqwest::Client::builder()
+        .local_address("127.0.0.4".parse::<IpAddr>().unwrap())
+        .build()
+        .unwrap()
+        .post(server.url(<SignIn as server_fn::ServerFn>::PATH))
+        .header("origin", format!("http://{}", server.addr))
+        .header("cookie", "tp_browser=v1.AAAAAAAAAAAAAAAAAAAAAA.YWRtaW4.AAAA")
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Every distinct username used to become a limiter key that was never
+/// pruned, up to the whole request body each.
+#[tokio::test]
+async fn a_hundred_thousand_made_up_usernames_leave_memory_flat() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = ("RUST_LOG", "error,textpeak::server::startup=info");
+    let server = cli::start(dir.path(), &[("TEXTPEAK_ADMIN_PASSWORD", ADMIN_PASSWORD), quiet]);
+    let path = server.url(<SignIn as server_fn::ServerFn>::PATH);
+    let origin = server.url("");
+    let clients: Vec<reqwest::Client> = (1..=200).map(|i| from(&format!("127.0.1.{i}"))).collect();
+    let long_tail = "x".repeat(1000);
+    let send = |from: usize, to: usize| {
+        let (clients, path, origin, long_tail) = (&clients, &path, &origin, &long_tail);
+        async move {
+            let mut refused = 0usize;
+            let mut tasks = futures::stream::iter(from..to)
+                .map(|i| async move {
+                    let response = clients[i % clients.len()]
+                        .post(path)
+                        .header("origin", origin.trim_end_matches('/'))
+                        .form(&[
+                            ("username", format!("user{i}-{long_tail}")),
+                            ("password", "a made-up password".into()),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    response.status()
+                })
+                .buffer_unordered(32);
+            while let Some(status) = futures::StreamExt::next(&mut tasks).await {
+                // Refused outright (429), or told the queue is full (503), or checked and wrong (401).
+                assert!(
+                    [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE, StatusCode::UNAUTHORIZED]
+                        .contains(&status),
+                    "{status}"
+                );
+                refused += usize::from(status != StatusCode::UNAUTHORIZED);
+            }
+            refused
+        }
+    };
+    send(0, 2_000).await;
+    let before = server.rss_kib();
+    let started = Instant::now();
+    let refused = send(2_000, 102_000).await;
+    let after = server.rss_kib();
+    println!(
+        "100,000 made-up usernames in {:.1} s ({refused} refused unchecked): RSS {:.1} MiB before, {:.1} MiB after",
+        started.elapsed().as_secs_f64(),
+        before as f64 / 1024.0,
+        after as f64 / 1024.0
+    );
+    assert!(refused > 99_000, "{refused}");
+    assert!(after < before + 4 * 1024, "RSS grew from {before} KiB to {after} KiB");
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413_and_a_full_ip_acl_fits() {
+    let server = TestServer::start().await;
+    let client = server.admin_client().await;
+    // The largest real form: 100 of the longest entries, each with a comment.
+    let entries: String = (0..100)
+        .map(|i| {
+            format!("2001:0db8:85a3:{i:04x}:0000:8a2e:0370:0000/112 # {}\n", "office network, third floor ".repeat(5))
+        })
+        .collect();
+    let (status, body) = server.call::<CreateIpAcl>(&client, &[("name", "Largest"), ("entries", &entries)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let too_much = "10.0.0.1\n".repeat(10_000);
+    let (status, body) = server.call::<CreateIpAcl>(&client, &[("name", "Huge"), ("entries", &too_much)]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body, json!({ "TooLarge": { "limit_kib": 64 } }));
+}
+
+/// Two pastes of ~2 MiB of valid addresses used to take 6 s each to refuse,
+/// and the whole TextPeak API waited behind them.
+#[tokio::test]
+async fn huge_pastes_are_refused_at_once_and_do_not_stall_the_api() {
+    let server = TestServer::start().await;
+    let client = server.admin_client().await;
+    let paste: String = (0..200_000u32).map(|i| format!("{}\n", std::net::Ipv4Addr::from(0x0a00_0000 + i))).collect();
+    assert!(paste.len() > 2 * 1024 * 1024);
+    let (first_form, second_form) =
+        ([("name", "Paste 1"), ("entries", &paste)], [("name", "Paste 2"), ("entries", &paste)]);
+    let started = Instant::now();
+    let pastes = futures::future::join(
+        server.call::<CreateIpAcl>(&client, &first_form),
+        server.call::<CreateIpAcl>(&client, &second_form),
+    );
+    let health = async {
+        let mut slowest = Duration::ZERO;
+        for _ in 0..20 {
+            let asked = Instant::now();
+            let answer = reqwest::get(server.url("/api/v1/health")).await.unwrap();
+            assert_eq!(answer.status(), StatusCode::OK);
+            slowest = slowest.max(asked.elapsed());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        slowest
+    };
+    let (((first, _), (second, _)), slowest) = futures::future::join(pastes, health).await;
+    let refused_in = started.elapsed();
+    println!("two 2 MiB pastes refused in {refused_in:?}; slowest /api/v1/health meanwhile {slowest:?}");
+    assert_eq!((first, second), (StatusCode::PAYLOAD_TOO_LARGE, StatusCode::PAYLOAD_TOO_LARGE));
+    assert!(refused_in < Duration::from_secs(2), "{refused_in:?}");
+    assert!(slowest < Duration::from_millis(500), "{slowest:?}");
+}
+
+/// The checksum is public: each made-up well-formed token used to cost a
+/// database query, without end.
+#[tokio::test]
+async fn a_flood_of_made_up_tokens_is_cut_off_before_the_database() {
+    let server = TestServer::start().await;
+    let client = server.admin_client().await;
+    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let acl = page["ip_acls"][0]["id"].as_i64().unwrap().to_string();
+    let (_, created) =
+        server.call::<textpeak::api::api_keys::CreateApiKey>(&client, &[("name", "Real"), ("ip_acl_id", &acl)]).await;
+    let real = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(server.whoami_from(&real, "127.0.0.1", None).await.0, StatusCode::OK);
+
+    let lookups_before = server.state.verifier.lookups();
+    let mut answers = Vec::new();
+    for _ in 0..100 {
+        let made_up = textpeak::domain::token::Token::generate().unwrap();
+        answers.push(server.whoami_from(made_up.expose(), "127.0.0.1", None).await);
+    }
+    let unknown =
+        answers.iter().filter(|(s, b)| *s == StatusCode::UNAUTHORIZED && b["error"] == "invalid_token").count();
+    let cut_off =
+        answers.iter().filter(|(s, b)| *s == StatusCode::TOO_MANY_REQUESTS && b["error"] == "too_many_unknown_tokens");
+    assert_eq!((unknown, cut_off.count()), (60, 40));
+    assert_eq!(server.state.verifier.lookups() - lookups_before, 60, "no lookup past the limit");
+    // The real key, cached, still works from that address; other addresses have their own allowance.
+    assert_eq!(server.whoami_from(&real, "127.0.0.1", None).await.0, StatusCode::OK);
+    let made_up = textpeak::domain::token::Token::generate().unwrap();
+    assert_eq!(server.whoami_from(made_up.expose(), "127.0.0.2", None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn requests_carrying_the_session_must_say_where_they_come_from() {
+    let server = TestServer::start().await;
+    let cookie = server.admin_session_cookie().await;
+    let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // A server function called with neither Origin nor Sec-Fetch-Site.
+    let call = bare
+        .post(server.url(<CurrentAdmin as server_fn::ServerFn>::PATH))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), StatusCode::FORBIDDEN);
+    // A page fetched with the cookie but no sign of a browser.
+    let page = bare.get(server.url("/settings/api-keys")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    // The admin typing the address (Sec-Fetch-Site: none) or clicking within the console.
+    for site in ["none", "same-origin"] {
+        let page = bare
+            .get(server.url("/settings/api-keys"))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", site)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{site}");
+    }
+    let from_elsewhere = bare
+        .get(server.url("/settings/api-keys"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_elsewhere.status(), StatusCode::FORBIDDEN);
+}
+
+/// A DNS-rebinding page reaches the console under its own host name.
+#[tokio::test]
+async fn a_host_the_console_does_not_answer_to_is_refused() {
+    let server = TestServer::start().await;
+    let cookie = server.admin_session_cookie().await;
+    let rebinding = reqwest::Client::new()
+        .post(server.url(<CurrentAdmin as server_fn::ServerFn>::PATH))
+        .header("host", "evil.example")
+        .header("origin", "http://evil.example")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebinding.status(), StatusCode::MISDIRECTED_REQUEST);
+    let page = reqwest::Client::new()
+        .get(server.url("/login"))
+        .header("host", format!("evil.example:{}", server.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::MISDIRECTED_REQUEST);
+    // Loopback under another loopback name is the same console.
+    let localhost = reqwest::Client::new()
+        .post(server.url(<CurrentAdmin as server_fn::ServerFn>::PATH))
+        .header("host", format!("localhost:{}", server.addr.port()))
+        .header("origin", format!("http://localhost:{}", server.addr.port()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(localhost.status(), StatusCode::OK);
+    // The public API answers whatever the host: tokens, not cookies, open it.
+    let api = reqwest::Client::new().get(server.url("/api/v1/health")).header("host", "api.example").send().await;
+    assert_eq!(api.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn behind_a_tls_proxy_the_session_cookie_is_secure() {
+    let sign_in = |server: &TestServer, proto: Option<&'static str>| {
+        let request = TestServer::client()
+            .post(server.url(<SignIn as server_fn::ServerFn>::PATH))
+            .header("origin", format!("http://{}", server.addr))
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)]);
+        let request = match proto {
+            Some(proto) => request.header("x-forwarded-proto", proto),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let cookies: Vec<String> =
+                response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+            cookies
+        }
+    };
+    let proxied = TestServer::start_with(&[("TEXTPEAK_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let cookies = sign_in(&proxied, Some("https")).await;
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-tp_") && cookie.ends_with("; Secure"), "{cookie}");
+    }
+    // Plain HTTP on loopback keeps working for local use.
+    let cookies = sign_in(&proxied, None).await;
+    assert!(cookies.iter().all(|c| c.starts_with("tp_") && !c.contains("Secure")), "{cookies:?}");
+    // Only a trusted proxy is believed.
+    let direct = TestServer::start_with(&[("TEXTPEAK_TRUSTED_PROXIES", "10.0.0.0/8")]).await;
+    let cookies = sign_in(&direct, Some("https")).await;
+    assert!(cookies.iter().all(|c| c.starts_with("tp_") && !c.contains("Secure")), "{cookies:?}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_and_the_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    let server = TestServer::start_in(&data, &[]).await;
+    let client = server.admin_client().await;
+    // Some writes, so SQLite has made its -wal and -shm files.
+    server.call::<CreateIpAcl>(&client, &[("name", "Office"), ("entries", "192.0.2.0/24")]).await;
+    let mode = |path: std::path::PathBuf| std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(data.clone()), 0o700);
+    for file in ["textpeak.db", "textpeak.db-wal", "textpeak.db-shm"] {
+        assert_eq!(mode(data.join(file)), 0o600, "{file}");
+    }
+}
