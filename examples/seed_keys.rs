@@ -27,9 +27,11 @@ async fn main() -> Result<(), String> {
     for chunk in 0..count.div_ceil(10_000) {
         let txn = db.begin().await.map_err(|e| e.to_string())?;
         for i in chunk * 10_000..((chunk + 1) * 10_000).min(count) {
-            let (_, _, token) = api_keys::create(&txn, &settings.master_key, account.id, &format!("load {i}"), any.id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let now = textpeak::db::service::now_ms();
+            let (_, _, token) =
+                api_keys::create(&txn, &settings.master_key, account.id, &format!("load {i}"), any.id, None, now)
+                    .await
+                    .map_err(|e| e.to_string())?;
             if i == count / 2 {
                 probe = Some(token);
             }

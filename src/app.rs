@@ -4,6 +4,7 @@ mod api_keys;
 mod audit_log;
 mod dialog;
 mod form;
+mod format;
 mod home;
 mod ip_acls;
 mod layout;

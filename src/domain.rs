@@ -4,6 +4,7 @@ pub mod acl;
 pub mod address;
 pub mod crypto;
 pub mod device;
+pub mod lifecycle;
 pub mod password;
 pub mod session;
 pub mod token;

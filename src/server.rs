@@ -6,6 +6,7 @@
 //! `jobs` (background work with its own start and stop).
 
 pub mod changes;
+pub mod clock;
 pub mod console;
 pub mod http;
 pub mod jobs;

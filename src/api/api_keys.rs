@@ -1,4 +1,5 @@
-//! Server functions behind Settings > API Keys.
+//! Server functions behind Settings > API Keys, and the Overview's list of
+//! keys that need attention.
 
 use super::ConsoleError;
 use leptos::prelude::*;
@@ -7,8 +8,133 @@ use serde::{Deserialize, Serialize};
 /// How many keys one page of the table shows.
 pub const PAGE_SIZE: u64 = 50;
 
+/// Which keys the table shows (the Status filter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Active,
+    Disabled,
+    Expired,
+}
+
+/// The sortable columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortColumn {
+    Name,
+    #[default]
+    Created,
+    LastUsed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl StatusFilter {
+    pub const ALL: [StatusFilter; 4] =
+        [StatusFilter::All, StatusFilter::Active, StatusFilter::Disabled, StatusFilter::Expired];
+
+    /// The value in the page's URL and the filter's `<option>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            StatusFilter::All => "all",
+            StatusFilter::Active => "active",
+            StatusFilter::Disabled => "disabled",
+            StatusFilter::Expired => "expired",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StatusFilter::All => "All",
+            StatusFilter::Active => "Active",
+            StatusFilter::Disabled => "Disabled",
+            StatusFilter::Expired => "Expired",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 3] = [SortColumn::Name, SortColumn::Created, SortColumn::LastUsed];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SortColumn::Name => "name",
+            SortColumn::Created => "created",
+            SortColumn::LastUsed => "last_used",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The order a first click sorts in: names A to Z, times newest first.
+    pub fn first_direction(self) -> SortDirection {
+        match self {
+            SortColumn::Name => SortDirection::Asc,
+            SortColumn::Created | SortColumn::LastUsed => SortDirection::Desc,
+        }
+    }
+}
+
+impl SortDirection {
+    pub fn code(self) -> &'static str {
+        match self {
+            SortDirection::Asc => "asc",
+            SortDirection::Desc => "desc",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [SortDirection::Asc, SortDirection::Desc].into_iter().find(|d| d.code() == code)
+    }
+
+    pub fn flipped(self) -> Self {
+        match self {
+            SortDirection::Asc => SortDirection::Desc,
+            SortDirection::Desc => SortDirection::Asc,
+        }
+    }
+}
+
+/// Where a page starts: after or before the key with this id (keyset paging).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PageCursor {
+    After(i32),
+    Before(i32),
+}
+
+/// A key's status as the Status column says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyStatus {
+    Active,
+    ExpiresSoon { days: i64 },
+    Disabled,
+    Expired,
+}
+
+/// When and from where a key was last used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastUse {
+    pub at: i64,
+    pub ip: Option<String>,
+}
+
 /// A key as the table shows it. It carries no token: the eye button asks for
 /// that separately, so it never sits in the page's HTML or initial payload.
+/// Times are milliseconds since the Unix epoch; the page formats them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeySummary {
     pub id: i32,
@@ -16,8 +142,12 @@ pub struct ApiKeySummary {
     pub ip_acl_id: i32,
     pub ip_acl_name: String,
     pub masked_token: String,
-    pub created: String,
-    pub last_used: Option<String>,
+    pub created_at: i64,
+    pub last_used: Option<LastUse>,
+    pub status: KeyStatus,
+    pub expires_at: Option<i64>,
+    /// Until when the token replaced by the last roll still works, if it does.
+    pub old_token_until: Option<i64>,
 }
 
 /// An entry of the IP ACL drop-down.
@@ -31,46 +161,127 @@ pub struct IpAclChoice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeysPage {
     pub keys: Vec<ApiKeySummary>,
-    pub total: u64,
-    pub page: u64,
-    pub page_size: u64,
     pub ip_acls: Vec<IpAclChoice>,
+    /// Whether the account has any key (an empty page may be the filter's doing).
+    pub has_keys: bool,
+    pub previous: Option<PageCursor>,
+    pub next: Option<PageCursor>,
 }
 
-/// The new key's token, shown once in the "created" dialog.
+/// A token shown once: after Add, and after Roll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedApiKey {
     pub name: String,
     pub token: String,
 }
 
-/// One page (from 0) of the account's keys, newest first.
-#[server(prefix = "/rpc")]
-pub async fn list_api_keys(page: u64) -> Result<ApiKeysPage, ConsoleError> {
+/// What a roll did: the new token, and until when the old one works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolledApiKey {
+    pub name: String,
+    pub token: String,
+    pub old_token_until: i64,
+    /// A token still in grace from an earlier roll was ended at once.
+    pub ended_earlier: bool,
+}
+
+/// A key the Overview points at, with the instant that makes it urgent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionItem {
+    pub id: i32,
+    pub name: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AttentionList {
+    /// Keys that expire within 14 days, soonest first; `at` is the expiry.
+    pub expiring: Vec<AttentionItem>,
+    /// Keys whose previous token still works after a roll; `at` is when it stops.
+    pub old_tokens: Vec<AttentionItem>,
+    /// Keys not used for 90 days; `at` is the last use (0: never).
+    pub unused: Vec<AttentionItem>,
+}
+
+/// One page of the account's keys: searched by name, filtered by status,
+/// sorted, and paged by cursor. Every parameter may be left out.
+#[server(prefix = "/rpc", endpoint = "list_api_keys")]
+pub async fn list_api_keys(
+    q: Option<String>,
+    status: Option<StatusFilter>,
+    sort: Option<SortColumn>,
+    dir: Option<SortDirection>,
+    after: Option<i32>,
+    before: Option<i32>,
+) -> Result<ApiKeysPage, ConsoleError> {
+    use crate::server::console::api_keys::{self, View};
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::console::api_keys::list(&state, &caller, page).await
+    let view = View {
+        search: q.unwrap_or_default(),
+        status: status.unwrap_or_default(),
+        sort: sort.unwrap_or_default(),
+        direction: dir.unwrap_or_default(),
+        cursor: after.map(PageCursor::After).or(before.map(PageCursor::Before)),
+    };
+    api_keys::list(&state, &caller, &view).await
 }
 
-/// Creates a key; the answer carries its token, the only time it is sent unasked.
-#[server(prefix = "/rpc")]
-pub async fn create_api_key(name: String, ip_acl_id: i32) -> Result<CreatedApiKey, ConsoleError> {
+/// Creates a key; the answer carries its token, the only time it is sent
+/// unasked. `expires`: `never` (or left out), `30d`, `90d`, `1y` or `date`,
+/// with `expiry_date` as `YYYY-MM-DD`.
+#[server(prefix = "/rpc", endpoint = "create_api_key")]
+pub async fn create_api_key(
+    name: String,
+    ip_acl_id: i32,
+    expires: Option<String>,
+    expiry_date: Option<String>,
+) -> Result<CreatedApiKey, ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::console::api_keys::create(&state, &caller, &name, ip_acl_id).await
+    let expiry = (expires.as_deref().unwrap_or("never"), expiry_date.as_deref().unwrap_or(""));
+    crate::server::console::api_keys::create(&state, &caller, &name, ip_acl_id, expiry).await
 }
 
-#[server(prefix = "/rpc")]
-pub async fn update_api_key(id: i32, name: String, ip_acl_id: i32) -> Result<(), ConsoleError> {
+/// Renames a key, moves it to another IP ACL and sets its expiry (`expires`
+/// left out keeps the expiry as it is).
+#[server(prefix = "/rpc", endpoint = "update_api_key")]
+pub async fn update_api_key(
+    id: i32,
+    name: String,
+    ip_acl_id: i32,
+    expires: Option<String>,
+    expiry_date: Option<String>,
+) -> Result<(), ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    crate::server::console::api_keys::update(&state, &caller, id, &name, ip_acl_id).await
+    let expiry = expires.as_deref().map(|choice| (choice, expiry_date.as_deref().unwrap_or("")));
+    crate::server::console::api_keys::update(&state, &caller, id, &name, ip_acl_id, expiry).await
 }
 
-#[server(prefix = "/rpc")]
+/// Gives a key a new token; the old one keeps working for the `grace` chosen
+/// (`now`, `1h`, `24h`, `7d`). The answer carries the new token, once.
+#[server(prefix = "/rpc", endpoint = "roll_api_key")]
+pub async fn roll_api_key(id: i32, grace: String) -> Result<RolledApiKey, ConsoleError> {
+    use crate::server::http::rpc;
+    let caller = rpc::caller().await?;
+    let state = rpc::state()?;
+    crate::server::console::api_keys::roll(&state, &caller, id, &grace).await
+}
+
+/// Switches a key off (its tokens are refused at once) or on again.
+#[server(prefix = "/rpc", endpoint = "set_api_key_enabled")]
+pub async fn set_api_key_enabled(id: i32, enabled: bool) -> Result<(), ConsoleError> {
+    use crate::server::http::rpc;
+    let caller = rpc::caller().await?;
+    let state = rpc::state()?;
+    crate::server::console::api_keys::set_enabled(&state, &caller, id, enabled).await
+}
+
+#[server(prefix = "/rpc", endpoint = "delete_api_key")]
 pub async fn delete_api_key(id: i32) -> Result<(), ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
@@ -78,11 +289,20 @@ pub async fn delete_api_key(id: i32) -> Result<(), ConsoleError> {
     crate::server::console::api_keys::delete(&state, &caller, id).await
 }
 
-/// The whole token of one key, for the eye button; fetched only when clicked.
-#[server(prefix = "/rpc")]
+/// The whole current token of one key, for the eye button; fetched only when clicked.
+#[server(prefix = "/rpc", endpoint = "reveal_api_key")]
 pub async fn reveal_api_key(id: i32) -> Result<String, ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::api_keys::reveal(&state, &caller, id).await
+}
+
+/// Keys that expire soon, old tokens still in grace, and keys unused for 90 days.
+#[server(prefix = "/rpc", endpoint = "keys_needing_attention")]
+pub async fn keys_needing_attention() -> Result<AttentionList, ConsoleError> {
+    use crate::server::http::rpc;
+    let caller = rpc::caller().await?;
+    let state = rpc::state()?;
+    crate::server::console::api_keys::attention(&state, &caller).await
 }

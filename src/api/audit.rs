@@ -26,7 +26,7 @@ pub struct AuditLogPage {
 }
 
 /// One page (from 0) of the account's audit log, newest first.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "list_audit_log")]
 pub async fn list_audit_log(page: u64) -> Result<AuditLogPage, ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;

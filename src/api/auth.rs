@@ -14,7 +14,7 @@ pub struct SignedInAdmin {
 /// The one server function that works without a session. Wrong username and
 /// wrong password get the same answer; repeated failures get 429. `next` is the
 /// page the admin was sent here from; only a path on this console is followed.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "sign_in")]
 pub async fn sign_in(username: String, password: String, next: Option<String>) -> Result<(), ConsoleError> {
     use crate::domain::session::return_path;
     use crate::server::console::auth;
@@ -32,7 +32,7 @@ pub async fn sign_in(username: String, password: String, next: Option<String>) -
 }
 
 /// Ends the session on the server (the row is deleted) and in the browser.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ConsoleError> {
     use crate::server::console::auth;
     use crate::server::http::rpc;
@@ -45,7 +45,7 @@ pub async fn sign_out() -> Result<(), ConsoleError> {
     Ok(())
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "current_admin")]
 pub async fn current_admin() -> Result<SignedInAdmin, ConsoleError> {
     let caller = crate::server::http::rpc::caller().await?;
     Ok(SignedInAdmin { username: caller.username, account: caller.account_name })

@@ -9,6 +9,12 @@ pub enum Field {
     Entries,
     Username,
     Password,
+    /// The Expires choice of a key.
+    Expires,
+    /// The Expiry date field (Expires: On a date…).
+    ExpiryDate,
+    /// Old token stops working (Roll).
+    Grace,
 }
 
 /// Every failure a server function can report, in words an admin can act on.

@@ -23,7 +23,7 @@ pub struct SavedIpAcl {
     pub notices: Vec<String>,
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "list_ip_acls")]
 pub async fn list_ip_acls() -> Result<Vec<IpAclSummary>, ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
@@ -31,14 +31,14 @@ pub async fn list_ip_acls() -> Result<Vec<IpAclSummary>, ConsoleError> {
 }
 
 /// `entries`: one IPv4 or IPv6 address or CIDR per line; `#` starts a comment.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "create_ip_acl")]
 pub async fn create_ip_acl(name: String, entries: String) -> Result<SavedIpAcl, ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
     crate::server::console::ip_acls::create(&rpc::state()?, &caller, &name, &entries).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "update_ip_acl")]
 pub async fn update_ip_acl(id: i32, name: String, entries: String) -> Result<SavedIpAcl, ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
@@ -46,7 +46,7 @@ pub async fn update_ip_acl(id: i32, name: String, entries: String) -> Result<Sav
 }
 
 /// Refused (409, naming the keys) while any API key uses the ACL.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "delete_ip_acl")]
 pub async fn delete_ip_acl(id: i32) -> Result<(), ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;

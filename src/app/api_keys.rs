@@ -1,46 +1,77 @@
-//! Settings > API Keys: the table of keys and the dialogs that change them.
+//! Settings > API Keys: the table of keys, its search, filter and sort (kept
+//! in the URL), and the dialogs that change keys.
 
 mod add_dialog;
 mod delete_dialog;
 mod edit_dialog;
 mod key_form;
+mod roll_dialog;
 mod table;
+mod token_once;
+mod toolbar;
+pub mod view;
 
-use crate::api::api_keys::{ApiKeySummary, CreateApiKey, DeleteApiKey, IpAclChoice, UpdateApiKey, list_api_keys};
+use crate::api::api_keys::{
+    ApiKeySummary, CreateApiKey, DeleteApiKey, IpAclChoice, RollApiKey, SetApiKeyEnabled, UpdateApiKey, list_api_keys,
+};
 use crate::app::layout::PageHeader;
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use view::KeysView;
 
 /// The page. It owns the actions, so the table refreshes itself after every
-/// add, edit and delete (the resource is keyed on their versions).
+/// change (the resource is keyed on their versions and on the URL's view).
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let update = ServerAction::<UpdateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();
-    let page = RwSignal::new(0u64);
+    let roll = ServerAction::<RollApiKey>::new();
+    let switch = ServerAction::<SetApiKeyEnabled>::new();
+    let query = use_query_map();
+    let view = Memo::new(move |_| query.with(KeysView::from_query));
     // Bumped when a row finds its key gone (deleted in another tab).
     let refresh = RwSignal::new(0u32);
+    let versions = move || {
+        (
+            create.version().get(),
+            update.version().get(),
+            delete.version().get(),
+            roll.version().get(),
+            switch.version().get(),
+        )
+    };
     let keys = Resource::new(
-        move || (create.version().get(), update.version().get(), delete.version().get(), refresh.get(), page.get()),
-        |(.., page)| list_api_keys(page),
+        move || (view.get(), versions(), refresh.get()),
+        |(view, ..)| {
+            let (after, before) = match view.cursor {
+                Some(crate::api::api_keys::PageCursor::After(id)) => (Some(id), None),
+                Some(crate::api::api_keys::PageCursor::Before(id)) => (None, Some(id)),
+                None => (None, None),
+            };
+            list_api_keys(Some(view.q), Some(view.status), Some(view.sort), Some(view.dir), after, before)
+        },
     );
     let ip_acls: Signal<Vec<IpAclChoice>> =
         Signal::derive(move || keys.get().and_then(Result::ok).map(|loaded| loaded.ip_acls).unwrap_or_default());
 
     let adding = RwSignal::new(false);
     let editing = RwSignal::new(None::<ApiKeySummary>);
+    let rolling = RwSignal::new(None::<ApiKeySummary>);
     let deleting = RwSignal::new(None::<ApiKeySummary>);
-    // Says what the last delete removed, until the admin adds or edits.
+    // Says what the last delete, disable or enable did, until the admin opens a dialog.
     let status = RwSignal::new(None::<String>);
     Effect::new(move |_| {
-        if adding.get() || editing.with(Option::is_some) {
+        if adding.get() || editing.with(Option::is_some) || rolling.with(Option::is_some) {
             status.set(None);
         }
     });
-    // A new key is the newest: show the first page, where it is.
+    // A new key is the newest: show the first page of the view, where it is.
+    let navigate = use_navigate();
     Effect::new(move |_| {
-        if create.version().get() > 0 {
-            page.set(0);
+        if create.version().get() > 0 && view.with_untracked(|v| v.cursor.is_some()) {
+            navigate(&view.get_untracked().first_page().href(), NavigateOptions::default());
         }
     });
 
@@ -49,9 +80,11 @@ pub fn ApiKeysPage() -> impl IntoView {
         <p class="page-status" role="status">
             {move || status.get()}
         </p>
-        <table::ApiKeysTable keys page refresh editing deleting />
+        <toolbar::KeysToolbar view />
+        <table::ApiKeysTable keys view refresh editing rolling deleting switch status />
         <add_dialog::AddApiKeyDialog open=adding action=create ip_acls />
         <edit_dialog::EditApiKeyDialog editing action=update ip_acls />
+        <roll_dialog::RollApiKeyDialog rolling action=roll />
         <delete_dialog::DeleteApiKeyDialog deleting action=delete status />
     }
 }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod api_key;
+pub mod api_key_token;
 pub mod audit_entry;
 pub mod ip_acl;
 pub mod session;

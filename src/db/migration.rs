@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000001_api_keys;
 mod m20261128_000002_admins_sessions_audit;
 mod m20261128_000003_sign_in_throttle;
+mod m20261128_000004_key_tokens;
 
 pub struct Migrator;
 
@@ -15,6 +16,56 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_api_keys::Migration),
             Box::new(m20261128_000002_admins_sessions_audit::Migration),
             Box::new(m20261128_000003_sign_in_throttle::Migration),
+            Box::new(m20261128_000004_key_tokens::Migration),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::service::api_keys;
+    use crate::domain::crypto::{MasterKey, digest};
+    use crate::domain::token::Token;
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, Statement};
+
+    /// A database as the migrations before key tokens left it, with one key
+    /// made the way that code made keys: its token must work after the upgrade.
+    #[tokio::test]
+    async fn tokens_made_before_keys_had_tokens_still_work_after_the_upgrade() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, Some(3)).await.unwrap();
+        let master = MasterKey::from_bytes(&[9; 32]);
+        let token = Token::generate().unwrap();
+        let token_digest = digest(token.expose());
+        let sealed = master.seal(token.expose().as_bytes(), &token_digest).unwrap();
+        let backend = db.get_database_backend();
+        for sql in [
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'Old', 0)",
+            "INSERT INTO ip_acls (id, account_id, name, name_folded, entries, created_at, updated_at) \
+             VALUES (1, 1, 'Any address', 'any address', '0.0.0.0/0', 0, 0)",
+        ] {
+            db.execute_unprepared(sql).await.unwrap();
+        }
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO api_keys (id, account_id, ip_acl_id, name, name_folded, token_digest, token_sealed, \
+             token_suffix, created_at, last_used_at, last_used_ip) VALUES (41, 1, 1, 'Legacy', 'legacy', ?, ?, ?, 5, NULL, NULL)",
+            [token_digest.to_vec().into(), sealed.into(), token.visible_suffix().into()],
+        ))
+        .await
+        .unwrap();
+
+        Migrator::up(&db, None).await.unwrap();
+
+        let (row, key, acl) = api_keys::find_by_digest(&db, &token_digest).await.unwrap().expect("the token is found");
+        assert_eq!((key.id, key.name.as_str(), acl.id, row.expires_at), (41, "Legacy", 1, None));
+        assert_eq!((key.last_used_at, key.disabled_at, key.expires_at), (0, None, None));
+        let (_, shown) = api_keys::reveal(&db, &master, 1, 41).await.unwrap();
+        assert_eq!(shown, token, "the eye button shows the same token");
+        let (newer, ..) = api_keys::create(&db, &master, 1, "Newer", 1, None, 10).await.unwrap();
+        assert!(newer.id > 41, "ids go on after the copied ones");
     }
 }

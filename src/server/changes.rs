@@ -59,38 +59,15 @@ impl Drop for ForgetOnDrop<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::entities::{api_key, ip_acl};
-    use crate::domain::crypto::digest;
     use crate::domain::token::Token;
+    use crate::server::public_api::verifier::fixtures::{acl, key, token};
     use std::net::IpAddr;
     use std::time::Duration;
 
     fn cached(verifier: &Verifier, id: i32) -> Token {
-        let token = Token::generate().unwrap();
-        let key = api_key::Model {
-            id,
-            account_id: 1,
-            ip_acl_id: 1,
-            name: "k".into(),
-            name_folded: "k".into(),
-            token_digest: digest(token.expose()).to_vec(),
-            token_sealed: vec![],
-            token_suffix: token.visible_suffix().into(),
-            created_at: 0,
-            last_used_at: None,
-            last_used_ip: None,
-        };
-        let acl = ip_acl::Model {
-            id: 1,
-            account_id: 1,
-            name: "a".into(),
-            name_folded: "a".into(),
-            entries: "0.0.0.0/0".into(),
-            created_at: 0,
-            updated_at: 0,
-        };
-        verifier.preload(&key, &acl);
-        token
+        let t = Token::generate().unwrap();
+        verifier.preload(&token(id, &t), &key(id, 1), &acl(1, "0.0.0.0/0"));
+        t
     }
 
     fn client() -> IpAddr {

@@ -4,6 +4,7 @@ pub mod unknown_tokens;
 pub mod verifier;
 
 use crate::db::service::{Failure, classify};
+use crate::domain::lifecycle::Refusal;
 use crate::server::http::client_ip::ClientIp;
 use crate::server::public_api::verifier::{Denied, VerifyError};
 use crate::server::state::AppState;
@@ -23,6 +24,8 @@ pub struct ApiCaller {
     pub account_id: i32,
     pub name: Arc<str>,
     pub ip_acl: Arc<str>,
+    /// When this token stops working, if it will.
+    pub expires_at: Option<i64>,
 }
 
 /// Why the API refused a request; the JSON body names the reason, never the token.
@@ -31,6 +34,8 @@ pub enum ApiError {
     MissingToken,
     MalformedToken,
     InvalidToken,
+    /// A real key's token that may not be used now.
+    Refused(Refusal),
     IpNotAllowed(IpAddr),
     TooManyUnknownTokens {
         retry_after_secs: u64,
@@ -58,6 +63,21 @@ impl IntoResponse for ApiError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "The token does not belong to any API key; it may have been deleted.",
+            ),
+            ApiError::Refused(Refusal::TokenExpired) => (
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "This token was replaced by a newer one of its API key and no longer works; use the new token.",
+            ),
+            ApiError::Refused(Refusal::KeyDisabled) => (
+                StatusCode::UNAUTHORIZED,
+                "key_disabled",
+                "This API key is disabled; an admin of the account can enable it again.",
+            ),
+            ApiError::Refused(Refusal::KeyExpired) => (
+                StatusCode::UNAUTHORIZED,
+                "key_expired",
+                "This API key has expired; an admin of the account can extend it.",
             ),
             ApiError::IpNotAllowed(ip) => {
                 let body = json!({
@@ -105,6 +125,7 @@ impl From<Denied> for ApiError {
         match denied {
             Denied::Malformed => ApiError::MalformedToken,
             Denied::Unknown => ApiError::InvalidToken,
+            Denied::Lifecycle(refusal) => ApiError::Refused(refusal),
             Denied::IpNotAllowed(ip) => ApiError::IpNotAllowed(ip),
             Denied::TooManyUnknownTokens { retry_after } => {
                 ApiError::TooManyUnknownTokens { retry_after_secs: retry_after.as_secs_f64().ceil() as u64 }
@@ -145,13 +166,24 @@ impl FromRequestParts<AppState> for ApiCaller {
                 }
             }
         })??;
-        Ok(ApiCaller { key_id: grant.key_id, account_id: grant.account_id, name: grant.name, ip_acl: grant.ip_acl })
+        Ok(ApiCaller {
+            key_id: grant.key_id,
+            account_id: grant.account_id,
+            name: grant.name,
+            ip_acl: grant.ip_acl,
+            expires_at: grant.expires_at,
+        })
     }
 }
 
-/// `GET /api/v1/whoami`: which key the token belongs to.
+/// `GET /api/v1/whoami`: which key the token belongs to, and when the token
+/// stops working (RFC 3339, UTC; null if it does not), so software can warn itself.
 pub async fn whoami(caller: ApiCaller) -> Json<serde_json::Value> {
-    Json(json!({ "name": &*caller.name, "ip_acl": &*caller.ip_acl }))
+    let expires_at = caller
+        .expires_at
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    Json(json!({ "name": &*caller.name, "ip_acl": &*caller.ip_acl, "expires_at": expires_at }))
 }
 
 /// `GET /api/v1/health`: answers without authentication (load balancers, benchmarks).

@@ -1,5 +1,6 @@
 use crate::domain::crypto::MasterKey;
 use crate::domain::device::DeviceKey;
+use crate::server::clock::Clock;
 use crate::server::console::throttle::SignInThrottle;
 use crate::server::public_api::verifier::Verifier;
 use crate::server::startup::config::Settings;
@@ -19,4 +20,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub throttle: Arc<SignInThrottle>,
     pub verifier: Arc<Verifier>,
+    /// The time every expiry and grace decision reads.
+    pub clock: Arc<Clock>,
 }

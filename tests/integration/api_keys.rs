@@ -1,13 +1,13 @@
 //! The API Keys server functions and `/api/v1/whoami`, over HTTP against a
 //! temporary SQLite database.
 
-use crate::support::TestServer;
+use crate::support::{TestServer, key_count};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use textpeak::api::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, RevealApiKey, UpdateApiKey};
 
 async fn any_address_acl(server: &TestServer, client: &reqwest::Client) -> i64 {
-    let (status, page) = server.call::<ListApiKeys>(client, &[("page", "0")]).await;
+    let (status, page) = server.call::<ListApiKeys>(client, &[]).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let acls = page["ip_acls"].as_array().unwrap();
     assert_eq!(acls.len(), 1, "a fresh install has one IP ACL");
@@ -31,8 +31,8 @@ async fn a_created_key_is_listed_masked_and_its_token_works() {
     let token = created["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("tp_") && token.len() == 52, "{token}");
 
-    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
-    assert_eq!(page["total"], 1);
+    let (_, page) = server.call::<ListApiKeys>(&client, &[]).await;
+    assert_eq!(key_count(&page), 1);
     let row = &page["keys"][0];
     assert_eq!(row["name"], "Billing service");
     assert_eq!(row["ip_acl_name"], "Any address");
@@ -42,7 +42,7 @@ async fn a_created_key_is_listed_masked_and_its_token_works() {
 
     let (status, body) = server.whoami(&token).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({ "name": "Billing service", "ip_acl": "Any address" }));
+    assert_eq!(body, json!({ "name": "Billing service", "ip_acl": "Any address", "expires_at": null }));
 
     let id = row["id"].as_i64().unwrap().to_string();
     let (status, revealed) = server.call::<RevealApiKey>(&client, &[("id", &id)]).await;
@@ -100,8 +100,8 @@ async fn bad_names_are_refused_with_a_message_naming_the_problem() {
     let (status, body) = server.call::<CreateApiKey>(&client, &[("name", "x"), ("ip_acl_id", "abc")]).await;
     assert_eq!(status.as_u16() / 100, 4, "a non-numeric id is a client error: {body}");
 
-    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
-    assert_eq!(page["total"], 2, "nothing was added by the refused requests");
+    let (_, page) = server.call::<ListApiKeys>(&client, &[]).await;
+    assert_eq!(key_count(&page), 2, "nothing was added by the refused requests");
 }
 
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn edit_renames_and_moves_and_refuses_what_is_gone() {
     create(&server, &client, "first", acl).await;
     let (_, created) = create(&server, &client, "second", acl).await;
     let token = created["token"].as_str().unwrap().to_owned();
-    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let (_, page) = server.call::<ListApiKeys>(&client, &[]).await;
     let id = page["keys"][0]["id"].as_i64().unwrap().to_string();
     assert_eq!(page["keys"][0]["name"], "second", "newest first");
 
@@ -144,7 +144,7 @@ async fn a_deleted_key_stops_working_at_once() {
     let (_, created) = create(&server, &client, "short-lived", acl).await;
     let token = created["token"].as_str().unwrap().to_owned();
     assert_eq!(server.whoami(&token).await.0, StatusCode::OK);
-    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let (_, page) = server.call::<ListApiKeys>(&client, &[]).await;
     let id = page["keys"][0]["id"].as_i64().unwrap().to_string();
 
     assert_eq!(server.call::<DeleteApiKey>(&client, &[("id", &id)]).await.0, StatusCode::OK);
@@ -214,7 +214,7 @@ async fn keys_survive_a_restart() {
     let db_url = format!("sqlite://{}?mode=rwc", server.dir.path().join("textpeak.db").display());
 
     let restarted = TestServer::start_with(&[("DATABASE_URL", &db_url)]).await;
-    let (_, page) = restarted.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let (_, page) = restarted.call::<ListApiKeys>(&client, &[]).await;
     assert_eq!(page["keys"][0]["name"], "durable");
     assert_eq!(restarted.whoami(&token).await.0, StatusCode::OK);
     let id = page["keys"][0]["id"].as_i64().unwrap().to_string();
@@ -223,7 +223,7 @@ async fn keys_survive_a_restart() {
 }
 
 #[tokio::test]
-async fn the_table_pages_newest_first() {
+async fn the_table_pages_newest_first_by_cursor() {
     let server = TestServer::start().await;
     let client = server.admin_client().await;
     let acl = any_address_acl(&server, &client).await;
@@ -231,13 +231,22 @@ async fn the_table_pages_newest_first() {
         let (status, _) = create(&server, &client, &format!("key {i:03}"), acl).await;
         assert_eq!(status, StatusCode::OK);
     }
-    let (_, first) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
-    assert_eq!(first["total"], 120);
-    assert_eq!(first["keys"].as_array().unwrap().len(), 50);
+    let (_, first) = server.call::<ListApiKeys>(&client, &[]).await;
+    assert_eq!(key_count(&first), 50);
     assert_eq!(first["keys"][0]["name"], "key 119");
-    let (_, last) = server.call::<ListApiKeys>(&client, &[("page", "2")]).await;
-    assert_eq!(last["keys"].as_array().unwrap().len(), 20);
+    assert_eq!(first["previous"], Value::Null);
+    let after = first["next"]["After"].as_i64().unwrap().to_string();
+    let (_, second) = server.call::<ListApiKeys>(&client, &[("after", &after)]).await;
+    assert_eq!(second["keys"][0]["name"], "key 069");
+    let after = second["next"]["After"].as_i64().unwrap().to_string();
+    let (_, last) = server.call::<ListApiKeys>(&client, &[("after", &after)]).await;
+    assert_eq!(key_count(&last), 20);
     assert_eq!(last["keys"][19]["name"], "key 000");
-    let (_, past) = server.call::<ListApiKeys>(&client, &[("page", "9")]).await;
-    assert_eq!(past["page"], 2, "a page past the end gives the last page");
+    assert_eq!(last["next"], Value::Null);
+    let before = last["previous"]["Before"].as_i64().unwrap().to_string();
+    let (_, back) = server.call::<ListApiKeys>(&client, &[("before", &before)]).await;
+    assert_eq!(back["keys"], second["keys"], "Previous returns to the same page");
+    // A cursor whose key is gone gives the first page.
+    let (_, gone) = server.call::<ListApiKeys>(&client, &[("after", "999999")]).await;
+    assert_eq!(gone["keys"][0]["name"], "key 119");
 }

@@ -148,11 +148,11 @@ async fn logs_never_hold_a_token_and_stopping_saves_the_last_uses() {
     let server = start(dir.path(), &[("TEXTPEAK_ADMIN_PASSWORD", password), ("RUST_LOG", "debug")]);
     let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
     assert_eq!(server.sign_in(&client, "admin", password).await, StatusCode::OK);
-    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let (_, page) = server.call::<ListApiKeys>(&client, &[]).await;
     let acl = page["ip_acls"][0]["id"].as_i64().unwrap().to_string();
     let (_, created) = server.call::<CreateApiKey>(&client, &[("name", "Logged?"), ("ip_acl_id", &acl)]).await;
     let token = created["token"].as_str().unwrap().to_owned();
-    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let (_, page) = server.call::<ListApiKeys>(&client, &[]).await;
     let id = page["keys"][0]["id"].as_i64().unwrap();
     server.call::<RevealApiKey>(&client, &[("id", &id.to_string())]).await;
     let whoami = reqwest::Client::new().get(server.url("/api/v1/whoami")).bearer_auth(&token).send().await.unwrap();
@@ -167,7 +167,7 @@ async fn logs_never_hold_a_token_and_stopping_saves_the_last_uses() {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("textpeak.db").display());
     let db = textpeak::db::connect(&url).await.unwrap();
     let key = textpeak::db::service::api_keys::find(&db, 1, id as i32).await.unwrap().unwrap();
-    assert!(key.last_used_at.is_some(), "last use written at shutdown");
+    assert!(key.last_used_at > 0, "last use written at shutdown");
     assert_eq!(key.last_used_ip.as_deref(), Some("127.0.0.1"));
 }
 

@@ -2,7 +2,7 @@
 //! Each runs the real binary, bounded in time, on loopback.
 
 use crate::cli::{self, Running};
-use crate::support::{ADMIN_PASSWORD, TestServer};
+use crate::support::{ADMIN_PASSWORD, TestServer, key_count};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
@@ -24,7 +24,7 @@ async fn signed_in(server: &Running) -> reqwest::Client {
 }
 
 async fn acl_of(server: &Running, client: &reqwest::Client) -> String {
-    let (_, page) = server.call::<ListApiKeys>(client, &[("page", "0")]).await;
+    let (_, page) = server.call::<ListApiKeys>(client, &[]).await;
     page["ip_acls"][0]["id"].as_i64().unwrap().to_string()
 }
 
@@ -89,9 +89,8 @@ async fn a_server_killed_under_write_load_loses_no_acknowledged_key() {
         server.reap();
     }
     let server = cli::start(dir.path(), &env());
-    let client = signed_in(&server).await;
-    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
-    println!("seed {seed}: {ROUNDS} kills, {} keys acknowledged, {} stored", acknowledged.len(), page["total"]);
+
+    println!("seed {seed}: {ROUNDS} kills, {} keys acknowledged", acknowledged.len());
     assert!(acknowledged.len() >= ROUNDS, "the writers got keys through: {}", acknowledged.len());
     for (name, token) in &acknowledged {
         assert_eq!(whoami(&server, token).await, StatusCode::OK, "{name} was acknowledged but is gone (seed {seed})");
@@ -147,7 +146,7 @@ async fn a_full_disk_refuses_changes_cleanly_and_recovers_without_a_restart() {
     let (status, created) = server.call::<CreateApiKey>(&client, &[("name", "Before"), ("ip_acl_id", &acl)]).await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let token = created["token"].as_str().unwrap().to_owned();
-    let (_, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let (_, page) = server.call::<ListApiKeys>(&client, &[]).await;
     let id = page["keys"][0]["id"].as_i64().unwrap().to_string();
     let (_, log_before) = server.call::<ListAuditLog>(&client, &[("page", "0")]).await;
 
@@ -162,9 +161,9 @@ async fn a_full_disk_refuses_changes_cleanly_and_recovers_without_a_restart() {
     assert!(started.elapsed() < Duration::from_secs(5), "refused promptly: {:?}", started.elapsed());
 
     // Reads and the API keep working, and nothing was half-written.
-    let (status, page) = server.call::<ListApiKeys>(&client, &[("page", "0")]).await;
+    let (status, page) = server.call::<ListApiKeys>(&client, &[]).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(page["total"], 1);
+    assert_eq!(key_count(&page), 1);
     assert_eq!(page["keys"][0]["name"], "Before");
     let (_, log_during) = server.call::<ListAuditLog>(&client, &[("page", "0")]).await;
     assert_eq!(log_during["total"], log_before["total"], "no audit entry for what did not happen");

@@ -8,4 +8,5 @@ mod cli;
 mod faults;
 mod hardening;
 mod ip_acls;
+mod lifecycle;
 mod support;

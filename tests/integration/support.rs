@@ -149,3 +149,8 @@ impl TestServer {
         (status, response.json().await.unwrap())
     }
 }
+
+/// How many keys a page of `list_api_keys` holds.
+pub fn key_count(page: &Value) -> usize {
+    page["keys"].as_array().map_or(0, Vec::len)
+}

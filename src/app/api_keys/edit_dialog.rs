@@ -1,6 +1,6 @@
-//! Edit: rename a key or move it to another IP ACL.
+//! Edit: rename a key, move it to another IP ACL, or change when it expires.
 
-use super::key_form::{ApiKeyForm, FormText};
+use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use crate::api::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
 use crate::app::dialog::Modal;
 use crate::app::form::{close_on_success, last_error};
@@ -28,8 +28,15 @@ pub fn EditApiKeyDialog(
                     .get()
                     .map(|key| {
                         let id = key.id;
-                        let submit = Callback::new(move |(name, ip_acl_id): (String, i32)| {
-                            action.dispatch(UpdateApiKey { id, name, ip_acl_id });
+                        let submit = Callback::new(move |input: KeyFormInput| {
+                            let (expires, expiry_date) = input.expiry.unzip();
+                            action.dispatch(UpdateApiKey {
+                                id,
+                                name: input.name,
+                                ip_acl_id: input.ip_acl_id,
+                                expires,
+                                expiry_date,
+                            });
                         });
                         view! {
                             <ApiKeyForm
@@ -39,10 +46,12 @@ pub fn EditApiKeyDialog(
                                     name_id: "edit-api-key-name",
                                     name_label: "Name",
                                     acl_id: "edit-api-key-acl",
+                                    expires_id: "edit-api-key-expires",
                                     submit: "Submit",
                                 }
                                 initial_name=key.name
                                 initial_acl=Some(key.ip_acl_id)
+                                initial_expiry=key.expires_at
                                 ip_acls
                                 error=last_error(action.value())
                                 pending=action.pending()

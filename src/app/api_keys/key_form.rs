@@ -1,8 +1,9 @@
-//! The form of the add and edit dialogs: a name and an IP ACL.
+//! The form of the add and edit dialogs: a name, an IP ACL, and when the key expires.
 
 use crate::api::api_keys::IpAclChoice;
 use crate::api::{ConsoleError, Field};
-use crate::app::form::{FormFooter, TextField, field_error, general_error};
+use crate::app::form::{FieldError, FormFooter, TextField, field_error, general_error};
+use crate::app::format::utc_date;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -13,7 +14,17 @@ pub struct FormText {
     pub name_id: &'static str,
     pub name_label: &'static str,
     pub acl_id: &'static str,
+    pub expires_id: &'static str,
     pub submit: &'static str,
+}
+
+/// What the form sends: name, IP ACL, and (unless the admin left Expires as
+/// it was when editing) the Expires choice and the Expiry date.
+#[derive(Debug, Clone)]
+pub struct KeyFormInput {
+    pub name: String,
+    pub ip_acl_id: i32,
+    pub expiry: Option<(String, String)>,
 }
 
 #[component]
@@ -21,15 +32,20 @@ pub fn ApiKeyForm(
     text: FormText,
     initial_name: String,
     initial_acl: Option<i32>,
+    /// The key's expiry now (Edit): preselects "On a date…" with that date.
+    initial_expiry: Option<i64>,
     ip_acls: Signal<Vec<IpAclChoice>>,
     error: Signal<Option<ConsoleError>>,
     #[prop(into)] pending: Signal<bool>,
-    /// Called with the typed name and the chosen IP ACL's id.
-    on_submit: Callback<(String, i32)>,
+    on_submit: Callback<KeyFormInput>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     let name = NodeRef::<html::Input>::new();
     let acl = NodeRef::<html::Select>::new();
+    let choice = RwSignal::new(if initial_expiry.is_some() { "date" } else { "never" }.to_owned());
+    let date = NodeRef::<html::Input>::new();
+    // An edit that leaves Expires alone keeps the key's expiry exactly, even a past one.
+    let touched = RwSignal::new(initial_expiry.is_none());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if pending.get_untracked() {
@@ -37,8 +53,10 @@ pub fn ApiKeyForm(
         }
         let name = name.get_untracked().map(|input| input.value()).unwrap_or_default();
         // 0 names no ACL; the server answers that it does not exist.
-        let acl_id = acl.get_untracked().and_then(|select| select.value().parse().ok()).unwrap_or(0);
-        on_submit.run((name, acl_id));
+        let ip_acl_id = acl.get_untracked().and_then(|select| select.value().parse().ok()).unwrap_or(0);
+        let expiry_date = date.get_untracked().map(|input| input.value()).unwrap_or_default();
+        let expiry = touched.get_untracked().then(|| (choice.get_untracked(), expiry_date));
+        on_submit.run(KeyFormInput { name, ip_acl_id, expiry });
     };
 
     view! {
@@ -53,8 +71,73 @@ pub fn ApiKeyForm(
                 autofocus=true
             />
             <IpAclSelect id=text.acl_id choices=ip_acls selected=initial_acl node_ref=acl />
+            <ExpiresField id=text.expires_id choice date touched initial=initial_expiry error />
             <FormFooter error=general_error(error) submit_label=text.submit on_cancel />
         </form>
+    }
+}
+
+/// Expires: Never (the default), In 30 days, In 90 days, In 1 year, or On a
+/// date…, which shows the Expiry date field.
+#[component]
+fn ExpiresField(
+    id: &'static str,
+    choice: RwSignal<String>,
+    date: NodeRef<html::Input>,
+    touched: RwSignal<bool>,
+    initial: Option<i64>,
+    error: Signal<Option<ConsoleError>>,
+) -> impl IntoView {
+    const CHOICES: [(&str, &str); 5] = [
+        ("never", "Never"),
+        ("30d", "In 30 days"),
+        ("90d", "In 90 days"),
+        ("1y", "In 1 year"),
+        ("date", "On a date\u{2026}"),
+    ];
+    let date_id = "api-key-expiry-date";
+    let choice_error = field_error(error, Field::Expires);
+    let date_error = field_error(error, Field::ExpiryDate);
+    let initial_choice = choice.get_untracked();
+    view! {
+        <div class="field">
+            <label for=id>"Expires"</label>
+            <select
+                id=id
+                name="expires"
+                on:change=move |ev| {
+                    touched.set(true);
+                    choice.set(event_target_value(&ev));
+                }
+                aria-invalid=move || choice_error.with(Option::is_some).then_some("true")
+                aria-describedby=move || choice_error.with(Option::is_some).then(|| format!("{id}-error"))
+            >
+                {CHOICES
+                    .into_iter()
+                    .map(|(value, label)| view! { <option value=value selected=initial_choice == value>{label}</option> })
+                    .collect_view()}
+            </select>
+            <FieldError id=id error=choice_error />
+        </div>
+        <Show when=move || choice.with(|c| c == "date")>
+            <div class="field">
+                <label for=date_id>"Expiry date"</label>
+                <input
+                    id=date_id
+                    name="expiry_date"
+                    type="date"
+                    node_ref=date
+                    value=initial.map(utc_date).unwrap_or_default()
+                    on:input=move |_| touched.set(true)
+                    aria-invalid=move || date_error.with(Option::is_some).then_some("true")
+                    aria-describedby=move || {
+                        if date_error.with(Option::is_some) { format!("{date_id}-error hint-expiry-date") } else { "hint-expiry-date".into() }
+                    }
+                />
+                <p class="hint" id="hint-expiry-date">"The key works through the end of this day, UTC."</p>
+                <FieldError id=date_id error=date_error />
+            </div>
+        </Show>
     }
 }
 

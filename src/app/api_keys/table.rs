@@ -1,57 +1,82 @@
-//! The API keys table: one row per key, the eye button, Edit and Delete, and paging.
+//! The API keys table: one row per key with its status, the eye button,
+//! Roll, Edit, Disable or Enable, and Delete; sortable columns and paging.
 
+use super::view::KeysView;
 use crate::api::ConsoleError;
-use crate::api::api_keys::{ApiKeySummary, ApiKeysPage, reveal_api_key};
+use crate::api::api_keys::{
+    ApiKeySummary, ApiKeysPage, KeyStatus, SetApiKeyEnabled, SortColumn, SortDirection, reveal_api_key,
+};
 use crate::app::form::LoadError;
-use crate::app::layout::RowActions;
-use crate::app::pager::{Pager, PagerInfo};
+use crate::app::format::{days, utc_minute};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 #[component]
 pub fn ApiKeysTable(
     keys: Resource<Result<ApiKeysPage, ConsoleError>>,
-    page: RwSignal<u64>,
+    view: Memo<KeysView>,
     refresh: RwSignal<u32>,
     editing: RwSignal<Option<ApiKeySummary>>,
+    rolling: RwSignal<Option<ApiKeySummary>>,
     deleting: RwSignal<Option<ApiKeySummary>>,
+    switch: ServerAction<SetApiKeyEnabled>,
+    status: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let row = RowContext {
+        refresh,
+        editing,
+        rolling,
+        deleting,
+        switch,
+        switching: StoredValue::new(None),
+        focus_switch: RwSignal::new(None),
+    };
+    announce_switches(row, status);
     view! {
         <section class="panel" aria-busy=move || keys.get().is_none().to_string()>
             <Transition fallback=|| view! { <p class="empty">"Loading API keys…"</p> }>
                 {move || Suspend::new(async move {
                     match keys.await {
-                        Ok(loaded) if loaded.total == 0 => {
+                        Ok(loaded) if !loaded.has_keys => {
                             view! {
                                 <p class="empty">"No API keys yet. Use Add API Key to create the first one."</p>
                             }
                                 .into_any()
                         }
+                        Ok(loaded) if loaded.keys.is_empty() => {
+                            view! {
+                                <p class="empty">
+                                    "No API keys match this search or filter. "
+                                    <A href=super::view::PAGE>"Show all keys"</A>
+                                </p>
+                            }
+                                .into_any()
+                        }
                         Ok(loaded) => {
-                            let info = PagerInfo::new(loaded.total, loaded.page, loaded.page_size, loaded.keys.len());
                             view! {
                                 <table class="data-table">
                                     <caption class="visually-hidden">"API keys"</caption>
                                     <thead>
                                         <tr>
-                                            <th scope="col">"Name"</th>
+                                            <SortHeader column=SortColumn::Name label="Name" view />
                                             <th scope="col">"IP ACL"</th>
                                             <th scope="col">"API Key"</th>
-                                            <th scope="col">"Created"</th>
-                                            <th scope="col">"Last used"</th>
+                                            <th scope="col">"Status"</th>
+                                            <SortHeader column=SortColumn::Created label="Created" view />
+                                            <SortHeader column=SortColumn::LastUsed label="Last used" view />
                                             <th scope="col">
                                                 <span class="visually-hidden">"Actions"</span>
                                             </th>
                                         </tr>
                                     </thead>
                                     <tbody>
-                                        {loaded
-                                            .keys
-                                            .into_iter()
-                                            .map(|key| view! { <ApiKeyRow key refresh editing deleting /> })
-                                            .collect_view()}
+                                        {loaded.keys.into_iter().map(|key| view! { <ApiKeyRow key row /> }).collect_view()}
                                     </tbody>
                                 </table>
-                                <Pager info page label="API keys pages" />
+                                <nav class="pager" aria-label="API keys pages">
+                                    <PageLink label="Previous" to=loaded.previous.map(|c| view.get_untracked().at(c)) />
+                                    <PageLink label="Next" to=loaded.next.map(|c| view.get_untracked().at(c)) />
+                                </nav>
                             }
                                 .into_any()
                         }
@@ -63,13 +88,77 @@ pub fn ApiKeysTable(
     }
 }
 
+/// A column header that sorts by its column; `aria-sort` says how the table is sorted.
 #[component]
-fn ApiKeyRow(
-    key: ApiKeySummary,
+fn SortHeader(column: SortColumn, label: &'static str, view: Memo<KeysView>) -> impl IntoView {
+    let sorted = move || view.with(|v| (v.sort == column).then_some(v.dir));
+    view! {
+        <th
+            scope="col"
+            aria-sort=move || sorted().map(|dir| if dir == SortDirection::Asc { "ascending" } else { "descending" })
+        >
+            <A href=move || view.with(|v| v.sorted_by(column).href()) attr:class="sort">
+                {label}
+                <span class="sort-arrow" aria-hidden="true">
+                    {move || match sorted() {
+                        Some(SortDirection::Asc) => "▲",
+                        Some(SortDirection::Desc) => "▼",
+                        None => "",
+                    }}
+                </span>
+            </A>
+        </th>
+    }
+}
+
+/// Previous or Next: a link to that page of the same view, or nothing to follow.
+#[component]
+fn PageLink(label: &'static str, to: Option<KeysView>) -> impl IntoView {
+    match to {
+        Some(view) => view! { <A href=view.href() attr:class="button small">{label}</A> }.into_any(),
+        None => view! { <span class="button small" aria-disabled="true">{label}</span> }.into_any(),
+    }
+}
+
+/// What every row needs from the page.
+#[derive(Clone, Copy)]
+struct RowContext {
     refresh: RwSignal<u32>,
     editing: RwSignal<Option<ApiKeySummary>>,
+    rolling: RwSignal<Option<ApiKeySummary>>,
     deleting: RwSignal<Option<ApiKeySummary>>,
-) -> impl IntoView {
+    switch: ServerAction<SetApiKeyEnabled>,
+    /// The key being switched (id, name, to enabled), kept for the announcement.
+    switching: StoredValue<Option<(i32, String, bool)>>,
+    /// The key whose Disable/Enable button takes focus once its row is drawn again.
+    focus_switch: RwSignal<Option<i32>>,
+}
+
+/// Disable and Enable say what they did in the page's status line, and the
+/// button keeps focus (as its other self) when the table is drawn again.
+fn announce_switches(row: RowContext, status: RwSignal<Option<String>>) {
+    Effect::new(move |_| {
+        let Some(result) = row.switch.value().get() else { return };
+        let Some((id, name, enabled)) = row.switching.get_value() else { return };
+        let did = if enabled { "Enabled" } else { "Disabled" };
+        match result {
+            Ok(()) => {
+                status.set(Some(format!("{did} the API key \u{201c}{name}\u{201d}.")));
+                row.focus_switch.set(Some(id));
+            }
+            Err(err) => {
+                let doing = if enabled { "enable" } else { "disable" };
+                status.set(Some(format!("Could not {doing} the API key \u{201c}{name}\u{201d}: {err}")));
+                if matches!(err, ConsoleError::NotFound(_)) {
+                    row.refresh.update(|n| *n += 1);
+                }
+            }
+        }
+    });
+}
+
+#[component]
+fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
     let revealed = RwSignal::new(None::<String>);
     // A click while the token is on its way does nothing (no second reveal).
     let fetching = RwSignal::new(false);
@@ -77,7 +166,9 @@ fn ApiKeyRow(
     let id = key.id;
     let name_id = format!("api-key-{id}-name");
     let token_id = format!("api-key-{id}-token");
+    let switch_id = format!("api-key-{id}-switch");
     let masked = key.masked_token.clone();
+    let refresh = row.refresh;
     let toggle = move |_| {
         if fetching.get_untracked() {
             return;
@@ -105,8 +196,19 @@ fn ApiKeyRow(
         });
     };
     let shown = move || revealed.with(Option::is_some);
-    let for_edit = key.clone();
-    let for_delete = key.clone();
+    let disabled = key.status == KeyStatus::Disabled;
+    let switch_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if row.focus_switch.get() == Some(id)
+            && let Some(button) = switch_button.get()
+        {
+            let _ = button.focus();
+            row.focus_switch.set(None);
+        }
+    });
+    let (for_roll, for_edit, for_delete) = (key.clone(), key.clone(), key.clone());
+    let name_for_switch = key.name.clone();
+    let old_token = key.old_token_until.map(|until| format!("Old token stops working {}", utc_minute(until)));
 
     view! {
         <tr>
@@ -130,20 +232,88 @@ fn ApiKeyRow(
                         <EyeIcon crossed=Signal::derive(shown) />
                     </button>
                 </div>
+                {old_token.map(|text| view! { <p class="note">{text}</p> })}
                 <Show when=move || problem.with(Option::is_some)>
                     <p class="field-error" role="alert">
                         {move || problem.get()}
                     </p>
                 </Show>
             </td>
-            <td>{key.created}</td>
-            <td>{key.last_used.unwrap_or_else(|| "Never".to_owned())}</td>
-            <RowActions
-                name_id
-                on_edit=Callback::new(move |_| editing.set(Some(for_edit.clone())))
-                on_delete=Callback::new(move |_| deleting.set(Some(for_delete.clone())))
-            />
+            <td>
+                <StatusText status=key.status expires_at=key.expires_at />
+            </td>
+            <td>{utc_minute(key.created_at)}</td>
+            <td>
+                {match key.last_used {
+                    Some(used) => match used.ip {
+                        Some(ip) => format!("{} from {ip}", utc_minute(used.at)),
+                        None => utc_minute(used.at),
+                    },
+                    None => "Never".to_owned(),
+                }}
+            </td>
+            <td class="actions">
+                <button
+                    type="button"
+                    class="button small"
+                    aria-describedby=name_id.clone()
+                    on:click=move |_| row.rolling.set(Some(for_roll.clone()))
+                >
+                    "Roll"
+                </button>
+                <button
+                    type="button"
+                    class="button small"
+                    aria-describedby=name_id.clone()
+                    on:click=move |_| row.editing.set(Some(for_edit.clone()))
+                >
+                    "Edit"
+                </button>
+                <button
+                    type="button"
+                    id=switch_id
+                    class="button small"
+                    aria-describedby=name_id.clone()
+                    node_ref=switch_button
+                    on:click=move |_| {
+                        if !row.switch.pending().get_untracked() {
+                            row.switching.set_value(Some((id, name_for_switch.clone(), disabled)));
+                            row.switch.dispatch(SetApiKeyEnabled { id, enabled: disabled });
+                        }
+                    }
+                >
+                    {if disabled { "Enable" } else { "Disable" }}
+                </button>
+                <button
+                    type="button"
+                    class="button small danger-outline"
+                    aria-describedby=name_id
+                    on:click=move |_| row.deleting.set(Some(for_delete.clone()))
+                >
+                    "Delete"
+                </button>
+            </td>
         </tr>
+    }
+}
+
+/// "Active", "Disabled", "Expired", or "Expires in N days", and when.
+#[component]
+fn StatusText(status: KeyStatus, expires_at: Option<i64>) -> impl IntoView {
+    let (class, text) = match status {
+        KeyStatus::Active => ("status active", "Active".to_owned()),
+        KeyStatus::ExpiresSoon { days: n } => ("status soon", format!("Expires in {}", days(n))),
+        KeyStatus::Disabled => ("status disabled", "Disabled".to_owned()),
+        KeyStatus::Expired => ("status expired", "Expired".to_owned()),
+    };
+    let until = match status {
+        KeyStatus::Active | KeyStatus::ExpiresSoon { .. } => expires_at.map(|at| format!("until {}", utc_minute(at))),
+        KeyStatus::Expired => expires_at.map(|at| format!("since {}", utc_minute(at))),
+        KeyStatus::Disabled => None,
+    };
+    view! {
+        <span class=class>{text}</span>
+        {until.map(|until| view! { <span class="note">{until}</span> })}
     }
 }
 

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// An API key. The token itself is never stored: only its SHA-256 digest (to find
-/// the key when the API is called) and an AES-256-GCM ciphertext (for the eye button).
+/// An API key: a name, an IP ACL, a status and an expiry. Its secrets are its
+/// tokens (`api_key_token`), one at a time except while an old one is in the
+/// grace period after a roll.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
 pub struct Model {
@@ -12,15 +13,14 @@ pub struct Model {
     pub name: String,
     /// `domain::validation::fold(name)`, unique per account.
     pub name_folded: String,
-    #[sea_orm(column_type = "Blob", unique)]
-    pub token_digest: Vec<u8>,
-    #[sea_orm(column_type = "Blob")]
-    pub token_sealed: Vec<u8>,
-    /// The last characters of the token, for the masked display.
-    pub token_suffix: String,
     pub created_at: i64,
-    pub last_used_at: Option<i64>,
+    /// 0 when never used (a number, so paging by it is alike on both databases).
+    pub last_used_at: i64,
     pub last_used_ip: Option<String>,
+    /// Set while the key is switched off; its tokens are refused meanwhile.
+    pub disabled_at: Option<i64>,
+    /// The key and all its tokens stop working at this instant.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -39,6 +39,8 @@ pub enum Relation {
         on_delete = "Restrict"
     )]
     IpAcl,
+    #[sea_orm(has_many = "super::api_key_token::Entity")]
+    Token,
 }
 
 impl Related<super::account::Entity> for Entity {
@@ -50,6 +52,12 @@ impl Related<super::account::Entity> for Entity {
 impl Related<super::ip_acl::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::IpAcl.def()
+    }
+}
+
+impl Related<super::api_key_token::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Token.def()
     }
 }
 

@@ -1,16 +1,24 @@
-//! API keys of an account. Every function takes the account id and filters by
-//! it, so an id from another account behaves exactly like one that does not exist.
+//! API keys of an account and their tokens. Every function takes the account
+//! id and filters by it, so an id from another account behaves exactly like
+//! one that does not exist. Times (`now`) are passed in, so callers and tests
+//! decide the clock.
 
-use crate::db::entities::{api_key, ip_acl};
-use crate::db::service::{ip_acls, is_unique_violation, now_ms};
+use crate::db::entities::{api_key, api_key_token, ip_acl};
+use crate::db::service::{ip_acls, is_unique_violation};
 use crate::domain::crypto::{MasterKey, SealError, TokenDigest, digest};
+use crate::domain::lifecycle::DAY_MS;
 use crate::domain::token::Token;
-use crate::domain::validation::{Name, NameError};
+use crate::domain::validation::{Name, NameError, fold};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    Order, QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use std::collections::HashMap;
+
+/// Rolled-out tokens are kept this long after they stopped working, so that
+/// a client still using one is told `token_expired` rather than "unknown".
+const EXPIRED_TOKENS_KEPT_MS: i64 = 30 * DAY_MS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -30,11 +38,66 @@ pub enum KeyError {
     Db(#[from] DbErr),
 }
 
-/// A key as the table shows it: never the token, only its last characters.
+/// Which keys the table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    /// Neither disabled nor expired (those expiring soon included).
+    Active,
+    Disabled,
+    /// Expired and not disabled (a disabled key counts as disabled first).
+    Expired,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    Name,
+    #[default]
+    Created,
+    LastUsed,
+}
+
+/// Where a page starts: after or before the key with this id, in the order
+/// asked for. Paging by the sort key and id costs the same at any depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    After(i32),
+    Before(i32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Name contains this, ignoring case.
+    pub search: String,
+    pub status: StatusFilter,
+    pub sort: SortKey,
+    pub ascending: bool,
+    pub cursor: Option<Cursor>,
+    pub per_page: u64,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            search: String::new(),
+            status: StatusFilter::All,
+            sort: SortKey::Created,
+            ascending: false,
+            cursor: None,
+            per_page: 50,
+        }
+    }
+}
+
+/// A key as the table shows it: never a token, only the current one's last characters.
 #[derive(Debug, Clone)]
 pub struct KeyRow {
     pub key: api_key::Model,
     pub ip_acl_name: String,
+    pub token_suffix: String,
+    /// Until when the token replaced by the last roll still works, if it does.
+    pub old_token_until: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,72 +105,208 @@ pub struct KeyPage {
     pub rows: Vec<KeyRow>,
     /// Every IP ACL of the account (the page's drop-down needs them too).
     pub acls: Vec<ip_acl::Model>,
-    pub total: u64,
-    /// The page served: the one asked for, or the last one if it was past the end.
-    pub page: u64,
+    /// Whether the account has any key at all (an empty page may be a filter's doing).
+    pub has_keys: bool,
+    /// The cursors of the pages before and after this one, if there are any.
+    pub previous: Option<Cursor>,
+    pub next: Option<Cursor>,
 }
 
-/// One page of the account's keys, newest first. `page` counts from 0; a page
-/// past the end (the last keys were deleted meanwhile) gives the last page.
-pub async fn list(db: &impl ConnectionTrait, account_id: i32, page: u64, per_page: u64) -> Result<KeyPage, DbErr> {
-    let paginator = api_key::Entity::find()
-        .filter(api_key::Column::AccountId.eq(account_id))
-        .order_by_desc(api_key::Column::CreatedAt)
-        .order_by_desc(api_key::Column::Id)
-        .paginate(db, per_page.max(1));
-    let total = paginator.num_items().await?;
-    let page = page.min(total.div_ceil(per_page.max(1)).saturating_sub(1));
-    let keys = paginator.fetch_page(page).await?;
+/// One page of the account's keys, in the order and with the filters asked for.
+/// A cursor whose key is gone, or that leads past the end, gives the first page.
+pub async fn list(db: &impl ConnectionTrait, account_id: i32, query: &ListQuery, now: i64) -> Result<KeyPage, DbErr> {
+    let per_page = query.per_page.clamp(1, 500);
+    let mut rows = page(db, account_id, query, per_page, now).await?;
+    let mut cursor = query.cursor;
+    if rows.0.is_empty() && cursor.is_some() {
+        cursor = None;
+        rows = page(db, account_id, &ListQuery { cursor: None, ..query.clone() }, per_page, now).await?;
+    }
+    let (keys, more) = rows;
+    let (previous, next) = match cursor {
+        None => (None, more.then(|| keys.last().map(|k| Cursor::After(k.id))).flatten()),
+        Some(Cursor::After(_)) => (
+            keys.first().map(|k| Cursor::Before(k.id)),
+            more.then(|| keys.last().map(|k| Cursor::After(k.id))).flatten(),
+        ),
+        Some(Cursor::Before(_)) => (
+            more.then(|| keys.first().map(|k| Cursor::Before(k.id))).flatten(),
+            keys.last().map(|k| Cursor::After(k.id)),
+        ),
+    };
+    let has_keys = !keys.is_empty()
+        || api_key::Entity::find().filter(api_key::Column::AccountId.eq(account_id)).one(db).await?.is_some();
     let acls = ip_acls::all(db, account_id).await?;
     let acl_names: HashMap<i32, &str> = acls.iter().map(|acl| (acl.id, acl.name.as_str())).collect();
+    let mut tokens = tokens_of(db, keys.iter().map(|k| k.id).collect()).await?;
     let rows = keys
         .into_iter()
-        .map(|key| KeyRow { ip_acl_name: acl_names.get(&key.ip_acl_id).copied().unwrap_or_default().to_owned(), key })
+        .map(|key| {
+            let tokens = tokens.remove(&key.id).unwrap_or_default();
+            KeyRow {
+                ip_acl_name: acl_names.get(&key.ip_acl_id).copied().unwrap_or_default().to_owned(),
+                token_suffix: current(&tokens).map(|t| t.suffix.clone()).unwrap_or_default(),
+                old_token_until: in_grace(&tokens, now),
+                key,
+            }
+        })
         .collect();
-    Ok(KeyPage { rows, acls, total, page })
+    Ok(KeyPage { rows, acls, has_keys, previous, next })
 }
 
-/// Creates a key and its token. The token is returned once, here; the database
-/// keeps only its digest and its ciphertext.
+/// The keys of one page and whether more follow in the direction read.
+async fn page(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    query: &ListQuery,
+    per_page: u64,
+    now: i64,
+) -> Result<(Vec<api_key::Model>, bool), DbErr> {
+    use api_key::Column;
+    let mut select = api_key::Entity::find().filter(Column::AccountId.eq(account_id));
+    if let Some(pattern) = contains_pattern(&query.search) {
+        select = select.filter(Expr::col(Column::NameFolded).like(LikeExpr::new(pattern).escape('\\')));
+    }
+    let not_expired = Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now));
+    select = match query.status {
+        StatusFilter::All => select,
+        StatusFilter::Active => select.filter(Column::DisabledAt.is_null()).filter(not_expired),
+        StatusFilter::Disabled => select.filter(Column::DisabledAt.is_not_null()),
+        StatusFilter::Expired => select.filter(Column::DisabledAt.is_null()).filter(Column::ExpiresAt.lte(now)),
+    };
+    let sort_column = match query.sort {
+        SortKey::Name => Column::NameFolded,
+        SortKey::Created => Column::CreatedAt,
+        SortKey::LastUsed => Column::LastUsedAt,
+    };
+    let backwards = matches!(query.cursor, Some(Cursor::Before(_)));
+    // Reading backwards (the page before) walks the order in reverse.
+    let ascending = query.ascending != backwards;
+    if let Some(Cursor::After(id) | Cursor::Before(id)) = query.cursor {
+        let Some(boundary) = find(db, account_id, id).await? else {
+            return Ok((Vec::new(), false));
+        };
+        let value: Value = match query.sort {
+            SortKey::Name => boundary.name_folded.into(),
+            SortKey::Created => boundary.created_at.into(),
+            SortKey::LastUsed => boundary.last_used_at.into(),
+        };
+        let here = Expr::tuple([Expr::col(sort_column), Expr::col(Column::Id)]);
+        let there = Expr::tuple([Expr::val(value), Expr::val(id)]);
+        select = select.filter(if ascending { here.gt(there) } else { here.lt(there) });
+    }
+    let order = if ascending { Order::Asc } else { Order::Desc };
+    let mut keys =
+        select.order_by(sort_column, order.clone()).order_by(Column::Id, order).limit(per_page + 1).all(db).await?;
+    let more = keys.len() as u64 > per_page;
+    keys.truncate(per_page as usize);
+    if backwards {
+        keys.reverse();
+    }
+    Ok((keys, more))
+}
+
+/// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
+fn contains_pattern(search: &str) -> Option<String> {
+    let folded = fold(search.trim());
+    if folded.is_empty() {
+        return None;
+    }
+    let mut pattern = String::with_capacity(folded.len() + 2);
+    pattern.push('%');
+    for c in folded.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Some(pattern)
+}
+
+async fn tokens_of(
+    db: &impl ConnectionTrait,
+    key_ids: Vec<i32>,
+) -> Result<HashMap<i32, Vec<api_key_token::Model>>, DbErr> {
+    let mut by_key: HashMap<i32, Vec<api_key_token::Model>> = HashMap::new();
+    if key_ids.is_empty() {
+        return Ok(by_key);
+    }
+    for token in api_key_token::Entity::find().filter(api_key_token::Column::KeyId.is_in(key_ids)).all(db).await? {
+        by_key.entry(token.key_id).or_default().push(token);
+    }
+    Ok(by_key)
+}
+
+/// The token the eye button shows: the one without an end (the newest if, by
+/// some accident, there were several).
+fn current(tokens: &[api_key_token::Model]) -> Option<&api_key_token::Model> {
+    tokens.iter().filter(|t| t.expires_at.is_none()).max_by_key(|t| t.id)
+}
+
+fn in_grace(tokens: &[api_key_token::Model], now: i64) -> Option<i64> {
+    tokens.iter().filter_map(|t| t.expires_at).filter(|at| *at > now).max()
+}
+
+/// A new token, sealed under the master key; the database will hold only
+/// its digest and ciphertext.
+fn new_token(master: &MasterKey, key_id: i32, now: i64) -> Result<(api_key_token::ActiveModel, Token), KeyError> {
+    let token = Token::generate().map_err(|_| KeyError::Random)?;
+    let token_digest = digest(token.expose());
+    let sealed = master.seal(token.expose().as_bytes(), &token_digest)?;
+    let row = api_key_token::ActiveModel {
+        key_id: Set(key_id),
+        digest: Set(token_digest.to_vec()),
+        sealed: Set(sealed),
+        suffix: Set(token.visible_suffix().to_owned()),
+        created_at: Set(now),
+        expires_at: Set(None),
+        ..Default::default()
+    };
+    Ok((row, token))
+}
+
+/// Creates a key and its token. The token is returned once, here.
 pub async fn create(
     db: &impl ConnectionTrait,
     master: &MasterKey,
     account_id: i32,
     name: &str,
     ip_acl_id: i32,
+    expires_at: Option<i64>,
+    now: i64,
 ) -> Result<(api_key::Model, ip_acl::Model, Token), KeyError> {
     let name = Name::parse(name)?;
     let acl = ip_acls::find(db, account_id, ip_acl_id).await?.ok_or(KeyError::AclNotFound)?;
-    let token = Token::generate().map_err(|_| KeyError::Random)?;
-    let token_digest = digest(token.expose());
-    let sealed = master.seal(token.expose().as_bytes(), &token_digest)?;
     let key = api_key::ActiveModel {
         account_id: Set(account_id),
         ip_acl_id: Set(acl.id),
         name: Set(name.as_str().to_owned()),
         name_folded: Set(name.folded().to_owned()),
-        token_digest: Set(token_digest.to_vec()),
-        token_sealed: Set(sealed),
-        token_suffix: Set(token.visible_suffix().to_owned()),
-        created_at: Set(now_ms()),
-        last_used_at: Set(None),
+        created_at: Set(now),
+        last_used_at: Set(0),
         last_used_ip: Set(None),
+        disabled_at: Set(None),
+        expires_at: Set(expires_at),
         ..Default::default()
     }
     .insert(db)
     .await
     .map_err(name_taken_or_db)?;
+    let (row, token) = new_token(master, key.id, now)?;
+    row.insert(db).await?;
     Ok((key, acl, token))
 }
 
-/// Renames a key and/or moves it to another of the account's IP ACLs.
-/// Returns the key as it was, as it is now, and its IP ACL.
+/// Renames a key, moves it to another of the account's IP ACLs and sets its
+/// expiry. Returns the key as it was, as it is now, and its IP ACL.
 pub async fn update(
     db: &impl ConnectionTrait,
     account_id: i32,
     id: i32,
     name: &str,
     ip_acl_id: i32,
+    expires_at: Option<i64>,
 ) -> Result<(api_key::Model, api_key::Model, ip_acl::Model), KeyError> {
     let name = Name::parse(name)?;
     let existing = find(db, account_id, id).await?.ok_or(KeyError::NotFound)?;
@@ -117,6 +316,7 @@ pub async fn update(
     active.name = Set(name.as_str().to_owned());
     active.name_folded = Set(name.folded().to_owned());
     active.ip_acl_id = Set(acl.id);
+    active.expires_at = Set(expires_at);
     let key = active.update(db).await.map_err(|e| match e {
         DbErr::RecordNotUpdated => KeyError::NotFound,
         e => name_taken_or_db(e),
@@ -124,8 +324,79 @@ pub async fn update(
     Ok((before, key, acl))
 }
 
+/// What a roll did.
+#[derive(Debug)]
+pub struct Rolled {
+    pub key: api_key::Model,
+    pub token: Token,
+    /// Until when the replaced token still works (`now` when at once).
+    pub old_until: i64,
+    /// A token still in grace from an earlier roll that this roll ended.
+    pub ended_earlier: bool,
+}
+
+/// Gives a key a new token. The token it replaces keeps working for `grace_ms`;
+/// one still in grace from an earlier roll stops at once, so a key never has
+/// more than two live tokens.
+pub async fn roll(
+    db: &impl ConnectionTrait,
+    master: &MasterKey,
+    account_id: i32,
+    id: i32,
+    grace_ms: i64,
+    now: i64,
+) -> Result<Rolled, KeyError> {
+    use api_key_token::Column;
+    let key = find(db, account_id, id).await?.ok_or(KeyError::NotFound)?;
+    let ended = api_key_token::Entity::update_many()
+        .col_expr(Column::ExpiresAt, Expr::value(now))
+        .filter(Column::KeyId.eq(key.id))
+        .filter(Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    let old_until = now + std::cmp::max(grace_ms, 0);
+    api_key_token::Entity::update_many()
+        .col_expr(Column::ExpiresAt, Expr::value(old_until))
+        .filter(Column::KeyId.eq(key.id))
+        .filter(Column::ExpiresAt.is_null())
+        .exec(db)
+        .await?;
+    api_key_token::Entity::delete_many()
+        .filter(Column::KeyId.eq(key.id))
+        .filter(Column::ExpiresAt.lt(now - EXPIRED_TOKENS_KEPT_MS))
+        .exec(db)
+        .await?;
+    let (row, token) = new_token(master, key.id, now)?;
+    row.insert(db).await?;
+    Ok(Rolled { key, token, old_until, ended_earlier: ended.rows_affected > 0 })
+}
+
+/// Switches a key off (`disabled`) or on again; its tokens are unchanged.
+/// Returns the key as it is now, and whether anything changed.
+pub async fn set_disabled(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    id: i32,
+    disabled: bool,
+    now: i64,
+) -> Result<(api_key::Model, bool), KeyError> {
+    let key = find(db, account_id, id).await?.ok_or(KeyError::NotFound)?;
+    if key.disabled_at.is_some() == disabled {
+        return Ok((key, false));
+    }
+    let mut active = key.into_active_model();
+    active.disabled_at = Set(disabled.then_some(now));
+    let key = active.update(db).await.map_err(|e| match e {
+        DbErr::RecordNotUpdated => KeyError::NotFound,
+        e => KeyError::Db(e),
+    })?;
+    Ok((key, true))
+}
+
+/// Deletes a key and, with it, all its tokens.
 pub async fn delete(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Result<api_key::Model, KeyError> {
     let existing = find(db, account_id, id).await?.ok_or(KeyError::NotFound)?;
+    api_key_token::Entity::delete_many().filter(api_key_token::Column::KeyId.eq(id)).exec(db).await?;
     let result = api_key::Entity::delete_by_id(id).filter(api_key::Column::AccountId.eq(account_id)).exec(db).await?;
     if result.rows_affected == 0 {
         return Err(KeyError::NotFound);
@@ -133,7 +404,7 @@ pub async fn delete(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Resu
     Ok(existing)
 }
 
-/// Decrypts a key's token for the eye button.
+/// Decrypts a key's current token for the eye button.
 pub async fn reveal(
     db: &impl ConnectionTrait,
     master: &MasterKey,
@@ -141,7 +412,9 @@ pub async fn reveal(
     id: i32,
 ) -> Result<(api_key::Model, Token), KeyError> {
     let key = find(db, account_id, id).await?.ok_or(KeyError::NotFound)?;
-    let plain = master.open(&key.token_sealed, &key.token_digest)?;
+    let tokens = tokens_of(db, vec![key.id]).await?.remove(&key.id).unwrap_or_default();
+    let row = current(&tokens).ok_or(KeyError::NotFound)?;
+    let plain = master.open(&row.sealed, &row.digest)?;
     let token =
         String::from_utf8(plain).ok().and_then(|s| Token::parse(&s).ok()).ok_or(KeyError::Seal(SealError::Open))?;
     Ok((key, token))
@@ -151,20 +424,209 @@ pub async fn find(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Result
     api_key::Entity::find_by_id(id).filter(api_key::Column::AccountId.eq(account_id)).one(db).await
 }
 
-/// The key a presented token belongs to, with its IP ACL: the API's lookup.
+/// A presented token's row, its key and the key's IP ACL: the API's lookup.
 pub async fn find_by_digest(
     db: &impl ConnectionTrait,
     token_digest: &TokenDigest,
-) -> Result<Option<(api_key::Model, ip_acl::Model)>, DbErr> {
-    let found = api_key::Entity::find()
-        .filter(api_key::Column::TokenDigest.eq(token_digest.to_vec()))
-        .find_also_related(ip_acl::Entity)
+) -> Result<Option<(api_key_token::Model, api_key::Model, ip_acl::Model)>, DbErr> {
+    let Some((token, Some(key))) = api_key_token::Entity::find()
+        .filter(api_key_token::Column::Digest.eq(token_digest.to_vec()))
+        .find_also_related(api_key::Entity)
         .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(acl) = ip_acl::Entity::find_by_id(key.ip_acl_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some((token, key, acl)))
+}
+
+/// Records uses: a time only ever moves forward, so writes from several
+/// instances (or a late flush) keep the latest.
+pub async fn record_use(db: &impl ConnectionTrait, key_id: i32, at: i64, ip: &str) -> Result<(), DbErr> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::LastUsedAt, Expr::value(at))
+        .col_expr(api_key::Column::LastUsedIp, Expr::value(ip))
+        .filter(api_key::Column::Id.eq(key_id))
+        .filter(api_key::Column::LastUsedAt.lt(at))
+        .exec(db)
         .await?;
-    Ok(found.and_then(|(key, acl)| acl.map(|acl| (key, acl))))
+    Ok(())
+}
+
+/// What the Overview lists: keys that will stop working soon, old tokens
+/// still in grace, and keys nobody has used for a long time.
+#[derive(Debug, Clone, Default)]
+pub struct Attention {
+    pub expiring: Vec<api_key::Model>,
+    pub in_grace: Vec<(api_key::Model, i64)>,
+    pub unused: Vec<api_key::Model>,
+}
+
+/// At most `limit` keys of each kind, the most urgent first.
+pub async fn attention(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    now: i64,
+    soon_ms: i64,
+    unused_ms: i64,
+    limit: u64,
+) -> Result<Attention, DbErr> {
+    use api_key::Column;
+    let expiring = api_key::Entity::find()
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::DisabledAt.is_null())
+        .filter(Column::ExpiresAt.gt(now))
+        .filter(Column::ExpiresAt.lte(now + soon_ms))
+        .order_by_asc(Column::ExpiresAt)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let grace: Vec<(api_key_token::Model, Option<api_key::Model>)> = api_key_token::Entity::find()
+        .filter(api_key_token::Column::ExpiresAt.gt(now))
+        .find_also_related(api_key::Entity)
+        .filter(Column::AccountId.eq(account_id))
+        .order_by_asc(api_key_token::Column::ExpiresAt)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let in_grace = grace.into_iter().filter_map(|(token, key)| Some((key?, token.expires_at?))).collect();
+    let cutoff = now - unused_ms;
+    let unused = api_key::Entity::find()
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::LastUsedAt.lt(cutoff))
+        .filter(Column::CreatedAt.lt(cutoff))
+        .order_by_asc(Column::LastUsedAt)
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(Attention { expiring, in_grace, unused })
 }
 
 /// The unique (account, folded name) index decides; this names its refusal.
 fn name_taken_or_db(err: DbErr) -> KeyError {
     if is_unique_violation(&err) { KeyError::NameTaken } else { KeyError::Db(err) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db;
+    use crate::db::service::accounts;
+
+    const NOW: i64 = 1_795_838_400_000;
+
+    async fn setup() -> (sea_orm::DatabaseConnection, MasterKey, i32, i32) {
+        let db = db::connect("sqlite::memory:").await.unwrap();
+        let account = accounts::create(&db, "Test").await.unwrap();
+        let acl = ip_acls::all(&db, account.id).await.unwrap()[0].id;
+        (db, MasterKey::from_bytes(&[7; 32]), account.id, acl)
+    }
+
+    fn names(page: &KeyPage) -> Vec<&str> {
+        page.rows.iter().map(|r| r.key.name.as_str()).collect()
+    }
+
+    #[test]
+    fn search_text_is_taken_literally() {
+        assert_eq!(contains_pattern("  "), None);
+        assert_eq!(contains_pattern("Ab"), Some("%ab%".into()));
+        assert_eq!(contains_pattern("50%_off\\"), Some("%50\\%\\_off\\\\%".into()));
+    }
+
+    #[tokio::test]
+    async fn keyset_pages_walk_forward_and_back_through_ties() {
+        let (db, master, account, acl) = setup().await;
+        // Ten keys, all created at the same instant: only the id breaks the tie.
+        for i in 0..10 {
+            create(&db, &master, account, &format!("key {i}"), acl, None, NOW).await.unwrap();
+        }
+        let mut query = ListQuery { per_page: 4, ..ListQuery::default() };
+        let first = list(&db, account, &query, NOW).await.unwrap();
+        assert_eq!(names(&first), ["key 9", "key 8", "key 7", "key 6"]);
+        assert_eq!(first.previous, None);
+        query.cursor = first.next;
+        let second = list(&db, account, &query, NOW).await.unwrap();
+        assert_eq!(names(&second), ["key 5", "key 4", "key 3", "key 2"]);
+        query.cursor = second.next;
+        let third = list(&db, account, &query, NOW).await.unwrap();
+        assert_eq!(names(&third), ["key 1", "key 0"]);
+        assert_eq!(third.next, None);
+        query.cursor = third.previous;
+        let back = list(&db, account, &query, NOW).await.unwrap();
+        assert_eq!(names(&back), names(&second));
+        query.cursor = back.previous;
+        let start = list(&db, account, &query, NOW).await.unwrap();
+        assert_eq!(names(&start), names(&first));
+        assert_eq!(start.previous, None, "nothing before the first page");
+    }
+
+    #[tokio::test]
+    async fn search_filter_and_sort() {
+        let (db, master, account, acl) = setup().await;
+        for (i, name) in ["Billing", "billing backup", "Reports", "100%_real"].into_iter().enumerate() {
+            create(&db, &master, account, name, acl, None, NOW + i as i64).await.unwrap();
+        }
+        let (reports, _) =
+            list(&db, account, &ListQuery::default(), NOW).await.map(|p| (p.rows[1].key.id, ())).unwrap();
+        set_disabled(&db, account, reports, true, NOW).await.unwrap();
+        let search = |search: &str, status| ListQuery { search: search.into(), status, ..ListQuery::default() };
+        assert_eq!(
+            names(&list(&db, account, &search("BILL", StatusFilter::All), NOW).await.unwrap()),
+            ["billing backup", "Billing"]
+        );
+        assert_eq!(names(&list(&db, account, &search("%_", StatusFilter::All), NOW).await.unwrap()), ["100%_real"]);
+        assert_eq!(names(&list(&db, account, &search("_", StatusFilter::All), NOW).await.unwrap()), ["100%_real"]);
+        assert_eq!(names(&list(&db, account, &search("", StatusFilter::Disabled), NOW).await.unwrap()), ["Reports"]);
+        assert_eq!(list(&db, account, &search("", StatusFilter::Active), NOW).await.unwrap().rows.len(), 3);
+        let by_name = ListQuery { sort: SortKey::Name, ascending: true, ..ListQuery::default() };
+        assert_eq!(
+            names(&list(&db, account, &by_name, NOW).await.unwrap()),
+            ["100%_real", "Billing", "billing backup", "Reports"]
+        );
+        let nothing = list(&db, account, &search("zzz", StatusFilter::All), NOW).await.unwrap();
+        assert!(nothing.rows.is_empty() && nothing.has_keys);
+    }
+
+    #[tokio::test]
+    async fn a_roll_keeps_the_old_token_for_its_grace_and_ends_an_older_one() {
+        let (db, master, account, acl) = setup().await;
+        let (key, _, first) = create(&db, &master, account, "Rolling", acl, None, NOW).await.unwrap();
+        let rolled = roll(&db, &master, account, key.id, DAY_MS, NOW).await.unwrap();
+        assert!(!rolled.ended_earlier);
+        assert_eq!(rolled.old_until, NOW + DAY_MS);
+        let (_, shown) = reveal(&db, &master, account, key.id).await.unwrap();
+        assert_eq!(shown, rolled.token, "the eye button shows the new token");
+        let (old, ..) = find_by_digest(&db, &digest(first.expose())).await.unwrap().unwrap();
+        assert_eq!(old.expires_at, Some(NOW + DAY_MS));
+        // Rolling again within the grace ends the first token at once.
+        let again = roll(&db, &master, account, key.id, DAY_MS, NOW + 1000).await.unwrap();
+        assert!(again.ended_earlier);
+        let (old, ..) = find_by_digest(&db, &digest(first.expose())).await.unwrap().unwrap();
+        assert_eq!(old.expires_at, Some(NOW + 1000));
+        let (second, ..) = find_by_digest(&db, &digest(rolled.token.expose())).await.unwrap().unwrap();
+        assert_eq!(second.expires_at, Some(NOW + 1000 + DAY_MS));
+        let page = list(&db, account, &ListQuery::default(), NOW + 1000).await.unwrap();
+        assert_eq!(page.rows[0].old_token_until, Some(NOW + 1000 + DAY_MS));
+        assert_eq!(page.rows[0].token_suffix, again.token.visible_suffix());
+        // Long after, old tokens are cleared out at the next roll.
+        roll(&db, &master, account, key.id, 0, NOW + 40 * DAY_MS).await.unwrap();
+        assert!(find_by_digest(&db, &digest(first.expose())).await.unwrap().is_none());
+        // Deleting the key deletes every token.
+        delete(&db, account, key.id).await.unwrap();
+        assert_eq!(api_key_token::Entity::find().all(&db).await.unwrap().len(), 0);
+    }
+
+    #[tokio::test]
+    async fn last_use_never_moves_backwards() {
+        let (db, master, account, acl) = setup().await;
+        let (key, ..) = create(&db, &master, account, "Used", acl, None, NOW).await.unwrap();
+        record_use(&db, key.id, NOW + 10, "192.0.2.1").await.unwrap();
+        record_use(&db, key.id, NOW + 5, "192.0.2.2").await.unwrap();
+        let key = find(&db, account, key.id).await.unwrap().unwrap();
+        assert_eq!((key.last_used_at, key.last_used_ip.as_deref()), (NOW + 10, Some("192.0.2.1")));
+    }
 }

@@ -16,13 +16,16 @@ pub enum Action {
     KeyUpdated,
     KeyDeleted,
     KeyRevealed,
+    KeyRolled,
+    KeyDisabled,
+    KeyEnabled,
     AclCreated,
     AclUpdated,
     AclDeleted,
 }
 
 impl Action {
-    const ALL: [Action; 10] = [
+    const ALL: [Action; 13] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -30,6 +33,9 @@ impl Action {
         Action::KeyUpdated,
         Action::KeyDeleted,
         Action::KeyRevealed,
+        Action::KeyRolled,
+        Action::KeyDisabled,
+        Action::KeyEnabled,
         Action::AclCreated,
         Action::AclUpdated,
         Action::AclDeleted,
@@ -45,6 +51,9 @@ impl Action {
             Action::KeyUpdated => "api_key_updated",
             Action::KeyDeleted => "api_key_deleted",
             Action::KeyRevealed => "api_key_revealed",
+            Action::KeyRolled => "api_key_rolled",
+            Action::KeyDisabled => "api_key_disabled",
+            Action::KeyEnabled => "api_key_enabled",
             Action::AclCreated => "ip_acl_created",
             Action::AclUpdated => "ip_acl_updated",
             Action::AclDeleted => "ip_acl_deleted",
@@ -61,6 +70,9 @@ impl Action {
             Action::KeyUpdated => "Edited API key",
             Action::KeyDeleted => "Deleted API key",
             Action::KeyRevealed => "Revealed API key",
+            Action::KeyRolled => "Rolled API key",
+            Action::KeyDisabled => "Disabled API key",
+            Action::KeyEnabled => "Enabled API key",
             Action::AclCreated => "Created IP ACL",
             Action::AclUpdated => "Edited IP ACL",
             Action::AclDeleted => "Deleted IP ACL",

@@ -1,10 +1,16 @@
-//! The work behind the API Keys server functions: call the service, shape the
-//! answer for the browser, and say what failed in the admin's words.
+//! The work behind the API Keys server functions: call the service, send the
+//! change through `changes`, shape the answer for the browser, and say what
+//! failed in the admin's words.
 
-use crate::api::api_keys::{ApiKeySummary, ApiKeysPage, CreatedApiKey, IpAclChoice, PAGE_SIZE};
+use crate::api::api_keys::{
+    ApiKeySummary, ApiKeysPage, AttentionItem, AttentionList, CreatedApiKey, IpAclChoice, KeyStatus, LastUse,
+    PAGE_SIZE, PageCursor, RolledApiKey, SortColumn, SortDirection, StatusFilter,
+};
 use crate::api::{ConsoleError, Field};
-use crate::db::service::api_keys::{self as keys, KeyError, KeyRow};
+use crate::db::entities::api_key;
+use crate::db::service::api_keys::{self as keys, Cursor, KeyError, KeyRow, ListQuery, SortKey};
 use crate::db::service::audit::{self, Action};
+use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, Expiry, ExpiryError, Grace, Status, UNUSED_DAYS};
 use crate::domain::token::masked;
 use crate::server::changes::{self, Change};
 use crate::server::http::rpc::{Caller, db_error, format_minute, internal};
@@ -12,21 +18,52 @@ use crate::server::public_api::verifier::Usage;
 use crate::server::state::AppState;
 use sea_orm::TransactionTrait;
 
-pub async fn list(state: &AppState, caller: &Caller, page: u64) -> Result<ApiKeysPage, ConsoleError> {
-    let found = keys::list(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(db_error)?;
+/// How many keys of each kind the Overview lists.
+const ATTENTION_LIMIT: u64 = 20;
+
+/// The table's view, as the page's URL holds it.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub search: String,
+    pub status: StatusFilter,
+    pub sort: SortColumn,
+    pub direction: SortDirection,
+    pub cursor: Option<PageCursor>,
+}
+
+pub async fn list(state: &AppState, caller: &Caller, view: &View) -> Result<ApiKeysPage, ConsoleError> {
+    let now = state.clock.now_ms();
+    let query = ListQuery {
+        search: view.search.chars().take(200).collect(),
+        status: match view.status {
+            StatusFilter::All => keys::StatusFilter::All,
+            StatusFilter::Active => keys::StatusFilter::Active,
+            StatusFilter::Disabled => keys::StatusFilter::Disabled,
+            StatusFilter::Expired => keys::StatusFilter::Expired,
+        },
+        sort: match view.sort {
+            SortColumn::Name => SortKey::Name,
+            SortColumn::Created => SortKey::Created,
+            SortColumn::LastUsed => SortKey::LastUsed,
+        },
+        ascending: view.direction == SortDirection::Asc,
+        cursor: view.cursor.map(|c| match c {
+            PageCursor::After(id) => Cursor::After(id),
+            PageCursor::Before(id) => Cursor::Before(id),
+        }),
+        per_page: PAGE_SIZE,
+    };
+    let found = keys::list(&state.db, caller.account_id, &query, now).await.map_err(db_error)?;
+    let cursor = |c: Cursor| match c {
+        Cursor::After(id) => PageCursor::After(id),
+        Cursor::Before(id) => PageCursor::Before(id),
+    };
     Ok(ApiKeysPage {
-        keys: found
-            .rows
-            .into_iter()
-            .map(|row| {
-                let pending = state.verifier.pending_usage(row.key.id);
-                summary(row, pending)
-            })
-            .collect(),
-        total: found.total,
-        page: found.page,
-        page_size: PAGE_SIZE,
+        keys: found.rows.into_iter().map(|row| summary(row, &state.verifier, now)).collect(),
         ip_acls: found.acls.into_iter().map(|acl| IpAclChoice { id: acl.id, name: acl.name }).collect(),
+        has_keys: found.has_keys,
+        previous: found.previous.map(cursor),
+        next: found.next.map(cursor),
     })
 }
 
@@ -35,11 +72,18 @@ pub async fn create(
     caller: &Caller,
     name: &str,
     ip_acl_id: i32,
+    (expires, date): (&str, &str),
 ) -> Result<CreatedApiKey, ConsoleError> {
+    let now = state.clock.now_ms();
+    let expires_at = expiry(expires, date, now)?;
     let txn = state.db.begin().await.map_err(db_error)?;
-    let (key, acl, token) =
-        keys::create(&txn, &state.master_key, caller.account_id, name, ip_acl_id).await.map_err(from_key_error)?;
-    let detail = format!("IP ACL \u{201c}{}\u{201d}", acl.name);
+    let (key, acl, token) = keys::create(&txn, &state.master_key, caller.account_id, name, ip_acl_id, expires_at, now)
+        .await
+        .map_err(from_key_error)?;
+    let mut detail = format!("IP ACL \u{201c}{}\u{201d}", acl.name);
+    if let Some(at) = expires_at {
+        detail.push_str(&format!("; expires {}", format_minute(at)));
+    }
     audit::record(&txn, caller.audit(Action::KeyCreated, Some(&key.name), Some(detail))).await.map_err(db_error)?;
     // A new key has nothing cached anywhere yet.
     changes::commit(state, txn, &[]).await.map_err(db_error)?;
@@ -47,27 +91,77 @@ pub async fn create(
     Ok(CreatedApiKey { name: key.name, token: token.expose().to_owned() })
 }
 
+/// `expiry`: the Expires choice and date, or `None` to keep the key's expiry.
 pub async fn update(
     state: &AppState,
     caller: &Caller,
     id: i32,
     name: &str,
     ip_acl_id: i32,
+    expiry_choice: Option<(&str, &str)>,
 ) -> Result<(), ConsoleError> {
+    let now = state.clock.now_ms();
+    let new_expiry = expiry_choice.map(|(choice, date)| expiry(choice, date, now)).transpose()?;
     let txn = state.db.begin().await.map_err(db_error)?;
+    let current = keys::find(&txn, caller.account_id, id).await.map_err(db_error)?.ok_or_else(not_found)?;
+    let expires_at = new_expiry.unwrap_or(current.expires_at);
     let (before, key, acl) =
-        keys::update(&txn, caller.account_id, id, name, ip_acl_id).await.map_err(from_key_error)?;
-    let mut changes = Vec::new();
+        keys::update(&txn, caller.account_id, id, name, ip_acl_id, expires_at).await.map_err(from_key_error)?;
+    let mut changed = Vec::new();
     if before.name != key.name {
-        changes.push(format!("renamed from \u{201c}{}\u{201d}", before.name));
+        changed.push(format!("renamed from \u{201c}{}\u{201d}", before.name));
     }
     if before.ip_acl_id != key.ip_acl_id {
-        changes.push(format!("IP ACL now \u{201c}{}\u{201d}", acl.name));
+        changed.push(format!("IP ACL now \u{201c}{}\u{201d}", acl.name));
     }
-    let detail = (!changes.is_empty()).then(|| changes.join("; "));
+    if before.expires_at != key.expires_at {
+        changed.push(match key.expires_at {
+            Some(at) => format!("expires {}", format_minute(at)),
+            None => "never expires".to_owned(),
+        });
+    }
+    let detail = (!changed.is_empty()).then(|| changed.join("; "));
     audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await.map_err(db_error)?;
     changes::commit(state, txn, &[Change::Key(key.id)]).await.map_err(db_error)?;
     tracing::info!(account = caller.account_id, key = key.id, "API key updated");
+    Ok(())
+}
+
+pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Result<RolledApiKey, ConsoleError> {
+    let grace = Grace::from_code(grace)
+        .ok_or_else(|| ConsoleError::invalid(Field::Grace, "Choose when the old token stops working."))?;
+    let now = state.clock.now_ms();
+    let txn = state.db.begin().await.map_err(db_error)?;
+    let rolled =
+        keys::roll(&txn, &state.master_key, caller.account_id, id, grace.ms(), now).await.map_err(from_key_error)?;
+    let mut detail = format!("old token stops working {grace}");
+    if rolled.ended_earlier {
+        detail.push_str("; the token kept from the previous roll stopped at once");
+    }
+    audit::record(&txn, caller.audit(Action::KeyRolled, Some(&rolled.key.name), Some(detail)))
+        .await
+        .map_err(db_error)?;
+    changes::commit(state, txn, &[Change::Key(rolled.key.id)]).await.map_err(db_error)?;
+    tracing::info!(account = caller.account_id, key = rolled.key.id, "API key rolled");
+    Ok(RolledApiKey {
+        name: rolled.key.name,
+        token: rolled.token.expose().to_owned(),
+        old_token_until: rolled.old_until,
+        ended_earlier: rolled.ended_earlier,
+    })
+}
+
+pub async fn set_enabled(state: &AppState, caller: &Caller, id: i32, enabled: bool) -> Result<(), ConsoleError> {
+    let now = state.clock.now_ms();
+    let txn = state.db.begin().await.map_err(db_error)?;
+    let (key, changed) =
+        keys::set_disabled(&txn, caller.account_id, id, !enabled, now).await.map_err(from_key_error)?;
+    if changed {
+        let action = if enabled { Action::KeyEnabled } else { Action::KeyDisabled };
+        audit::record(&txn, caller.audit(action, Some(&key.name), None)).await.map_err(db_error)?;
+    }
+    changes::commit(state, txn, &[Change::Key(key.id)]).await.map_err(db_error)?;
+    tracing::info!(account = caller.account_id, key = key.id, enabled, "API key switched");
     Ok(())
 }
 
@@ -80,7 +174,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), Co
     Ok(())
 }
 
-/// Decrypts a key's token; the reveal is audited before the token leaves.
+/// Decrypts a key's current token; the reveal is audited before the token leaves.
 pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String, ConsoleError> {
     let (key, token) =
         keys::reveal(&state.db, &state.master_key, caller.account_id, id).await.map_err(from_key_error)?;
@@ -89,25 +183,78 @@ pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String
     Ok(token.expose().to_owned())
 }
 
+pub async fn attention(state: &AppState, caller: &Caller) -> Result<AttentionList, ConsoleError> {
+    let now = state.clock.now_ms();
+    let found = keys::attention(
+        &state.db,
+        caller.account_id,
+        now,
+        EXPIRES_SOON_DAYS * DAY_MS,
+        UNUSED_DAYS * DAY_MS,
+        ATTENTION_LIMIT,
+    )
+    .await
+    .map_err(db_error)?;
+    let item = |key: api_key::Model, at: i64| AttentionItem { id: key.id, name: key.name, at };
+    Ok(AttentionList {
+        expiring: found
+            .expiring
+            .into_iter()
+            .map(|k| {
+                let at = k.expires_at.unwrap_or_default();
+                item(k, at)
+            })
+            .collect(),
+        old_tokens: found.in_grace.into_iter().map(|(k, until)| item(k, until)).collect(),
+        unused: found
+            .unused
+            .into_iter()
+            // A use not yet written counts as much as one that was.
+            .filter(|k| state.verifier.pending_usage(k.id).is_none())
+            .map(|k| {
+                let at = k.last_used_at;
+                item(k, at)
+            })
+            .collect(),
+    })
+}
+
+/// The admin's Expires choice as an instant, or why it cannot be one.
+fn expiry(choice: &str, date: &str, now: i64) -> Result<Option<i64>, ConsoleError> {
+    Expiry::parse(choice, date).and_then(|e| e.resolve(now)).map_err(|e| {
+        let field = if e == ExpiryError::Unknown { Field::Expires } else { Field::ExpiryDate };
+        ConsoleError::invalid(field, e.to_string())
+    })
+}
+
 /// `pending`: a use the verifier recorded but has not written yet, which is newer.
-fn summary(row: KeyRow, pending: Option<Usage>) -> ApiKeySummary {
+fn summary(row: KeyRow, verifier: &crate::server::public_api::verifier::Verifier, now: i64) -> ApiKeySummary {
     let key = row.key;
-    let last_used = match pending {
-        Some(usage) => Some((usage.at_ms, Some(usage.ip.to_string()))),
-        None => key.last_used_at.map(|at| (at, key.last_used_ip.clone())),
+    let last_used = match verifier.pending_usage(key.id) {
+        Some(Usage { at_ms, ip }) => Some(LastUse { at: at_ms, ip: Some(ip.to_string()) }),
+        None => (key.last_used_at > 0).then(|| LastUse { at: key.last_used_at, ip: key.last_used_ip.clone() }),
     };
     ApiKeySummary {
         id: key.id,
-        masked_token: masked(&key.token_suffix),
-        created: format_minute(key.created_at),
-        last_used: last_used.map(|(at, ip)| match ip {
-            Some(ip) => format!("{} from {ip}", format_minute(at)),
-            None => format_minute(at),
-        }),
+        masked_token: masked(&row.token_suffix),
+        created_at: key.created_at,
+        last_used,
+        status: match Status::of(key.disabled_at.is_some(), key.expires_at, now) {
+            Status::Active => KeyStatus::Active,
+            Status::ExpiresSoon { days } => KeyStatus::ExpiresSoon { days },
+            Status::Disabled => KeyStatus::Disabled,
+            Status::Expired => KeyStatus::Expired,
+        },
+        expires_at: key.expires_at,
+        old_token_until: row.old_token_until,
         name: key.name,
         ip_acl_id: key.ip_acl_id,
         ip_acl_name: row.ip_acl_name,
     }
+}
+
+fn not_found() -> ConsoleError {
+    ConsoleError::NotFound(KeyError::NotFound.to_string())
 }
 
 pub fn from_key_error(err: KeyError) -> ConsoleError {
@@ -131,5 +278,17 @@ mod tests {
         assert!(matches!(from_key_error(KeyError::AclNotFound), ConsoleError::NotFound(_)));
         assert_eq!(from_key_error(KeyError::NotFound), ConsoleError::NotFound("This API key no longer exists.".into()));
         assert_eq!(from_key_error(KeyError::Random), ConsoleError::Internal);
+    }
+
+    #[test]
+    fn a_bad_expiry_date_is_named_next_to_the_date_field() {
+        let now = 1_795_838_400_000;
+        assert_eq!(expiry("never", "", now), Ok(None));
+        let past = expiry("date", "2020-01-01", now).unwrap_err();
+        assert_eq!(
+            past.for_field(Field::ExpiryDate).as_deref(),
+            Some("The expiry date is in the past; choose today or a later date.")
+        );
+        assert!(expiry("someday", "", now).unwrap_err().for_field(Field::Expires).is_some());
     }
 }

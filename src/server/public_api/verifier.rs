@@ -2,29 +2,32 @@
 //!
 //! Order of work, cheapest refusal first: shape and checksum (no lookup for a
 //! mistyped token), SHA-256, then an in-memory cache keyed by digest (loaded
-//! from the database on a miss), then the CIDR match. Lookups go by digest,
-//! never by comparing token strings, so timing says nothing about prefixes.
+//! from the database on a miss), then the token's and key's lifecycle (rolled
+//! out, disabled, expired), then the CIDR match. Lookups go by digest, never
+//! by comparing token strings, so timing says nothing about prefixes.
 //!
 //! Every change made through this process reaches the cache through
 //! `server::changes`; a generation counter stops a lookup that raced with a
 //! change from putting a stale entry back. Entries are re-read after `ttl`, so
 //! changes made by other instances on the same database take effect within
-//! that time too.
+//! that time too. Expiry needs no change at all: the cache keeps the instants
+//! and each request compares them with the clock.
 //!
 //! A cache miss costs a database query, and the checksum is public, so
 //! anyone can make well-formed tokens: lookups that find nothing are limited
 //! per client address ([`UnknownTokenLimit`]), and past the limit the answer
 //! is 429 without a query.
 
-use crate::db::entities::{api_key, ip_acl};
+use crate::db::entities::{api_key, api_key_token, ip_acl};
 use crate::db::service::api_keys;
 use crate::domain::acl::Acl;
 use crate::domain::address::client_key;
 use crate::domain::crypto::{TokenDigest, digest};
+use crate::domain::lifecycle::{self, Refusal};
 use crate::domain::token::Token;
+use crate::server::clock::Clock;
 use crate::server::public_api::unknown_tokens::UnknownTokenLimit;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,6 +48,9 @@ pub struct Grant {
     pub account_id: i32,
     pub name: Arc<str>,
     pub ip_acl: Arc<str>,
+    /// When this token stops working: the key's expiry or the end of the
+    /// token's grace after a roll, whichever comes first.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +59,8 @@ pub enum Denied {
     Malformed,
     /// Well formed, but no key has it (never had, or deleted).
     Unknown,
+    /// A real key's token that may not be used now: rolled out, disabled, expired.
+    Lifecycle(Refusal),
     /// A real key, used from an address its IP ACL does not allow.
     IpNotAllowed(IpAddr),
     /// This address presented too many unknown tokens lately: not looked up.
@@ -78,6 +86,9 @@ struct CachedKey {
     account_id: i32,
     name: Arc<str>,
     acl_id: i32,
+    disabled: bool,
+    key_expires_at: Option<i64>,
+    token_expires_at: Option<i64>,
     loaded: Instant,
 }
 
@@ -130,6 +141,7 @@ pub struct Verifier {
     generation: AtomicU64,
     usage: Mutex<HashMap<i32, Usage>>,
     ttl: Duration,
+    clock: Arc<Clock>,
     unknown_limit: UnknownTokenLimit,
     /// Database lookups made (cache misses), for tests and the operator.
     lookups: AtomicU64,
@@ -137,17 +149,18 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Self::new(DEFAULT_TTL)
+        Self::new(DEFAULT_TTL, Arc::default())
     }
 }
 
 impl Verifier {
-    pub fn new(ttl: Duration) -> Self {
+    pub fn new(ttl: Duration, clock: Arc<Clock>) -> Self {
         Self {
             cache: RwLock::new(Cache::default()),
             generation: AtomicU64::new(0),
             usage: Mutex::new(HashMap::new()),
             ttl,
+            clock,
             unknown_limit: UnknownTokenLimit::default(),
             lookups: AtomicU64::new(0),
         }
@@ -176,7 +189,7 @@ impl Verifier {
         let mut cache = self.write();
         // A change landed while we read: what we read may be stale, so do not keep it.
         let keep = self.generation.load(Ordering::Acquire) == generation;
-        let Some((key, acl)) = found else {
+        let Some((token, key, acl)) = found else {
             // Deleted elsewhere (another instance): drop the stale entry too.
             cache.remove(&digest);
             if keep {
@@ -189,8 +202,9 @@ impl Verifier {
             self.unknown_limit.count(counted_as, Instant::now());
             return Ok(Err(Denied::Unknown));
         };
-        let (cached_key, cached_acl) = cached(&key, &acl);
-        let verdict = decide(&cached_key, &cached_acl, client);
+        let (cached_key, cached_acl) = cached(&key, &token, &acl);
+        let wall = self.clock.now_ms();
+        let verdict = decide(&cached_key, &cached_acl, client, wall);
         if keep {
             cache.unknown.remove(&digest);
             cache.insert(digest, cached_key);
@@ -198,7 +212,7 @@ impl Verifier {
         }
         drop(cache);
         if let Ok(grant) = &verdict {
-            self.record_use(grant.key_id, client);
+            self.record_use(grant.key_id, client, wall);
         }
         Ok(verdict)
     }
@@ -222,10 +236,11 @@ impl Verifier {
             if let Some(acl) = cache.acls.get(&key.acl_id)
                 && now.duration_since(key.loaded) < self.ttl
             {
-                let verdict = decide(key, acl, client);
+                let wall = self.clock.now_ms();
+                let verdict = decide(key, acl, client, wall);
                 drop(cache);
                 if let Ok(grant) = &verdict {
-                    self.record_use(grant.key_id, client);
+                    self.record_use(grant.key_id, client, wall);
                 }
                 return Lookup::Decided(verdict);
             }
@@ -235,10 +250,10 @@ impl Verifier {
         Lookup::Miss(digest)
     }
 
-    /// Puts a key in the cache as if it had just been read (warm-up and benchmarks).
-    pub fn preload(&self, key: &api_key::Model, acl: &ip_acl::Model) {
-        let Ok(digest) = TokenDigest::try_from(key.token_digest.as_slice()) else { return };
-        let (cached_key, cached_acl) = cached(key, acl);
+    /// Puts a token in the cache as if it had just been read (warm-up and benchmarks).
+    pub fn preload(&self, token: &api_key_token::Model, key: &api_key::Model, acl: &ip_acl::Model) {
+        let Ok(digest) = TokenDigest::try_from(token.digest.as_slice()) else { return };
+        let (cached_key, cached_acl) = cached(key, token, acl);
         let mut cache = self.write();
         cache.insert(digest, cached_key);
         cache.acls.insert(acl.id, cached_acl);
@@ -250,8 +265,8 @@ impl Verifier {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// A key was edited or deleted: its next request reads it, and all its
-    /// tokens, afresh.
+    /// A key was edited, disabled, rolled or deleted: its next request reads
+    /// it, and all its tokens, afresh.
     pub fn forget_key(&self, key_id: i32) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         let mut cache = self.write();
@@ -286,9 +301,8 @@ impl Verifier {
         self.unknown_limit.prune(Instant::now());
     }
 
-    fn record_use(&self, key_id: i32, ip: IpAddr) {
-        let usage = Usage { at_ms: crate::db::service::now_ms(), ip };
-        self.usage.lock().unwrap_or_else(|e| e.into_inner()).insert(key_id, usage);
+    fn record_use(&self, key_id: i32, ip: IpAddr, at_ms: i64) {
+        self.usage.lock().unwrap_or_else(|e| e.into_inner()).insert(key_id, Usage { at_ms, ip });
     }
 
     /// Uses recorded since the last flush (shown in the table before they are written).
@@ -303,13 +317,7 @@ impl Verifier {
         let pending: Vec<(i32, Usage)> =
             std::mem::take(&mut *self.usage.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect();
         for (written, (key_id, usage)) in pending.iter().enumerate() {
-            let result = api_key::Entity::update_many()
-                .col_expr(api_key::Column::LastUsedAt, Expr::value(usage.at_ms))
-                .col_expr(api_key::Column::LastUsedIp, Expr::value(usage.ip.to_string()))
-                .filter(api_key::Column::Id.eq(*key_id))
-                .exec(db)
-                .await;
-            if let Err(e) = result {
+            if let Err(e) = api_keys::record_use(db, *key_id, usage.at_ms, &usage.ip.to_string()).await {
                 let mut usage_now = self.usage.lock().unwrap_or_else(|e| e.into_inner());
                 for (key_id, usage) in &pending[written..] {
                     usage_now.entry(*key_id).or_insert(*usage);
@@ -329,7 +337,7 @@ impl Verifier {
     }
 }
 
-fn cached(key: &api_key::Model, acl: &ip_acl::Model) -> (CachedKey, Arc<CachedAcl>) {
+fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Model) -> (CachedKey, Arc<CachedAcl>) {
     let parsed = Acl::from_stored(&acl.entries);
     if parsed.is_none() {
         tracing::error!(ip_acl = acl.id, "stored IP ACL entries are unreadable; refusing its keys");
@@ -340,40 +348,65 @@ fn cached(key: &api_key::Model, acl: &ip_acl::Model) -> (CachedKey, Arc<CachedAc
             account_id: key.account_id,
             name: key.name.as_str().into(),
             acl_id: acl.id,
+            disabled: key.disabled_at.is_some(),
+            key_expires_at: key.expires_at,
+            token_expires_at: token.expires_at,
             loaded: Instant::now(),
         },
         Arc::new(CachedAcl { name: acl.name.as_str().into(), acl: parsed }),
     )
 }
 
-fn decide(key: &CachedKey, acl: &CachedAcl, client: IpAddr) -> Result<Grant, Denied> {
+fn decide(key: &CachedKey, acl: &CachedAcl, client: IpAddr, now_ms: i64) -> Result<Grant, Denied> {
+    lifecycle::check(key.token_expires_at, key.disabled, key.key_expires_at, now_ms).map_err(Denied::Lifecycle)?;
     if !acl.acl.as_ref().is_some_and(|acl| acl.allows(client)) {
         return Err(Denied::IpNotAllowed(client));
     }
-    Ok(Grant { key_id: key.key_id, account_id: key.account_id, name: key.name.clone(), ip_acl: acl.name.clone() })
+    let expires_at = match (key.key_expires_at, key.token_expires_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(Grant {
+        key_id: key.key_id,
+        account_id: key.account_id,
+        name: key.name.clone(),
+        ip_acl: acl.name.clone(),
+        expires_at,
+    })
 }
 
-#[cfg(test)]
-mod tests {
+/// Rows as the database would hold them, for tests and benchmarks.
+pub mod fixtures {
     use super::*;
 
-    fn key(id: i32, token: &Token, acl_id: i32) -> api_key::Model {
+    pub fn key(id: i32, acl_id: i32) -> api_key::Model {
         api_key::Model {
             id,
             account_id: 1,
             ip_acl_id: acl_id,
             name: format!("key {id}"),
             name_folded: format!("key {id}"),
-            token_digest: digest(token.expose()).to_vec(),
-            token_sealed: vec![],
-            token_suffix: token.visible_suffix().to_owned(),
             created_at: 0,
-            last_used_at: None,
+            last_used_at: 0,
             last_used_ip: None,
+            disabled_at: None,
+            expires_at: None,
         }
     }
 
-    fn acl(id: i32, entries: &str) -> ip_acl::Model {
+    pub fn token(key_id: i32, token: &Token) -> api_key_token::Model {
+        api_key_token::Model {
+            id: key_id,
+            key_id,
+            digest: digest(token.expose()).to_vec(),
+            sealed: vec![],
+            suffix: token.visible_suffix().to_owned(),
+            created_at: 0,
+            expires_at: None,
+        }
+    }
+
+    pub fn acl(id: i32, entries: &str) -> ip_acl::Model {
         ip_acl::Model {
             id,
             account_id: 1,
@@ -384,6 +417,13 @@ mod tests {
             updated_at: 0,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{acl, key, token};
+    use super::*;
+    use crate::domain::lifecycle::DAY_MS;
 
     fn decided(lookup: Lookup) -> Option<Result<Grant, Denied>> {
         match lookup {
@@ -396,19 +436,56 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn cached_with(verifier: &Verifier, id: i32, acl_id: i32, entries: &str) -> Token {
+        let t = Token::generate().unwrap();
+        verifier.preload(&token(id, &t), &key(id, acl_id), &acl(acl_id, entries));
+        t
+    }
+
     #[test]
     fn a_cached_key_is_decided_in_memory_with_its_acl() {
         let verifier = Verifier::default();
-        let token = Token::generate().unwrap();
-        verifier.preload(&key(7, &token, 3), &acl(3, "192.0.2.0/24"));
+        let t = cached_with(&verifier, 7, 3, "192.0.2.0/24");
         let now = Instant::now();
-        let grant = decided(verifier.lookup(token.expose(), ip("192.0.2.9"), now)).unwrap().unwrap();
-        assert_eq!((grant.key_id, &*grant.name, &*grant.ip_acl), (7, "key 7", "acl 3"));
+        let grant = decided(verifier.lookup(t.expose(), ip("192.0.2.9"), now)).unwrap().unwrap();
+        assert_eq!((grant.key_id, &*grant.name, &*grant.ip_acl, grant.expires_at), (7, "key 7", "acl 3", None));
         assert_eq!(
-            decided(verifier.lookup(token.expose(), ip("198.51.100.1"), now)),
+            decided(verifier.lookup(t.expose(), ip("198.51.100.1"), now)),
             Some(Err(Denied::IpNotAllowed(ip("198.51.100.1"))))
         );
         assert_eq!(verifier.pending_usage(7).map(|u| u.ip), Some(ip("192.0.2.9")), "only allowed uses count");
+    }
+
+    #[test]
+    fn rolled_out_disabled_and_expired_are_refused_by_the_clock() {
+        let clock = Arc::new(Clock::default());
+        let verifier = Verifier::new(Duration::from_secs(3600), clock.clone());
+        let now = clock.now_ms();
+        let (old, new) = (Token::generate().unwrap(), Token::generate().unwrap());
+        let mut rolled = token(1, &old);
+        rolled.expires_at = Some(now + DAY_MS);
+        let mut expiring = key(1, 1);
+        expiring.expires_at = Some(now + 2 * DAY_MS);
+        verifier.preload(&rolled, &expiring, &acl(1, "0.0.0.0/0"));
+        verifier.preload(&token(2, &new), &expiring, &acl(1, "0.0.0.0/0"));
+        let client = ip("192.0.2.1");
+        let grant = verifier.verify_cached(old.expose(), client).unwrap().unwrap();
+        assert_eq!(grant.expires_at, Some(now + DAY_MS), "the earlier of token and key expiry");
+        assert!(verifier.verify_cached(new.expose(), client).unwrap().is_ok());
+        clock.advance(Duration::from_millis(DAY_MS as u64));
+        assert_eq!(verifier.verify_cached(old.expose(), client), Some(Err(Denied::Lifecycle(Refusal::TokenExpired))));
+        assert!(verifier.verify_cached(new.expose(), client).unwrap().is_ok());
+        clock.advance(Duration::from_millis(DAY_MS as u64));
+        assert_eq!(verifier.verify_cached(new.expose(), client), Some(Err(Denied::Lifecycle(Refusal::KeyExpired))));
+
+        let disabled = Token::generate().unwrap();
+        let mut off = key(3, 1);
+        off.disabled_at = Some(0);
+        verifier.preload(&token(3, &disabled), &off, &acl(1, "0.0.0.0/0"));
+        assert_eq!(
+            verifier.verify_cached(disabled.expose(), client),
+            Some(Err(Denied::Lifecycle(Refusal::KeyDisabled)))
+        );
     }
 
     #[test]
@@ -422,23 +499,25 @@ mod tests {
 
     #[test]
     fn unknown_and_stale_entries_are_misses() {
-        let verifier = Verifier::new(Duration::from_secs(30));
-        let token = Token::generate().unwrap();
-        assert!(decided(verifier.lookup(token.expose(), ip("192.0.2.1"), Instant::now())).is_none());
-        verifier.preload(&key(1, &token, 1), &acl(1, "0.0.0.0/0"));
+        let verifier = Verifier::default();
+        let t = Token::generate().unwrap();
+        assert!(decided(verifier.lookup(t.expose(), ip("192.0.2.1"), Instant::now())).is_none());
+        let t = cached_with(&verifier, 1, 1, "0.0.0.0/0");
         let later = Instant::now() + Duration::from_secs(31);
-        assert!(decided(verifier.lookup(token.expose(), ip("192.0.2.1"), later)).is_none());
+        assert!(decided(verifier.lookup(t.expose(), ip("192.0.2.1"), later)).is_none());
     }
 
     #[test]
-    fn forgetting_a_key_or_its_acl_sends_the_next_request_to_the_database() {
+    fn forgetting_a_key_forgets_all_its_tokens_and_an_acl_all_its_keys() {
         let verifier = Verifier::default();
-        let a = Token::generate().unwrap();
-        let b = Token::generate().unwrap();
-        verifier.preload(&key(1, &a, 1), &acl(1, "0.0.0.0/0"));
-        verifier.preload(&key(2, &b, 2), &acl(2, "0.0.0.0/0"));
+        let (a, a2) = (Token::generate().unwrap(), Token::generate().unwrap());
+        verifier.preload(&token(1, &a), &key(1, 1), &acl(1, "0.0.0.0/0"));
+        verifier.preload(&token(11, &a2), &key(1, 1), &acl(1, "0.0.0.0/0"));
+        let b = cached_with(&verifier, 2, 2, "0.0.0.0/0");
         verifier.forget_key(1);
-        assert!(decided(verifier.lookup(a.expose(), ip("192.0.2.1"), Instant::now())).is_none());
+        for gone in [&a, &a2] {
+            assert!(decided(verifier.lookup(gone.expose(), ip("192.0.2.1"), Instant::now())).is_none());
+        }
         assert!(decided(verifier.lookup(b.expose(), ip("192.0.2.1"), Instant::now())).is_some());
         verifier.forget_acl(2);
         assert!(decided(verifier.lookup(b.expose(), ip("192.0.2.1"), Instant::now())).is_none());
@@ -448,20 +527,19 @@ mod tests {
     #[test]
     fn unknown_tokens_are_remembered_for_a_few_seconds() {
         let verifier = Verifier::default();
-        let token = Token::generate().unwrap();
+        let t = Token::generate().unwrap();
         let now = Instant::now();
-        verifier.write().unknown.insert(digest(token.expose()), now);
-        assert_eq!(decided(verifier.lookup(token.expose(), ip("192.0.2.1"), now)), Some(Err(Denied::Unknown)));
-        assert!(decided(verifier.lookup(token.expose(), ip("192.0.2.1"), now + NEGATIVE_TTL)).is_none());
+        verifier.write().unknown.insert(digest(t.expose()), now);
+        assert_eq!(decided(verifier.lookup(t.expose(), ip("192.0.2.1"), now)), Some(Err(Denied::Unknown)));
+        assert!(decided(verifier.lookup(t.expose(), ip("192.0.2.1"), now + NEGATIVE_TTL)).is_none());
     }
 
     #[test]
     fn an_unreadable_acl_admits_nobody() {
         let verifier = Verifier::default();
-        let token = Token::generate().unwrap();
-        verifier.preload(&key(1, &token, 1), &acl(1, "garbage"));
+        let t = cached_with(&verifier, 1, 1, "garbage");
         assert!(matches!(
-            decided(verifier.lookup(token.expose(), ip("192.0.2.1"), Instant::now())),
+            decided(verifier.lookup(t.expose(), ip("192.0.2.1"), Instant::now())),
             Some(Err(Denied::IpNotAllowed(_)))
         ));
     }

@@ -4,10 +4,11 @@ use crate::db;
 use crate::db::service::{accounts, admins};
 use crate::domain::device::{self, DeviceKey};
 use crate::domain::password;
+use crate::server::clock::Clock;
 use crate::server::console::throttle::SignInThrottle;
 use crate::server::http::routes::router;
 use crate::server::jobs::Jobs;
-use crate::server::public_api::verifier::Verifier;
+use crate::server::public_api::verifier::{DEFAULT_TTL, Verifier};
 use crate::server::startup::config::Settings;
 use crate::server::startup::files;
 use crate::server::state::AppState;
@@ -64,13 +65,15 @@ pub async fn ensure_first_admin(db: &DatabaseConnection, settings: &Settings) ->
 pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstStart>), String> {
     let db = open_database(&settings).await?;
     let first_start = ensure_first_admin(&db, &settings).await?;
+    let clock = Arc::new(Clock::default());
     let state = AppState {
         leptos_options: settings.leptos.clone(),
         device_key: Arc::new(DeviceKey::new(settings.master_key.derive(device::KEY_LABEL))),
         master_key: Arc::new(settings.master_key.clone()),
         db,
         throttle: Arc::new(SignInThrottle::default()),
-        verifier: Arc::new(Verifier::default()),
+        verifier: Arc::new(Verifier::new(DEFAULT_TTL, clock.clone())),
+        clock,
         settings: Arc::new(settings),
     };
     Ok((state, first_start))
