@@ -39,17 +39,20 @@ build: tools
 e2e: build playwright
 	cd end2end && npx playwright test
 
-## bench: in-process verification (criterion) and the load benchmark (wrk); see BENCHMARKS.md
+## bench: in-process verification (criterion), the API under load and the API Keys table at
+## 100 and 100,000 keys (wrk); see BENCHMARKS.md
 bench: build wrk
 	cargo bench --locked --bench verify
 	python3 benches/ratio.py
 	cargo build --locked --release --example seed_keys
 	python3 benches/load.py
+	python3 benches/table.py
 
 bench-smoke: build wrk
 	cargo bench --locked --bench verify -- --test
 	cargo build --locked --release --example seed_keys
 	python3 benches/load.py --quick
+	python3 benches/table.py --quick
 
 tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
 test-tools: chromium playwright wrk

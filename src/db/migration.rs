@@ -6,6 +6,7 @@ mod m20261128_000001_api_keys;
 mod m20261128_000002_admins_sessions_audit;
 mod m20261128_000003_sign_in_throttle;
 mod m20261128_000004_key_tokens;
+mod m20261128_000005_key_name_search;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_admins_sessions_audit::Migration),
             Box::new(m20261128_000003_sign_in_throttle::Migration),
             Box::new(m20261128_000004_key_tokens::Migration),
+            Box::new(m20261128_000005_key_name_search::Migration),
         ]
     }
 }

@@ -11,8 +11,8 @@ use crate::domain::token::Token;
 use crate::domain::validation::{Name, NameError, fold};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    Order, QueryFilter, QueryOrder, QuerySelect, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use std::collections::HashMap;
 
@@ -163,7 +163,20 @@ async fn page(
     now: i64,
 ) -> Result<(Vec<api_key::Model>, bool), DbErr> {
     use api_key::Column;
-    let mut select = api_key::Entity::find().filter(Column::AccountId.eq(account_id));
+    let candidates = match contains_pattern(&query.search) {
+        Some(_) => indexed_candidates(db, &query.search).await?,
+        None => None,
+    };
+    let mut select = api_key::Entity::find();
+    select = match &candidates {
+        None => select.filter(Column::AccountId.eq(account_id)),
+        // A few candidates by primary key, then sorted: the unary plus keeps
+        // SQLite's planner (without statistics) off the account's indexes,
+        // which would read every key of the account in order instead.
+        Some(ids) => select
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .filter(Expr::cust_with_values("+\"api_keys\".\"account_id\" = ?", [account_id])),
+    };
     if let Some(pattern) = contains_pattern(&query.search) {
         select = select.filter(Expr::col(Column::NameFolded).like(LikeExpr::new(pattern).escape('\\')));
     }
@@ -204,6 +217,56 @@ async fn page(
         keys.reverse();
     }
     Ok((keys, more))
+}
+
+/// Up to this many names holding its rarest trigram, a search reads its
+/// candidates from the trigram index; past it, matches are dense enough that
+/// reading the table in the order asked for reaches a page of them quickly.
+const INDEXED_SEARCH_MAX: i64 = 2_000;
+
+/// On SQLite, the ids of the keys whose names may contain `search`, when
+/// the trigram index can (three characters or more) and should (its rarest
+/// trigram is rare) narrow the search: the names holding its two rarest
+/// trigrams (by the counts the triggers keep), which LIKE then checks
+/// exactly. The cost follows the rarest trigrams, not the number of keys. PostgreSQL's planner makes this choice
+/// by itself with its `pg_trgm` index, so there this is `None`.
+async fn indexed_candidates(db: &impl ConnectionTrait, search: &str) -> Result<Option<Vec<i32>>, DbErr> {
+    let chars: Vec<char> = fold(search.trim()).chars().collect();
+    if db.get_database_backend() != DbBackend::Sqlite || chars.len() < 3 {
+        return Ok(None);
+    }
+    let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    trigrams.sort();
+    trigrams.dedup();
+    let phrase = |term: &str| format!("\"{}\"", term.replace('"', "\"\""));
+    let placeholders = vec!["?"; trigrams.len()].join(", ");
+    let counted = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("SELECT trigram, names FROM api_key_trigram_counts WHERE trigram IN ({placeholders})"),
+            trigrams.iter().map(|t| t.clone().into()),
+        ))
+        .await?;
+    let mut held = std::collections::HashMap::new();
+    for row in counted {
+        held.insert(row.try_get::<String>("", "trigram")?, row.try_get::<i64>("", "names")?);
+    }
+    // A trigram no name holds counts 0: the rarest of all, and the search below finds nothing.
+    let mut counts: Vec<(i64, &str)> =
+        trigrams.iter().map(|t| (held.get(t).copied().unwrap_or(0), t.as_str())).collect();
+    counts.sort();
+    if counts[0].0 > INDEXED_SEARCH_MAX {
+        return Ok(None);
+    }
+    let query = counts.iter().take(2).map(|(_, term)| phrase(term)).collect::<Vec<_>>().join(" AND ");
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT rowid AS id FROM api_key_names WHERE api_key_names MATCH ?",
+            [query.into()],
+        ))
+        .await?;
+    rows.into_iter().map(|row| row.try_get::<i32>("", "id")).collect::<Result<_, _>>().map(Some)
 }
 
 /// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
@@ -618,6 +681,53 @@ mod tests {
         // Deleting the key deletes every token.
         delete(&db, account, key.id).await.unwrap();
         assert_eq!(api_key_token::Entity::find().all(&db).await.unwrap().len(), 0);
+    }
+
+    /// Rare matches come from the trigram index, dense ones from reading in
+    /// order; both give exactly the names that contain the text, renames included.
+    #[tokio::test]
+    async fn search_finds_the_same_keys_whichever_way_it_reads() {
+        use sea_orm::TransactionTrait;
+        let (db, master, account, acl) = setup().await;
+        let txn = db.begin().await.unwrap();
+        for i in 0..(INDEXED_SEARCH_MAX + 100) {
+            create(&txn, &master, account, &format!("Fleet {i:05}"), acl, None, NOW + i).await.unwrap();
+        }
+        txn.commit().await.unwrap();
+        let search = |text: &str, per_page| ListQuery { search: text.into(), per_page, ..ListQuery::default() };
+        let narrowed = indexed_candidates(&db, "fleet 0199").await.unwrap().expect("few matches: the index narrows");
+        assert!(narrowed.len() < 200, "{}", narrowed.len());
+        assert!(indexed_candidates(&db, "fleet").await.unwrap().is_none(), "dense matches: read in order");
+        assert!(indexed_candidates(&db, "fl").await.unwrap().is_none(), "too short for trigrams");
+        assert_eq!(indexed_candidates(&db, "qqq").await.unwrap(), Some(vec![]), "no name holds it");
+        let counts = |trigram: &'static str| {
+            let db = &db;
+            async move {
+                let row = db
+                    .query_one_raw(Statement::from_sql_and_values(
+                        DbBackend::Sqlite,
+                        "SELECT names FROM api_key_trigram_counts WHERE trigram = ?",
+                        [trigram.into()],
+                    ))
+                    .await
+                    .unwrap();
+                row.map(|r| r.try_get::<i64>("", "names").unwrap()).unwrap_or(0)
+            }
+        };
+        assert_eq!(counts("fle").await, INDEXED_SEARCH_MAX + 100, "once per name");
+        let rare = list(&db, account, &search("FLEET 0199", 50), NOW).await.unwrap();
+        assert_eq!(names(&rare), (1990..2000).rev().map(|i| format!("Fleet {i:05}")).collect::<Vec<_>>());
+        let dense = list(&db, account, &search("fleet", 5), NOW).await.unwrap();
+        assert_eq!(names(&dense)[0], format!("Fleet {:05}", INDEXED_SEARCH_MAX + 99));
+        // A renamed key is found under its new name only.
+        let id = rare.rows[0].key.id;
+        update(&db, account, id, "Renamed xyz", acl, None).await.unwrap();
+        assert_eq!(names(&list(&db, account, &search("xyz", 50), NOW).await.unwrap()), ["Renamed xyz"]);
+        assert_eq!(list(&db, account, &search("FLEET 0199", 50), NOW).await.unwrap().rows.len(), 9);
+        assert_eq!((counts("xyz").await, counts("fle").await), (1, INDEXED_SEARCH_MAX + 99));
+        delete(&db, account, id).await.unwrap();
+        assert!(list(&db, account, &search("xyz", 50), NOW).await.unwrap().rows.is_empty());
+        assert_eq!(counts("xyz").await, 0);
     }
 
     #[tokio::test]

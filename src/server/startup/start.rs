@@ -12,6 +12,7 @@ use crate::server::public_api::verifier::{DEFAULT_TTL, Verifier};
 use crate::server::startup::config::Settings;
 use crate::server::startup::files;
 use crate::server::state::AppState;
+use axum::serve::ListenerExt;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,6 +101,13 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     }
     tracing::info!("TextPeak Console listening on http://{addr}");
     let jobs = Jobs::start(&state);
+    // Pages stream: the shell first, the data when it is ready. Without
+    // TCP_NODELAY the second write waits for the client's delayed ACK (40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
