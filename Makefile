@@ -15,7 +15,7 @@ export PATH := $(CARGO_HOME)/bin:$(PATH)
 TOOL_BUILD_ENV := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
 
-.PHONY: run test build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright wrk
+.PHONY: run test test-postgres build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright wrk postgresql
 
 ## run: build the release console and serve it on http://127.0.0.1:3000 (SQLite in data/)
 # The server runs directly rather than under `cargo leptos serve`, which relays
@@ -25,11 +25,24 @@ run: build
 	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD exec target/release/textpeak
 
 ## test: every test: unit and integration (cargo test), the browser tests in Chromium,
-## and each benchmark harness run briefly to prove it works
+## both on SQLite and on a throw-away PostgreSQL, and each benchmark harness run
+## briefly to prove it works
 test: tools test-tools
 	cargo test --locked
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory bench-smoke
+
+## test-postgres: the integration and browser tests again, on a PostgreSQL cluster of their
+## own (initdb into /tmp, loopback, a free port), removed afterwards even when a test fails
+test-postgres: build playwright postgresql
+	@cluster=$$(mktemp -d /tmp/textpeak-pg.XXXXXX); \
+	trap 'tests/postgres.sh remove "$$cluster"' EXIT; \
+	server=$$(tests/postgres.sh start "$$cluster"); \
+	echo "PostgreSQL test cluster: $$server"; \
+	TEXTPEAK_TEST_POSTGRES=$$server cargo test --locked --test integration; \
+	E2E_DATABASE_URL=$$(tests/postgres.sh createdb "$$cluster" e2e) E2E_PG_DIR=$$cluster \
+	  $(MAKE) --no-print-directory e2e
 
 ## build: the release server and browser bundle, in target/
 build: tools
@@ -55,7 +68,7 @@ bench-smoke: build wrk
 	python3 benches/table.py --quick
 
 tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
-test-tools: chromium playwright wrk
+test-tools: chromium playwright wrk postgresql
 
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -100,6 +113,10 @@ chromium:
 
 wrk:
 	@command -v wrk >/dev/null || { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq wrk; }
+
+# The tests' and benchmarks' own throw-away clusters (tests/postgres.sh) need only the server binaries.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq postgresql; }
 
 playwright:
 	@[ -x end2end/node_modules/.bin/playwright ] || (cd end2end && npm ci --no-audit --no-fund)

@@ -7,6 +7,9 @@ import { ADMIN, stateFile } from './tests/accounts';
 const repo = path.resolve(__dirname, '..');
 process.env.E2E_DATA_DIR ??= path.join(__dirname, '.tmp', `run-${Date.now()}`);
 const port = process.env.E2E_PORT ?? '3100';
+// `make test` runs the suite twice: on SQLite (in the data folder), then on
+// a throw-away PostgreSQL database (E2E_DATABASE_URL).
+const database = process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {};
 const baseURL = `http://127.0.0.1:${port}`;
 
 export default defineConfig({
@@ -60,6 +63,7 @@ export default defineConfig({
       LEPTOS_ENV: 'PROD',
       TEXTPEAK_ADMIN_PASSWORD: ADMIN.password,
       RUST_LOG: 'info',
+      ...database,
     },
   },
 });

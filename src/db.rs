@@ -4,12 +4,28 @@ pub mod entities;
 pub mod migration;
 pub mod service;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// Connects with the default pool size and brings the schema up to date.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with_pool(url, None).await
+}
+
+/// How many connections a pool keeps when the settings do not say.
+pub const DEFAULT_POOL: u32 = 8;
+/// How long a request waits for a connection before it is told the database
+/// is unavailable (PostgreSQL stopped or unreachable): never a hang.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Any constant will do: every instance takes the same advisory lock.
+const MIGRATION_LOCK: i64 = 0x7465_7874_7065_616b; // "textpeak"
 
 /// Connects and brings the schema up to date. SQLite files are created on
-/// first use; SQLite gets foreign keys on and WAL so readers never wait for a writer.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// first use; SQLite gets foreign keys on and WAL so readers never wait for a
+/// writer. On PostgreSQL, instances that start at once take turns at the
+/// migrations (an advisory lock), so exactly one applies them.
+pub async fn connect_with_pool(url: &str, pool: Option<u32>) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
     let sqlite = url.starts_with("sqlite:");
@@ -17,19 +33,42 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if in_memory {
         // Each pooled connection would get its own empty in-memory database.
         options.max_connections(1);
-    } else if sqlite {
-        options.max_connections(8);
+    } else {
+        options.max_connections(pool.unwrap_or(DEFAULT_POOL).max(1));
+    }
+    if sqlite && !in_memory {
         #[cfg(feature = "sqlite")]
         options.map_sqlx_sqlite_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(release_only_if_idle(conn))));
+    }
+    if !sqlite {
+        options.acquire_timeout(ACQUIRE_TIMEOUT).connect_timeout(ACQUIRE_TIMEOUT);
     }
     // sqlx turns SQLite's foreign keys on and waits 5 s on a busy database by default.
     let db = Database::connect(options).await?;
     if sqlite && !in_memory {
-        use sea_orm::ConnectionTrait;
         db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
     }
-    migration::Migrator::up(&db, None).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        migrate_one_at_a_time(url, &db).await?;
+    } else {
+        migration::Migrator::up(&db, None).await?;
+    }
     Ok(db)
+}
+
+/// Runs the migrations while holding a session advisory lock on a connection
+/// of its own; another instance starting meanwhile waits for the lock, then
+/// finds nothing left to do. A process that dies releases the lock with its session.
+async fn migrate_one_at_a_time(url: &str, db: &DatabaseConnection) -> Result<(), DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).max_connections(1).connect_timeout(ACQUIRE_TIMEOUT);
+    let lock = Database::connect(options).await?;
+    lock.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).await?;
+    let migrated = migration::Migrator::up(db, None).await;
+    let unlocked = lock.execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).await;
+    let _ = lock.close().await;
+    migrated?;
+    unlocked.map(drop)
 }
 
 /// A pooled SQLite connection goes back to the pool only outside any

@@ -10,7 +10,15 @@ setup('onboard a second customer account with textpeak admin add', async () => {
   const output = execFileSync(
     path.join(repo, 'target', 'release', 'textpeak'),
     ['admin', 'add', '--account', BETA.account, '--username', BETA.username],
-    { cwd: repo, input: `${BETA.password}\n`, env: { ...process.env, TEXTPEAK_DATA_DIR: process.env.E2E_DATA_DIR } },
+    {
+      cwd: repo,
+      input: `${BETA.password}\n`,
+      env: {
+        ...process.env,
+        TEXTPEAK_DATA_DIR: process.env.E2E_DATA_DIR,
+        ...(process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
+      },
+    },
   ).toString();
   setup.expect(output).toContain(`Added admin "${BETA.username}"`);
 });

@@ -9,8 +9,8 @@ export const test = base.extend<{ consoleErrors: void }>({
     async ({ page }, use) => {
       const errors: string[] = [];
       page.on('console', (message) => {
-        // A refused sign-in or an expected 4xx answer is logged by the browser as a failed resource.
-        if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) {
+        // A refused sign-in, an expected 4xx, or a 503 while the database is down is logged by the browser as a failed resource.
+        if (message.type() === 'error' && !/status of (4\d\d|503)/.test(message.text())) {
           errors.push(message.text());
         }
       });

@@ -24,6 +24,7 @@ export async function startSecondServer(): Promise<{ url: string; stop: () => Pr
     env: {
       ...process.env,
       TEXTPEAK_DATA_DIR: process.env.E2E_DATA_DIR,
+      ...(process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: path.join(repo, 'target', 'site'),
       LEPTOS_ENV: 'PROD',

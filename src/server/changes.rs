@@ -2,6 +2,10 @@
 //! transaction and makes sure the token verifier forgets what the change
 //! touched, whatever happens to the request meanwhile.
 //!
+//! On PostgreSQL the change is also announced with `NOTIFY`, inside the
+//! transaction, so other instances hear of it exactly when it commits (see
+//! `jobs::listener`), and never of a change that rolled back.
+//!
 //! Cancel safety matters here: a request whose client hangs up while COMMIT
 //! runs is dropped at that await, and any code written after it never runs.
 //! So the verifier is told before the commit (lookups under way must not keep
@@ -11,7 +15,7 @@
 
 use crate::server::public_api::verifier::Verifier;
 use crate::server::state::AppState;
-use sea_orm::{DatabaseTransaction, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement};
 use std::future::Future;
 
 /// What a change touched, as the verifier sees it.
@@ -23,9 +27,55 @@ pub enum Change {
     Acl(i32),
 }
 
-/// Commits `txn` and sends `changes` to the verifier, cancel-safely.
+/// The channel instances announce and hear changes on.
+pub const CHANNEL: &str = "textpeak_changes";
+
+/// Commits `txn` and sends `changes` to the verifier, cancel-safely, and to
+/// every other instance on PostgreSQL.
 pub async fn commit(state: &AppState, txn: DatabaseTransaction, changes: &[Change]) -> Result<(), DbErr> {
+    if !changes.is_empty() && txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANNEL.into(), encode(changes).into()],
+        ))
+        .await?;
+    }
     commit_with(&state.verifier, changes, txn.commit()).await
+}
+
+/// `k12,a3`: key 12 and IP ACL 3 changed.
+pub fn encode(changes: &[Change]) -> String {
+    changes
+        .iter()
+        .map(|change| match change {
+            Change::Key(id) => format!("k{id}"),
+            Change::Acl(id) => format!("a{id}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The changes a notification names; `None` if it cannot be read.
+pub fn decode(payload: &str) -> Option<Vec<Change>> {
+    payload
+        .split(',')
+        .map(|part| match part.split_at_checked(1)? {
+            ("k", id) => id.parse().ok().map(Change::Key),
+            ("a", id) => id.parse().ok().map(Change::Acl),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Tells the verifier about changes (made here, or heard from another instance).
+pub fn forget(verifier: &Verifier, changes: &[Change]) {
+    for change in changes {
+        match *change {
+            Change::Key(id) => verifier.forget_key(id),
+            Change::Acl(id) => verifier.forget_acl(id),
+        }
+    }
 }
 
 /// [`commit`] with the commit itself given as a future (tests hold it at the
@@ -47,12 +97,7 @@ struct ForgetOnDrop<'a> {
 
 impl Drop for ForgetOnDrop<'_> {
     fn drop(&mut self) {
-        for change in self.changes {
-            match *change {
-                Change::Key(id) => self.verifier.forget_key(id),
-                Change::Acl(id) => self.verifier.forget_acl(id),
-            }
-        }
+        forget(self.verifier, self.changes);
     }
 }
 
@@ -91,6 +136,16 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_millis(20), change).await.is_err(), "the request was dropped");
         assert_eq!(verifier.verify_cached(token.expose(), client()), None, "the key is read afresh");
         assert!(verifier.verify_cached(other.expose(), client()).is_some(), "other keys stay cached");
+    }
+
+    #[test]
+    fn notifications_name_what_changed() {
+        let changes = [Change::Key(12), Change::Acl(3)];
+        assert_eq!(encode(&changes), "k12,a3");
+        assert_eq!(decode("k12,a3"), Some(changes.to_vec()));
+        for junk in ["", "x1", "k", "kk", "k1,", "a-"] {
+            assert_eq!(decode(junk), None, "{junk:?}");
+        }
     }
 
     #[tokio::test]

@@ -1,9 +1,13 @@
 //! Background work, each job started with the server and stopped with it:
-//! writing "last used" (coalesced, never per request) and forgetting what
-//! the sign-in and unknown-token limits no longer need.
+//! writing "last used" (coalesced, never per request), forgetting what the
+//! sign-in and unknown-token limits no longer need, and, on PostgreSQL,
+//! hearing other instances' changes (`listener`).
+
+pub mod listener;
 
 use crate::db::service::now_ms;
 use crate::server::state::AppState;
+use sea_orm::DbBackend;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -29,9 +33,14 @@ impl Jobs {
         };
         let prune = {
             let state = state.clone();
-            every(PRUNE_INTERVAL, stopped, move || prune(state.clone()))
+            every(PRUNE_INTERVAL, stopped.clone(), move || prune(state.clone()))
         };
-        Jobs { state: state.clone(), stop, running: vec![flush, prune] }
+        let mut running = vec![flush, prune];
+        if state.db.get_database_backend() == DbBackend::Postgres {
+            let url = state.settings.database_url.clone();
+            running.push(tokio::spawn(listener::run(url, state.verifier.clone(), stopped)));
+        }
+        Jobs { state: state.clone(), stop, running }
     }
 
     /// Stops every job once the run under way is over, then writes the uses

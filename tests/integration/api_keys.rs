@@ -57,6 +57,36 @@ async fn the_token_is_not_stored_in_plain_text() {
     let acl = any_address_acl(&server, &client).await;
     let (_, created) = create(&server, &client, "at rest", acl).await;
     let token = created["token"].as_str().unwrap();
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    if crate::support::postgres().is_some() {
+        // Every row of every table, as text (bytea as hex).
+        use sea_orm::ConnectionTrait;
+        let db = &server.state.db;
+        let tables = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+            ))
+            .await
+            .unwrap();
+        assert!(tables.len() >= 8);
+        for table in tables {
+            let name: String = table.try_get("", "table_name").unwrap();
+            let rows = db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    format!("SELECT t::text AS row FROM \"{name}\" t"),
+                ))
+                .await
+                .unwrap();
+            for row in rows {
+                let text: String = row.try_get("", "row").unwrap();
+                assert!(!text.contains(&token[10..30]), "part of the token in {name}");
+                assert!(!text.contains(&hex(&token.as_bytes()[10..30])), "part of the token, as bytes, in {name}");
+            }
+        }
+        return;
+    }
     // Everything SQLite wrote: the database, its WAL and shared-memory files.
     let mut seen = 0;
     for entry in std::fs::read_dir(server.dir.path()).unwrap() {
@@ -211,7 +241,7 @@ async fn keys_survive_a_restart() {
     let acl = any_address_acl(&server, &client).await;
     let (_, created) = create(&server, &client, "durable", acl).await;
     let token = created["token"].as_str().unwrap().to_owned();
-    let db_url = format!("sqlite://{}?mode=rwc", server.dir.path().join("textpeak.db").display());
+    let db_url = server.database_url.clone();
 
     let restarted = TestServer::start_with(&[("DATABASE_URL", &db_url)]).await;
     let (_, page) = restarted.call::<ListApiKeys>(&client, &[]).await;

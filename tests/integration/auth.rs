@@ -236,7 +236,7 @@ async fn idle_sessions_expire_and_restarts_keep_live_ones() {
     let client = server.admin_client().await;
     assert_eq!(server.call::<CurrentAdmin>(&client, &[]).await.0, StatusCode::OK);
 
-    let db_url = format!("sqlite://{}?mode=rwc", server.dir.path().join("textpeak.db").display());
+    let db_url = server.database_url.clone();
     let restarted = TestServer::start_with(&[("DATABASE_URL", &db_url)]).await;
     assert_eq!(restarted.call::<CurrentAdmin>(&client, &[]).await.0, StatusCode::OK, "a restart keeps the session");
 

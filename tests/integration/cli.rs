@@ -15,9 +15,34 @@ pub fn textpeak(data: &std::path::Path) -> Command {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TEXTPEAK_DATA_DIR", data)
+        .env("DATABASE_URL", database_url(data))
         .env("TEXTPEAK_MASTER_KEY", MASTER_KEY)
         .env("RUST_LOG", "warn");
     command
+}
+
+/// Makes the server of `to` use the same database as the server of `from`.
+pub fn share_database(from: &std::path::Path, to: &std::path::Path) {
+    let url = database_url(from);
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::write(to.join("database-url"), url).unwrap();
+}
+
+/// The database of the server whose data folder is `data`: the SQLite file
+/// in it, or (on PostgreSQL) a database made for it on first use and
+/// remembered in the folder, so a restart finds the same data.
+pub fn database_url(data: &std::path::Path) -> String {
+    if crate::support::postgres().is_none() {
+        return format!("sqlite://{}?mode=rwc", data.join("textpeak.db").display());
+    }
+    let remembered = data.join("database-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return url;
+    }
+    let url = crate::support::fresh_database_url().unwrap();
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(&remembered, &url).unwrap();
+    url
 }
 
 pub fn free_port() -> u16 {
@@ -68,6 +93,11 @@ impl Running {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Everything it has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
     }
 
     pub fn pid(&self) -> u32 {
@@ -164,7 +194,7 @@ async fn logs_never_hold_a_token_and_stopping_saves_the_last_uses() {
     assert!(!logs.contains(password), "a password reached the logs");
 
     // The use was only in memory; stopping wrote it.
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("textpeak.db").display());
+    let url = database_url(dir.path());
     let db = textpeak::db::connect(&url).await.unwrap();
     let key = textpeak::db::service::api_keys::find(&db, 1, id as i32).await.unwrap().unwrap();
     assert!(key.last_used_at > 0, "last use written at shutdown");
@@ -196,7 +226,7 @@ async fn admin_add_onboards_a_customer_account() {
     assert!(!taken.status.success());
     assert!(String::from_utf8_lossy(&taken.stderr).contains("already taken"));
 
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("textpeak.db").display());
+    let url = database_url(dir.path());
     let db = textpeak::db::connect(&url).await.unwrap();
     let other = textpeak::db::service::accounts::find_by_name(&db, "Other").await.unwrap();
     assert!(other.is_none(), "a refused admin leaves no empty account behind");

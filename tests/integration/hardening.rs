@@ -414,6 +414,9 @@ async fn behind_a_tls_proxy_the_session_cookie_is_secure() {
 #[cfg(unix)]
 #[tokio::test]
 async fn the_data_folder_and_the_database_are_private() {
+    if crate::support::postgres().is_some() {
+        return crate::support::only_on("SQLite", "the database files are in the data folder");
+    }
     use std::os::unix::fs::PermissionsExt;
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod faults;
 mod hardening;
+mod instances;
 mod ip_acls;
 mod lifecycle;
 mod support;

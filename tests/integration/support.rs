@@ -15,6 +15,48 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// Where its data lives: its own SQLite file, or its own PostgreSQL database.
+    pub database_url: String,
+}
+
+/// The PostgreSQL server the suite runs against (`TEXTPEAK_TEST_POSTGRES`, a
+/// server URL without a database; `make test` sets it for the second run),
+/// or `None` when the suite runs on SQLite.
+pub fn postgres() -> Option<String> {
+    std::env::var("TEXTPEAK_TEST_POSTGRES").ok().filter(|v| !v.is_empty())
+}
+
+/// Says why a test that only makes sense on one database does nothing on this run.
+pub fn only_on(database: &str, why: &str) {
+    eprintln!("only on {database}: {why}");
+}
+
+/// A database of its own for one server: a new PostgreSQL database when the
+/// suite runs on PostgreSQL, `None` for SQLite (a file in the data folder).
+pub fn fresh_database_url() -> Option<String> {
+    let server = postgres()?;
+    let mut bytes = [0u8; 8];
+    getrandom_bytes(&mut bytes);
+    let name = format!("test_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let admin_url = format!("{server}/postgres");
+    let create = format!("CREATE DATABASE {name}");
+    // The tests' runtimes are single-threaded: create it on a thread of its own.
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+            use sea_orm::ConnectionTrait;
+            let db = sea_orm::Database::connect(&admin_url).await.expect("the test PostgreSQL server answers");
+            db.execute_unprepared(&create).await.unwrap();
+            db.close().await.unwrap();
+        })
+    })
+    .join()
+    .unwrap();
+    Some(format!("{server}/{name}"))
+}
+
+fn getrandom_bytes(bytes: &mut [u8]) {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom").unwrap().read_exact(bytes).unwrap();
 }
 
 /// A fixed master key: tests need not create key files.
@@ -45,10 +87,16 @@ impl TestServer {
             ("TEXTPEAK_MASTER_KEY".into(), MASTER_KEY.into()),
             ("TEXTPEAK_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
         ]);
+        if !extra.iter().any(|(k, _)| *k == "DATABASE_URL")
+            && let Some(url) = fresh_database_url()
+        {
+            env.insert("DATABASE_URL".into(), url);
+        }
         for (k, v) in extra {
             env.insert((*k).into(), (*v).into());
         }
         let settings = Settings::load_with(&move |name: &str| env.get(name).cloned()).unwrap();
+        let database_url = settings.database_url.clone();
         let (state, _) = build_state(settings).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -57,7 +105,7 @@ impl TestServer {
             let _ = tcp.set_nodelay(true);
         });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestServer { addr, state, dir }
+        TestServer { addr, state, dir, database_url }
     }
 
     pub fn url(&self, path: &str) -> String {

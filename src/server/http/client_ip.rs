@@ -162,9 +162,9 @@ mod properties {
 
     fn address() -> impl Strategy<Value = IpAddr> {
         prop_oneof![
-            any::<[u8; 4]>().prop_map(|a| IpAddr::from(a)),
+            any::<[u8; 4]>().prop_map(IpAddr::from),
             (0u8..4).prop_map(|n| IpAddr::from([10, 0, 0, n])),
-            any::<[u8; 16]>().prop_map(|a| IpAddr::from(a)),
+            any::<[u8; 16]>().prop_map(IpAddr::from),
         ]
     }
 

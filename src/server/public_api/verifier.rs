@@ -30,12 +30,15 @@ use crate::server::public_api::unknown_tokens::UnknownTokenLimit;
 use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long an entry is trusted before it is read again (for other instances' changes).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+/// How long entries are trusted while changes from other instances cannot be
+/// heard (the PostgreSQL listener is down).
+pub const DEGRADED_TTL: Duration = Duration::from_secs(1);
 /// How long "no such token" is remembered, so a client retrying a deleted key does not hit the database each time.
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 /// Bound on remembered unknown tokens; past it the list starts afresh.
@@ -141,6 +144,8 @@ pub struct Verifier {
     generation: AtomicU64,
     usage: Mutex<HashMap<i32, Usage>>,
     ttl: Duration,
+    /// Set while other instances' changes cannot be heard: entries then live [`DEGRADED_TTL`].
+    degraded: AtomicBool,
     clock: Arc<Clock>,
     unknown_limit: UnknownTokenLimit,
     /// Database lookups made (cache misses), for tests and the operator.
@@ -160,6 +165,7 @@ impl Verifier {
             generation: AtomicU64::new(0),
             usage: Mutex::new(HashMap::new()),
             ttl,
+            degraded: AtomicBool::new(false),
             clock,
             unknown_limit: UnknownTokenLimit::default(),
             lookups: AtomicU64::new(0),
@@ -233,8 +239,9 @@ impl Verifier {
         let digest = digest(token.expose());
         let cache = self.read();
         if let Some(key) = cache.keys.get(&digest) {
+            let ttl = if self.degraded.load(Ordering::Relaxed) { DEGRADED_TTL.min(self.ttl) } else { self.ttl };
             if let Some(acl) = cache.acls.get(&key.acl_id)
-                && now.duration_since(key.loaded) < self.ttl
+                && now.duration_since(key.loaded) < ttl
             {
                 let wall = self.clock.now_ms();
                 let verdict = decide(key, acl, client, wall);
@@ -285,6 +292,21 @@ impl Verifier {
         for digest in gone {
             cache.remove(&digest);
         }
+    }
+
+    /// Forgets everything: what changed meanwhile elsewhere cannot be known.
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let mut cache = self.write();
+        cache.keys.clear();
+        cache.by_key.clear();
+        cache.acls.clear();
+        cache.unknown.clear();
+    }
+
+    /// While `true`, cached entries are trusted for [`DEGRADED_TTL`] only.
+    pub fn set_degraded(&self, degraded: bool) {
+        self.degraded.store(degraded, Ordering::Relaxed);
     }
 
     pub fn cached_keys(&self) -> usize {
@@ -521,6 +543,19 @@ mod tests {
         assert!(decided(verifier.lookup(b.expose(), ip("192.0.2.1"), Instant::now())).is_some());
         verifier.forget_acl(2);
         assert!(decided(verifier.lookup(b.expose(), ip("192.0.2.1"), Instant::now())).is_none());
+        assert_eq!(verifier.cached_keys(), 0);
+    }
+
+    #[test]
+    fn while_degraded_entries_live_one_second_and_clear_forgets_all() {
+        let verifier = Verifier::default();
+        let t = cached_with(&verifier, 1, 1, "0.0.0.0/0");
+        let in_two_seconds = Instant::now() + Duration::from_secs(2);
+        assert!(decided(verifier.lookup(t.expose(), ip("192.0.2.1"), in_two_seconds)).is_some());
+        verifier.set_degraded(true);
+        assert!(decided(verifier.lookup(t.expose(), ip("192.0.2.1"), in_two_seconds)).is_none());
+        assert!(decided(verifier.lookup(t.expose(), ip("192.0.2.1"), Instant::now())).is_some());
+        verifier.clear();
         assert_eq!(verifier.cached_keys(), 0);
     }
 

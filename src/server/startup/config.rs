@@ -35,6 +35,7 @@ struct FileSettings {
     public_url: Option<String>,
     secure_cookies: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
+    db_pool: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +59,8 @@ pub struct Settings {
     /// The first admin's password on first start; generated and printed when unset.
     pub admin_password: Option<String>,
     pub trusted_proxies: Vec<IpNet>,
+    /// Connections the database pool keeps (`TEXTPEAK_DB_POOL`); `None` for the default.
+    pub db_pool: Option<u32>,
 }
 
 /// Reads environment variables through a function so tests need not touch the process environment.
@@ -145,6 +148,15 @@ impl Settings {
             None => parse_networks(file.textpeak.trusted_proxies.iter().flatten().map(String::as_str))
                 .map_err(|e| ConfigError::new(format!("{} [textpeak] trusted-proxies", path.display()), e))?,
         };
+        let db_pool = match env("TEXTPEAK_DB_POOL") {
+            Some(value) => Some(parse_pool(&value).map_err(|e| ConfigError::new("TEXTPEAK_DB_POOL", e))?),
+            None => file
+                .textpeak
+                .db_pool
+                .map(|n| parse_pool(&n.to_string()))
+                .transpose()
+                .map_err(|e| ConfigError::new(format!("{} [textpeak] db-pool", path.display()), e))?,
+        };
         Ok(Settings {
             leptos,
             database_url,
@@ -154,6 +166,7 @@ impl Settings {
             secure_cookies,
             admin_password,
             trusted_proxies,
+            db_pool,
         })
     }
 
@@ -226,6 +239,14 @@ pub fn origin_of(url: &str) -> Option<String> {
         return None;
     }
     Some(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
+/// A pool of 1 to 500 connections; PostgreSQL's own limit is usually 100 in all.
+fn parse_pool(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if (1..=500).contains(&n) => Ok(n),
+        _ => Err(format!("{value:?} is not a number of connections from 1 to 500")),
+    }
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -386,6 +407,8 @@ mod tests {
             ("TEXTPEAK_SECURE_COOKIES", "maybe", "TEXTPEAK_SECURE_COOKIES"),
             ("TEXTPEAK_ADMIN_PASSWORD", "short", "TEXTPEAK_ADMIN_PASSWORD"),
             ("TEXTPEAK_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local", "TEXTPEAK_TRUSTED_PROXIES"),
+            ("TEXTPEAK_DB_POOL", "0", "TEXTPEAK_DB_POOL"),
+            ("TEXTPEAK_DB_POOL", "many", "TEXTPEAK_DB_POOL"),
         ];
         for (name, value, expected) in cases {
             let env = env_of(&[("TEXTPEAK_DATA_DIR", data.clone()), (name, value.into())]);

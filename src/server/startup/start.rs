@@ -1,6 +1,7 @@
 //! Starting the server: settings, logging, database, first admin, listener.
 
 use crate::db;
+use crate::db::service::admins::AdminError;
 use crate::db::service::{accounts, admins};
 use crate::domain::device::{self, DeviceKey};
 use crate::domain::password;
@@ -38,7 +39,9 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
         }
         files::create_private_file(&file).map_err(|e| format!("database file {}: {e}", file.display()))?;
     }
-    db::connect(&settings.database_url).await.map_err(|e| format!("DATABASE_URL: cannot open the database: {e}"))
+    db::connect_with_pool(&settings.database_url, settings.db_pool)
+        .await
+        .map_err(|e| format!("DATABASE_URL: cannot open the database: {e}"))
 }
 
 /// What a first start did, for the operator's eyes only.
@@ -48,16 +51,30 @@ pub struct FirstStart {
 }
 
 /// With no admin at all, creates the account "Default" and its admin `admin`.
+/// Several instances starting at once on an empty database race here: the
+/// one that loses finds the account or the admin made and goes on as a
+/// restart would.
 pub async fn ensure_first_admin(db: &DatabaseConnection, settings: &Settings) -> Result<Option<FirstStart>, String> {
-    if admins::count(db).await.map_err(|e| format!("first start: {e}"))? > 0 {
+    let failed = |e: &dyn std::fmt::Display| format!("first start: {e}");
+    if admins::count(db).await.map_err(|e| failed(&e))? > 0 {
         return Ok(None);
     }
-    let account = accounts::ensure_default(db).await.map_err(|e| format!("first start: {e}"))?;
+    let account = match accounts::ensure_default(db).await {
+        Ok(account) => account,
+        Err(e) => accounts::find_by_name(db, accounts::DEFAULT_ACCOUNT)
+            .await
+            .map_err(|e| failed(&e))?
+            .ok_or_else(|| failed(&e))?,
+    };
     let (password, generated) = match &settings.admin_password {
         Some(p) => (p.clone(), false),
-        None => (password::generate().map_err(|e| format!("first start: {e}"))?, true),
+        None => (password::generate().map_err(|e| failed(&e))?, true),
     };
-    admins::create(db, account.id, FIRST_ADMIN, &password).await.map_err(|e| format!("first start: {e}"))?;
+    match admins::create(db, account.id, FIRST_ADMIN, &password).await {
+        Ok(_) => {}
+        Err(AdminError::Taken(_)) => return Ok(None),
+        Err(e) => return Err(failed(&e)),
+    }
     tracing::info!(account = %account.name, username = FIRST_ADMIN, "created the first admin");
     Ok(Some(FirstStart { generated_password: generated.then_some(password) }))
 }
