@@ -14,6 +14,11 @@ export PATH := $(CARGO_HOME)/bin:$(PATH)
 # Installing the tools is a one-off: skip the 15-minute LTO link.
 TOOL_BUILD_ENV := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
+# The server's features, as cargo-leptos builds it (Cargo.toml bin-features), for
+# the benchmarks and their seeding tool. Both build in the bench profile, which
+# shares the release profile's dependencies, so only this crate is compiled
+# again (dev-dependencies change the features of a few shared crates).
+BENCH_BUILD := --locked --no-default-features --features ssr,sqlite,postgres
 
 .PHONY: run test test-postgres build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright wrk postgresql
 
@@ -52,20 +57,25 @@ build: tools
 e2e: build playwright
 	cd end2end && npx playwright test
 
-## bench: in-process verification (criterion), the API under load and the API Keys table at
-## 100 and 100,000 keys (wrk); see BENCHMARKS.md
-bench: build wrk
-	cargo bench --locked --bench verify
+## bench: in-process verification (criterion), the API under load on SQLite and PostgreSQL,
+## the API Keys table at 100 and 100,000 keys (wrk), and how fast a change reaches another
+## instance; see BENCHMARKS.md
+bench: build wrk postgresql
+	cargo bench $(BENCH_BUILD) --bench verify
 	python3 benches/ratio.py
-	cargo build --locked --release --example seed_keys
+	cargo build $(BENCH_BUILD) --profile bench --example seed_keys
 	python3 benches/load.py
+	python3 benches/load.py --database postgres --rotate 10000
 	python3 benches/table.py
+	python3 benches/instances.py
 
-bench-smoke: build wrk
-	cargo bench --locked --bench verify -- --test
-	cargo build --locked --release --example seed_keys
+bench-smoke: build wrk postgresql
+	cargo bench $(BENCH_BUILD) --bench verify -- --test
+	cargo build $(BENCH_BUILD) --profile bench --example seed_keys
 	python3 benches/load.py --quick
+	python3 benches/load.py --quick --database postgres --rotate 500
 	python3 benches/table.py --quick
+	python3 benches/instances.py --quick
 
 tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
 test-tools: chromium playwright wrk postgresql

@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
 """Load benchmark of the TextPeak API against the release server on loopback.
 
-Seeds a fresh database with KEYS API keys, starts target/release/textpeak, and
-drives it with wrk: GET /api/v1/whoami (token verified, IP ACL checked) and
-GET /api/v1/health (no authentication) in alternating rounds of the same run,
-so the ratio compares like with like. Reports requests/s, p99 latency and the
-server's peak resident memory (VmHWM).
+Seeds a fresh database with KEYS API keys (SQLite, or a throw-away PostgreSQL
+cluster of its own with --database postgres), starts target/release/textpeak,
+and measures:
 
-    python3 benches/load.py                 # 100,000 keys, 3 rounds of 10 s
-    python3 benches/load.py --quick         # proves the harness works (make test)
+- cold lookups: the first use of each of --cold tokens nobody used yet (one
+  database query each), one request at a time: median and p99;
+- GET /api/v1/whoami (token verified, IP ACL checked) against GET
+  /api/v1/health (no authentication), in alternating wrk rounds of the same
+  run, so the ratio compares like with like;
+- with --rotate N, whoami rotating over N distinct tokens, so the token cache
+  really fills, and the server's peak resident memory (VmHWM) after it.
+
+    python3 benches/load.py                       # SQLite, 100,000 keys, 3 rounds of 10 s
+    python3 benches/load.py --database postgres --rotate 10000
+    python3 benches/load.py --quick               # proves the harness works (make test)
 """
 
 import argparse
+import contextlib
+import http.client
 import json
 import os
 import platform
@@ -25,6 +34,7 @@ import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PIN = (os.cpu_count() or 1) >= 2
+CLUSTER = os.path.join(REPO, "tests", "postgres.sh")
 
 
 def parse_latency(text):
@@ -37,10 +47,25 @@ def pinned(cpu, command):
     return ["taskset", "-c", str(cpu), *command] if PIN else command
 
 
-def wrk(url, seconds, connections, token=None):
+def wrk(url, seconds, connections, token=None, tokens_file=None):
     headers = ["-H", f"Authorization: Bearer {token}"] if token else []
-    command = pinned(1, ["wrk", *headers, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url])
+    script = []
+    if tokens_file:
+        lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+        lua.write(
+            f'local tokens = {{}}\nfor line in io.lines("{tokens_file}") do tokens[#tokens + 1] = line end\n'
+            "local i = 0\n"
+            "request = function()\n"
+            "  i = i % #tokens + 1\n"
+            '  return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. tokens[i] })\n'
+            "end\n"
+        )
+        lua.close()
+        script = ["-s", lua.name]
+    command = pinned(1, ["wrk", *headers, *script, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url])
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    if script:
+        os.unlink(script[1])
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = parse_latency(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -81,38 +106,93 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+@contextlib.contextmanager
+def database(kind, data):
+    """The database URL to use: SQLite in the data folder, or a PostgreSQL cluster of our own."""
+    if kind == "sqlite":
+        yield f"sqlite://{os.path.join(data, 'textpeak.db')}?mode=rwc"
+        return
+    cluster = tempfile.mkdtemp(prefix="textpeak-bench-pg.")
+    try:
+        subprocess.run([CLUSTER, "start", cluster], check=True, capture_output=True)
+        url = subprocess.run([CLUSTER, "createdb", cluster, "bench"], check=True, capture_output=True, text=True)
+        yield url.stdout.strip()
+    finally:
+        subprocess.run([CLUSTER, "remove", cluster], check=False, capture_output=True)
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def cold_lookups(port, tokens):
+    """First use of each token, one request at a time on one connection: ms each."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    times = []
+    for token in tokens:
+        started = time.perf_counter()
+        connection.request("GET", "/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        response.read()
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            sys.exit(f"cold lookup answered {response.status}")
+    connection.close()
+    return times
+
+
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--cold", type=int, default=1000, help="tokens used once each, uncached")
+    parser.add_argument("--rotate", type=int, default=0, help="distinct tokens for the rotating whoami run")
     parser.add_argument("--port", type=int, default=3200)
-    parser.add_argument("--quick", action="store_true", help="1,000 keys, 1 round of 2 s")
+    parser.add_argument("--quick", action="store_true", help="1,000 keys, 1 round of 2 s, 50 cold lookups")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     if args.quick:
-        args.keys, args.seconds, args.rounds = 1_000, 2, 1
+        args.keys, args.seconds, args.rounds, args.cold = 1_000, 2, 1, 50
+        args.rotate = min(args.rotate, 500)
 
     base = f"http://127.0.0.1:{args.port}"
-    with tempfile.TemporaryDirectory() as data:
+    with tempfile.TemporaryDirectory() as data, database(args.database, data) as database_url:
         env = dict(
             os.environ,
             TEXTPEAK_DATA_DIR=data,
+            DATABASE_URL=database_url,
             TEXTPEAK_ADMIN_PASSWORD="load benchmark password",
             LEPTOS_SITE_ADDR=f"127.0.0.1:{args.port}",
             LEPTOS_SITE_ROOT=os.path.join(REPO, "target", "site"),
             LEPTOS_ENV="PROD",
             RUST_LOG="warn",
         )
+        tokens_file = os.path.join(data, "tokens.txt")
         seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
         started = time.time()
-        token = subprocess.run([seed, str(args.keys)], check=True, capture_output=True, text=True, env=env, cwd=REPO).stdout.strip()
-        print(f"seeded {args.keys:,} keys in {time.time() - started:.1f} s", flush=True)
+        wanted = args.cold + args.rotate
+        seeded = subprocess.run(
+            [seed, str(args.keys), str(wanted), tokens_file], check=True, capture_output=True, text=True, env=env, cwd=REPO
+        )
+        token = seeded.stdout.strip()
+        print(f"seeded {args.keys:,} keys ({args.database}) in {time.time() - started:.1f} s", flush=True)
+        with open(tokens_file) as f:
+            tokens = [line.strip() for line in f if line.strip()]
+        cold, rotating = tokens[: args.cold], tokens[args.cold :]
+        rotating_file = os.path.join(data, "rotating.txt")
+        with open(rotating_file, "w") as f:
+            f.write("\n".join(rotating) + "\n")
 
         server = subprocess.Popen(pinned(0, [os.path.join(REPO, "target", "release", "textpeak")]), env=env, cwd=REPO)
         try:
             wait_until_up(f"{base}/api/v1/health", server)
+            cold_ms = cold_lookups(args.port, cold)
+            print(f"cold lookups: {len(cold_ms)} first uses, median {statistics.median(cold_ms):.3f} ms, "
+                  f"p99 {percentile(cold_ms, 0.99):.3f} ms", flush=True)
             request = urllib.request.Request(f"{base}/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
             answer = json.load(urllib.request.urlopen(request))
             assert answer["ip_acl"] == "Any address", answer
@@ -123,6 +203,11 @@ def main():
                     results[name].append((rps, p99))
                     print(f"round {round_ + 1} {name:7} {rps:10.0f} req/s  p99 {p99:.3f} ms", flush=True)
             rss = peak_rss_mib(server.pid)
+            rotated = None
+            if rotating:
+                rotated = wrk(f"{base}/api/v1/whoami", args.seconds, args.connections, tokens_file=rotating_file)
+                print(f"whoami over {len(rotating):,} tokens {rotated[0]:10.0f} req/s  p99 {rotated[1]:.3f} ms", flush=True)
+            rss_rotated = peak_rss_mib(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -133,11 +218,14 @@ def main():
     whoami_p99 = statistics.median(p for _, p in results["whoami"])
     figures = {
         "machine": f"{os.cpu_count()} CPUs, {cpu_model()}",
+        "database": args.database,
         "keys": args.keys,
         "rounds": args.rounds,
         "seconds_per_run": args.seconds,
         "connections": args.connections,
         "pinned": PIN,
+        "cold_median_ms": round(statistics.median(cold_ms), 3),
+        "cold_p99_ms": round(percentile(cold_ms, 0.99), 3),
         "health_rps": round(health_rps),
         "whoami_rps": round(whoami_rps),
         "ratio": round(whoami_rps / health_rps, 3),
@@ -145,14 +233,26 @@ def main():
         "whoami_p99_ms": round(whoami_p99, 3),
         "peak_rss_mib": round(rss, 1),
     }
+    if rotated:
+        figures.update(
+            rotating_tokens=len(rotating),
+            rotating_rps=round(rotated[0]),
+            rotating_ratio=round(rotated[0] / health_rps, 3),
+            rotating_p99_ms=round(rotated[1], 3),
+            peak_rss_rotating_mib=round(rss_rotated, 1),
+        )
     print()
-    print(f"machine: {figures['machine']}")
+    print(f"machine: {figures['machine']}; database: {args.database}")
     placement = "server on CPU 0, wrk on CPU 1" if PIN else "unpinned"
     print(f"{args.keys:,} keys; wrk -t1 -c{args.connections}; {placement}; median of {args.rounds} rounds of {args.seconds} s")
+    print(f"cold lookups ({len(cold_ms)} first uses): median {figures['cold_median_ms']:.3f} ms, p99 {figures['cold_p99_ms']:.3f} ms")
     print(f"GET /api/v1/health  {health_rps:10.0f} req/s  p99 {health_p99:.3f} ms")
     print(f"GET /api/v1/whoami  {whoami_rps:10.0f} req/s  p99 {whoami_p99:.3f} ms")
     print(f"whoami / health throughput: {figures['ratio']:.3f} (target >= 0.8); whoami p99 target < 2 ms")
     print(f"server peak RSS: {rss:.1f} MiB")
+    if rotated:
+        print(f"whoami over {len(rotating):,} distinct tokens: {rotated[0]:.0f} req/s, "
+              f"{figures['rotating_ratio']:.3f} of health (target >= 0.8); peak RSS with them cached {rss_rotated:.1f} MiB")
     if args.json:
         with open(args.json, "w") as out:
             json.dump(figures, out, indent=2)

@@ -1,21 +1,31 @@
-//! Fills a console database with API keys for the load benchmark (`make bench`).
+//! Fills a console database with API keys for the benchmarks (`make bench`).
 //! Uses the same settings as the server (TEXTPEAK_DATA_DIR, DATABASE_URL,
-//! TEXTPEAK_MASTER_KEY) and prints one token whose IP ACL admits loopback.
+//! TEXTPEAK_MASTER_KEY) and prints one token whose IP ACL admits loopback;
+//! with a second argument, also writes that many tokens, spread over all the
+//! keys, one per line, to the file named third.
 //!
 //!     cargo run --release --example seed_keys -- 100000
+//!     cargo run --release --example seed_keys -- 100000 10000 tokens.txt
 
 use sea_orm::TransactionTrait;
+use std::io::Write;
 use textpeak::db::service::{api_keys, ip_acls};
 use textpeak::server::startup::config::Settings;
 use textpeak::server::startup::start::{ensure_first_admin, open_database};
 
+const USAGE: &str = "usage: seed_keys COUNT [TOKENS FILE]";
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    let count: usize = std::env::args()
-        .nth(1)
-        .map(|n| n.parse().map_err(|_| "usage: seed_keys COUNT"))
-        .transpose()?
-        .unwrap_or(100_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let count: usize = args.first().map(|n| n.parse().map_err(|_| USAGE)).transpose()?.unwrap_or(100_000);
+    let wanted: usize = args.get(1).map(|n| n.parse().map_err(|_| USAGE)).transpose()?.unwrap_or(0);
+    let mut out = match args.get(2) {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?),
+        None if wanted > 0 => return Err(USAGE.into()),
+        None => None,
+    };
+    let every = if wanted > 0 { (count / wanted).max(1) } else { usize::MAX };
     let settings = Settings::load().map_err(|e| e.to_string())?;
     let db = open_database(&settings).await?;
     ensure_first_admin(&db, &settings).await?;
@@ -24,6 +34,7 @@ async fn main() -> Result<(), String> {
     let any = any.first().ok_or("the account has no IP ACL")?;
 
     let mut probe = None;
+    let mut written = 0;
     for chunk in 0..count.div_ceil(10_000) {
         let txn = db.begin().await.map_err(|e| e.to_string())?;
         for i in chunk * 10_000..((chunk + 1) * 10_000).min(count) {
@@ -32,6 +43,13 @@ async fn main() -> Result<(), String> {
                 api_keys::create(&txn, &settings.master_key, account.id, &format!("load {i}"), any.id, None, now)
                     .await
                     .map_err(|e| e.to_string())?;
+            if let Some(file) = out.as_mut()
+                && i % every == 0
+                && written < wanted
+            {
+                writeln!(file, "{}", token.expose()).map_err(|e| e.to_string())?;
+                written += 1;
+            }
             if i == count / 2 {
                 probe = Some(token);
             }
