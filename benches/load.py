@@ -205,8 +205,14 @@ def main():
             rss = peak_rss_mib(server.pid)
             rotated = None
             if rotating:
+                # One pass first, so every token is cached (its first use is the cold lookup above);
+                # then both endpoints through the same request script, whose Lua costs wrk as much
+                # for health as for whoami.
+                wrk(f"{base}/api/v1/whoami", max(2, args.seconds // 3), args.connections, tokens_file=rotating_file)
+                health_rotated = wrk(f"{base}/api/v1/health", args.seconds, args.connections, tokens_file=rotating_file)
                 rotated = wrk(f"{base}/api/v1/whoami", args.seconds, args.connections, tokens_file=rotating_file)
-                print(f"whoami over {len(rotating):,} tokens {rotated[0]:10.0f} req/s  p99 {rotated[1]:.3f} ms", flush=True)
+                print(f"over {len(rotating):,} tokens: health {health_rotated[0]:10.0f} req/s, "
+                      f"whoami {rotated[0]:10.0f} req/s  p99 {rotated[1]:.3f} ms", flush=True)
             rss_rotated = peak_rss_mib(server.pid)
         finally:
             server.terminate()
@@ -237,7 +243,8 @@ def main():
         figures.update(
             rotating_tokens=len(rotating),
             rotating_rps=round(rotated[0]),
-            rotating_ratio=round(rotated[0] / health_rps, 3),
+            rotating_health_rps=round(health_rotated[0]),
+            rotating_ratio=round(rotated[0] / health_rotated[0], 3),
             rotating_p99_ms=round(rotated[1], 3),
             peak_rss_rotating_mib=round(rss_rotated, 1),
         )
@@ -252,7 +259,8 @@ def main():
     print(f"server peak RSS: {rss:.1f} MiB")
     if rotated:
         print(f"whoami over {len(rotating):,} distinct tokens: {rotated[0]:.0f} req/s, "
-              f"{figures['rotating_ratio']:.3f} of health (target >= 0.8); peak RSS with them cached {rss_rotated:.1f} MiB")
+              f"{figures['rotating_ratio']:.3f} of health sent the same way (target >= 0.8); "
+              f"peak RSS with them cached {rss_rotated:.1f} MiB")
     if args.json:
         with open(args.json, "w") as out:
             json.dump(figures, out, indent=2)
