@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::ConsoleLayout>
                     <Route path=path!("") view=home::HomePage />
                     <Route path=path!("/settings/api-keys") view=api_keys::ApiKeysPage />
+                    <Route path=path!("/settings/api-keys/:id") view=api_keys::KeyPage />
                     <Route path=path!("/settings/ip-acls") view=ip_acls::IpAclsPage />
                     <Route path=path!("/settings/audit-log") view=audit_log::AuditLogPage />
                 </ParentRoute>

@@ -8,4 +8,5 @@ pub mod lifecycle;
 pub mod password;
 pub mod session;
 pub mod token;
+pub mod usage;
 pub mod validation;

@@ -203,6 +203,54 @@ pub struct AttentionList {
     pub unused: Vec<AttentionItem>,
 }
 
+/// One UTC day of a key's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    /// The day's first instant (ms since the epoch).
+    pub day: i64,
+    pub allowed: i64,
+    pub refused: i64,
+    /// Let through by a report-only IP ACL (counted in `allowed` too).
+    pub would_refuse: i64,
+}
+
+/// A client address that presented the key's token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressRow {
+    pub ip: String,
+    pub requests: i64,
+    pub refused: i64,
+    pub would_refuse: i64,
+    pub last_seen: i64,
+}
+
+/// A refused use, or one a report-only IP ACL let through ("would be refused").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalRow {
+    pub at: i64,
+    pub ip: String,
+    /// `ip_not_allowed`, `key_disabled`, `key_expired` or `token_expired`.
+    pub reason: String,
+    pub would_be_refused: bool,
+}
+
+/// Everything a key's page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyDetails {
+    pub key: ApiKeySummary,
+    pub ip_acl_report_only: bool,
+    /// The Edit dialog's choices.
+    pub ip_acls: Vec<IpAclChoice>,
+    /// The last 30 days, oldest first, every day present (zero without traffic).
+    pub days: Vec<DayCounts>,
+    /// Addresses seen in the last 30 days, most recent first (at most 100).
+    pub addresses: Vec<AddressRow>,
+    /// Addresses forgotten because more than 100 presented the token.
+    pub addresses_dropped: i64,
+    /// The last 50 refused uses, newest first.
+    pub refusals: Vec<RefusalRow>,
+}
+
 /// One page of the account's keys: searched by name, filtered by status,
 /// sorted, and paged by cursor. Every parameter may be left out.
 #[server(prefix = "/rpc", endpoint = "list_api_keys")]
@@ -305,4 +353,30 @@ pub async fn keys_needing_attention() -> Result<AttentionList, ConsoleError> {
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::api_keys::attention(&state, &caller).await
+}
+
+/// A key's page: its details, what its token did in the last 30 days, where
+/// from, and what was refused, current to the second.
+#[server(prefix = "/rpc", endpoint = "api_key_details")]
+pub async fn api_key_details(id: i32) -> Result<KeyDetails, ConsoleError> {
+    use crate::server::http::rpc;
+    let caller = rpc::caller().await?;
+    let state = rpc::state()?;
+    crate::server::console::key_insight::details(&state, &caller, id).await
+}
+
+/// Creates an IP ACL of `addresses` (one per line) named `name` and gives
+/// it to the key, in one transaction; `report_only` lets others through,
+/// reported, until the admin is sure.
+#[server(prefix = "/rpc", endpoint = "lock_api_key_to_addresses")]
+pub async fn lock_api_key_to_addresses(
+    id: i32,
+    name: String,
+    addresses: String,
+    report_only: bool,
+) -> Result<(), ConsoleError> {
+    use crate::server::http::rpc;
+    let caller = rpc::caller().await?;
+    let state = rpc::state()?;
+    crate::server::console::key_insight::lock_to_addresses(&state, &caller, id, &name, &addresses, report_only).await
 }

@@ -14,6 +14,8 @@ pub struct IpAclSummary {
     /// Every entry, one per line (for the edit dialog and the preview).
     pub entries: Vec<String>,
     pub key_count: u64,
+    /// Requests from outside are let through and reported, not refused.
+    pub report_only: bool,
 }
 
 /// What a save changed in the admin's text (masked host bits, removed duplicates).
@@ -31,18 +33,30 @@ pub async fn list_ip_acls() -> Result<Vec<IpAclSummary>, ConsoleError> {
 }
 
 /// `entries`: one IPv4 or IPv6 address or CIDR per line; `#` starts a comment.
+/// `report_only`: let requests from outside through, reporting them (default: refuse).
 #[server(prefix = "/rpc", endpoint = "create_ip_acl")]
-pub async fn create_ip_acl(name: String, entries: String) -> Result<SavedIpAcl, ConsoleError> {
+pub async fn create_ip_acl(
+    name: String,
+    entries: String,
+    report_only: Option<bool>,
+) -> Result<SavedIpAcl, ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
-    crate::server::console::ip_acls::create(&rpc::state()?, &caller, &name, &entries).await
+    let report_only = report_only.unwrap_or(false);
+    crate::server::console::ip_acls::create(&rpc::state()?, &caller, &name, &entries, report_only).await
 }
 
+/// `report_only` left out keeps the ACL's mode as it is.
 #[server(prefix = "/rpc", endpoint = "update_ip_acl")]
-pub async fn update_ip_acl(id: i32, name: String, entries: String) -> Result<SavedIpAcl, ConsoleError> {
+pub async fn update_ip_acl(
+    id: i32,
+    name: String,
+    entries: String,
+    report_only: Option<bool>,
+) -> Result<SavedIpAcl, ConsoleError> {
     use crate::server::http::rpc;
     let caller = rpc::caller().await?;
-    crate::server::console::ip_acls::update(&rpc::state()?, &caller, id, &name, &entries).await
+    crate::server::console::ip_acls::update(&rpc::state()?, &caller, id, &name, &entries, report_only).await
 }
 
 /// Refused (409, naming the keys) while any API key uses the ACL.

@@ -2,9 +2,12 @@
 //! in the URL), and the dialogs that change keys.
 
 mod add_dialog;
+mod chart;
 mod delete_dialog;
 mod edit_dialog;
 mod key_form;
+mod key_page;
+mod lock_dialog;
 mod roll_dialog;
 mod table;
 mod token_once;
@@ -19,6 +22,8 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use view::KeysView;
+
+pub use key_page::KeyPage;
 
 /// The page. It owns the actions, so the table refreshes itself after every
 /// change (the resource is keyed on their versions and on the URL's view).

@@ -6,5 +6,8 @@ pub mod api_key;
 pub mod api_key_token;
 pub mod audit_entry;
 pub mod ip_acl;
+pub mod key_address;
+pub mod key_refusal;
+pub mod key_usage_hour;
 pub mod session;
 pub mod sign_in_throttle;

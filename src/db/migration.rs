@@ -7,6 +7,7 @@ mod m20261128_000002_admins_sessions_audit;
 mod m20261128_000003_sign_in_throttle;
 mod m20261128_000004_key_tokens;
 mod m20261128_000005_key_name_search;
+mod m20261128_000006_key_usage;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_sign_in_throttle::Migration),
             Box::new(m20261128_000004_key_tokens::Migration),
             Box::new(m20261128_000005_key_name_search::Migration),
+            Box::new(m20261128_000006_key_usage::Migration),
         ]
     }
 }

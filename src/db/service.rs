@@ -8,6 +8,7 @@ pub mod audit;
 pub mod ip_acls;
 pub mod sessions;
 pub mod throttle;
+pub mod usage;
 
 use sea_orm::{DbErr, SqlErr};
 

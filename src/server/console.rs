@@ -6,4 +6,5 @@ pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
 pub mod ip_acls;
+pub mod key_insight;
 pub mod throttle;

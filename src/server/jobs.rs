@@ -1,6 +1,7 @@
 //! Background work, each job started with the server and stopped with it:
-//! writing "last used" (coalesced, never per request), forgetting what the
-//! sign-in and unknown-token limits no longer need, and, on PostgreSQL,
+//! writing what tokens did ("last used", hourly counts, addresses, refusals;
+//! coalesced, never per request), forgetting what the sign-in and
+//! unknown-token limits and the 90-day usage history no longer need, and, on PostgreSQL,
 //! hearing other instances' changes (`listener`).
 
 pub mod listener;
@@ -79,8 +80,15 @@ async fn flush_usage(state: AppState) {
     }
 }
 
+/// Hourly counts are kept this long.
+const USAGE_KEPT_HOURS: i64 = 90 * 24;
+
 async fn prune(state: AppState) {
     state.verifier.prune();
+    let oldest_kept = crate::domain::usage::hour_of(state.clock.now_ms()) - USAGE_KEPT_HOURS;
+    if let Err(e) = crate::db::service::usage::prune_hours(&state.db, oldest_kept).await {
+        tracing::warn!(error = %e, "could not prune old hourly counts");
+    }
     if let Err(e) = state.throttle.prune(&state.db, now_ms()).await {
         tracing::warn!(error = %e, "could not prune the sign-in throttle");
     }

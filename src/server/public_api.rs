@@ -26,7 +26,23 @@ pub struct ApiCaller {
     pub ip_acl: Arc<str>,
     /// When this token stops working, if it will.
     pub expires_at: Option<i64>,
+    /// Let through only because the key's IP ACL reports rather than refuses.
+    pub outside_report_only_acl: bool,
 }
+
+impl ApiCaller {
+    /// Any endpoint's answer, marked when a report-only IP ACL let it through.
+    pub fn answer(&self, body: impl IntoResponse) -> Response {
+        let mut response = body.into_response();
+        if self.outside_report_only_acl {
+            response.headers_mut().insert(REPORT_ONLY_HEADER, HeaderValue::from_static("report-only; outside"));
+        }
+        response
+    }
+}
+
+/// Tells a client its request came from outside a report-only IP ACL.
+pub const REPORT_ONLY_HEADER: &str = "textpeak-ip-acl";
 
 /// Why the API refused a request; the JSON body names the reason, never the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,18 +188,20 @@ impl FromRequestParts<AppState> for ApiCaller {
             name: grant.name,
             ip_acl: grant.ip_acl,
             expires_at: grant.expires_at,
+            outside_report_only_acl: grant.outside_report_only_acl,
         })
     }
 }
 
 /// `GET /api/v1/whoami`: which key the token belongs to, and when the token
 /// stops working (RFC 3339, UTC; null if it does not), so software can warn itself.
-pub async fn whoami(caller: ApiCaller) -> Json<serde_json::Value> {
+pub async fn whoami(caller: ApiCaller) -> Response {
     let expires_at = caller
         .expires_at
         .and_then(chrono::DateTime::from_timestamp_millis)
         .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    Json(json!({ "name": &*caller.name, "ip_acl": &*caller.ip_acl, "expires_at": expires_at }))
+    let body = Json(json!({ "name": &*caller.name, "ip_acl": &*caller.ip_acl, "expires_at": expires_at }));
+    caller.answer(body)
 }
 
 /// `GET /api/v1/health`: answers without authentication (load balancers, benchmarks).

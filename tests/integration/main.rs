@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod faults;
 mod hardening;
+mod insight;
 mod instances;
 mod ip_acls;
 mod lifecycle;

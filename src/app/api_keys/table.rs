@@ -213,7 +213,7 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
     view! {
         <tr>
             <th scope="row" id=name_id.clone()>
-                {key.name}
+                <A href=format!("{}/{id}", super::view::PAGE)>{key.name}</A>
             </th>
             <td>{key.ip_acl_name}</td>
             <td>
@@ -299,7 +299,7 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
 
 /// "Active", "Disabled", "Expired", or "Expires in N days", and when.
 #[component]
-fn StatusText(status: KeyStatus, expires_at: Option<i64>) -> impl IntoView {
+pub fn StatusText(status: KeyStatus, expires_at: Option<i64>) -> impl IntoView {
     let (class, text) = match status {
         KeyStatus::Active => ("status active", "Active".to_owned()),
         KeyStatus::ExpiresSoon { days: n } => ("status soon", format!("Expires in {}", days(n))),

@@ -23,8 +23,8 @@ pub fn AddIpAclDialog(open: RwSignal<bool>, action: ServerAction<CreateIpAcl>) -
         <Modal open on_close=close labelled_by="add-ip-acl-title">
             {move || {
                 let error = last_error(action.value());
-                let submit = Callback::new(move |(name, entries): (String, String)| {
-                    action.dispatch(CreateIpAcl { name, entries });
+                let submit = Callback::new(move |(name, entries, report_only): (String, String, bool)| {
+                    action.dispatch(CreateIpAcl { name, entries, report_only: Some(report_only) });
                 });
                 view! {
                     <IpAclForm
@@ -35,6 +35,7 @@ pub fn AddIpAclDialog(open: RwSignal<bool>, action: ServerAction<CreateIpAcl>) -
                         submit_label="Add"
                         name=String::new()
                         entries=String::new()
+                        report_only=false
                         error
                         pending=action.pending()
                         on_submit=submit
@@ -61,8 +62,8 @@ pub fn EditIpAclDialog(editing: RwSignal<Option<IpAclSummary>>, action: ServerAc
                     .get()
                     .map(|acl| {
                         let id = acl.id;
-                        let submit = Callback::new(move |(name, entries): (String, String)| {
-                            action.dispatch(UpdateIpAcl { id, name, entries });
+                        let submit = Callback::new(move |(name, entries, report_only): (String, String, bool)| {
+                            action.dispatch(UpdateIpAcl { id, name, entries, report_only: Some(report_only) });
                         });
                         view! {
                             <IpAclForm
@@ -73,6 +74,7 @@ pub fn EditIpAclDialog(editing: RwSignal<Option<IpAclSummary>>, action: ServerAc
                                 submit_label="Submit"
                                 name=acl.name
                                 entries=acl.entries.join("\n")
+                                report_only=acl.report_only
                                 error=last_error(action.value())
                                 pending=action.pending()
                                 on_submit=submit
@@ -94,13 +96,17 @@ fn IpAclForm(
     submit_label: &'static str,
     name: String,
     entries: String,
+    report_only: bool,
     error: Signal<Option<crate::api::ConsoleError>>,
     #[prop(into)] pending: Signal<bool>,
-    on_submit: Callback<(String, String)>,
+    /// Called with the name, the entries and whether the ACL only reports.
+    on_submit: Callback<(String, String, bool)>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     let name_input = NodeRef::<html::Input>::new();
     let entries_input = NodeRef::<html::Textarea>::new();
+    let report_input = NodeRef::<html::Input>::new();
+    let report_id = format!("{title_id}-report-only");
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if pending.get_untracked() {
@@ -108,7 +114,8 @@ fn IpAclForm(
         }
         let name = name_input.get_untracked().map(|input| input.value()).unwrap_or_default();
         let entries = entries_input.get_untracked().map(|input| input.value()).unwrap_or_default();
-        on_submit.run((name, entries));
+        let report_only = report_input.get_untracked().is_some_and(|input| input.checked());
+        on_submit.run((name, entries, report_only));
     };
     view! {
         <form class="dialog-body" on:submit=submit>
@@ -129,6 +136,19 @@ fn IpAclForm(
                 error=field_error(error, Field::Entries)
                 hint=ENTRIES_HINT
             />
+            <div class="field checkbox">
+                <input
+                    id=report_id.clone()
+                    type="checkbox"
+                    node_ref=report_input
+                    checked=report_only
+                    aria-describedby=format!("{report_id}-hint")
+                />
+                <label for=report_id.clone()>"Report only"</label>
+                <p class="hint" id=format!("{report_id}-hint")>
+                    "Requests from other addresses are let through and reported on the key's page, not refused."
+                </p>
+            </div>
             <FormFooter error=general_error(error) submit_label on_cancel />
         </form>
     }

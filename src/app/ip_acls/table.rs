@@ -30,6 +30,7 @@ pub fn IpAclsTable(
                                             <th scope="col">"Name"</th>
                                             <th scope="col">"Entries"</th>
                                             <th scope="col">"Keys"</th>
+                                            <th scope="col">"Mode"</th>
                                             <th scope="col">
                                                 <span class="visually-hidden">"Actions"</span>
                                             </th>
@@ -71,6 +72,13 @@ fn IpAclRow(
                 {(more > 0).then(|| format!(" and {more} more"))}
             </td>
             <td>{acl.key_count}</td>
+            <td>
+                {if acl.report_only {
+                    view! { <span class="status soon">"Report only"</span> }.into_any()
+                } else {
+                    view! { <span>"Enforced"</span> }.into_any()
+                }}
+            </td>
             <RowActions
                 name_id
                 on_edit=Callback::new(move |_| editing.set(Some(for_edit.clone())))

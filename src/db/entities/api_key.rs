@@ -21,6 +21,8 @@ pub struct Model {
     pub disabled_at: Option<i64>,
     /// The key and all its tokens stop working at this instant.
     pub expires_at: Option<i64>,
+    /// Addresses forgotten because more than 100 presented its token.
+    pub addresses_dropped: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

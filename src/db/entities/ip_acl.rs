@@ -14,6 +14,8 @@ pub struct Model {
     pub entries: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Requests from outside are let through and reported, not refused.
+    pub report_only: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -46,6 +46,7 @@ pub async fn create(db: &DatabaseConnection, name: &str) -> Result<account::Mode
         entries: Set(ANY_ADDRESS_ENTRIES.to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        report_only: Set(false),
         ..Default::default()
     }
     .insert(&txn)

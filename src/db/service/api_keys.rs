@@ -311,6 +311,33 @@ fn in_grace(tokens: &[api_key_token::Model], now: i64) -> Option<i64> {
     tokens.iter().filter_map(|t| t.expires_at).filter(|at| *at > now).max()
 }
 
+/// One key as its row in the table shows it (for the key's own page).
+pub async fn row(db: &impl ConnectionTrait, account_id: i32, id: i32, now: i64) -> Result<Option<KeyRow>, DbErr> {
+    let Some(key) = find(db, account_id, id).await? else { return Ok(None) };
+    let acl_name = ip_acls::find(db, account_id, key.ip_acl_id).await?.map(|acl| acl.name).unwrap_or_default();
+    let tokens = tokens_of(db, vec![key.id]).await?.remove(&key.id).unwrap_or_default();
+    Ok(Some(KeyRow {
+        ip_acl_name: acl_name,
+        token_suffix: current(&tokens).map(|t| t.suffix.clone()).unwrap_or_default(),
+        old_token_until: in_grace(&tokens, now),
+        key,
+    }))
+}
+
+/// Moves a key to another of the account's IP ACLs, nothing else.
+pub async fn set_acl(db: &impl ConnectionTrait, account_id: i32, id: i32, ip_acl_id: i32) -> Result<(), KeyError> {
+    let result = api_key::Entity::update_many()
+        .col_expr(api_key::Column::IpAclId, Expr::value(ip_acl_id))
+        .filter(api_key::Column::Id.eq(id))
+        .filter(api_key::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(KeyError::NotFound);
+    }
+    Ok(())
+}
+
 /// A new token, sealed under the master key; the database will hold only
 /// its digest and ciphertext.
 fn new_token(master: &MasterKey, key_id: i32, now: i64) -> Result<(api_key_token::ActiveModel, Token), KeyError> {
@@ -351,6 +378,7 @@ pub async fn create(
         last_used_ip: Set(None),
         disabled_at: Set(None),
         expires_at: Set(expires_at),
+        addresses_dropped: Set(0),
         ..Default::default()
     }
     .insert(db)

@@ -93,7 +93,14 @@ pub async fn list_with_usage(db: &impl ConnectionTrait, account_id: i32) -> Resu
         .collect())
 }
 
-pub async fn create(db: &impl ConnectionTrait, account_id: i32, name: &str, entries: &str) -> Result<Saved, AclError> {
+/// `report_only`: requests from outside are let through and reported, not refused.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    name: &str,
+    entries: &str,
+    report_only: bool,
+) -> Result<Saved, AclError> {
     let (name, parsed) = validate(name, entries)?;
     let now = now_ms();
     let acl = ip_acl::ActiveModel {
@@ -103,6 +110,7 @@ pub async fn create(db: &impl ConnectionTrait, account_id: i32, name: &str, entr
         entries: Set(parsed.acl.to_stored()),
         created_at: Set(now),
         updated_at: Set(now),
+        report_only: Set(report_only),
         ..Default::default()
     }
     .insert(db)
@@ -111,12 +119,14 @@ pub async fn create(db: &impl ConnectionTrait, account_id: i32, name: &str, entr
     Ok(Saved { acl, notices: parsed.notices })
 }
 
+/// `report_only`: `None` keeps the ACL's mode as it is.
 pub async fn update(
     db: &impl ConnectionTrait,
     account_id: i32,
     id: i32,
     name: &str,
     entries: &str,
+    report_only: Option<bool>,
 ) -> Result<Saved, AclError> {
     let (name, parsed) = validate(name, entries)?;
     let existing = find(db, account_id, id).await?.ok_or(AclError::NotFound)?;
@@ -125,6 +135,9 @@ pub async fn update(
     active.name_folded = Set(name.folded().to_owned());
     active.entries = Set(parsed.acl.to_stored());
     active.updated_at = Set(now_ms());
+    if let Some(report_only) = report_only {
+        active.report_only = Set(report_only);
+    }
     let acl = active.update(db).await.map_err(|e| match e {
         DbErr::RecordNotUpdated => AclError::NotFound,
         e => name_taken_or_db(e),

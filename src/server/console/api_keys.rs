@@ -228,7 +228,7 @@ fn expiry(choice: &str, date: &str, now: i64) -> Result<Option<i64>, ConsoleErro
 }
 
 /// `pending`: a use the verifier recorded but has not written yet, which is newer.
-fn summary(row: KeyRow, verifier: &crate::server::public_api::verifier::Verifier, now: i64) -> ApiKeySummary {
+pub fn summary(row: KeyRow, verifier: &crate::server::public_api::verifier::Verifier, now: i64) -> ApiKeySummary {
     let key = row.key;
     let last_used = match verifier.pending_usage(key.id) {
         Some(Usage { at_ms, ip }) => Some(LastUse { at: at_ms, ip: Some(ip.to_string()) }),

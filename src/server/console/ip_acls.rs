@@ -19,19 +19,23 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<IpAclSummary>
             name: row.acl.name,
             entries: row.acl.entries.lines().map(str::to_owned).collect(),
             key_count: row.key_count,
+            report_only: row.acl.report_only,
         })
         .collect())
 }
 
-pub async fn create(state: &AppState, caller: &Caller, name: &str, entries: &str) -> Result<SavedIpAcl, ConsoleError> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    entries: &str,
+    report_only: bool,
+) -> Result<SavedIpAcl, ConsoleError> {
     let txn = state.db.begin().await.map_err(db_error)?;
-    let saved = acls::create(&txn, caller.account_id, name, entries).await.map_err(from_acl_error)?;
-    audit::record(
-        &txn,
-        caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(saved.acl.entries.replace('\n', ", "))),
-    )
-    .await
-    .map_err(db_error)?;
+    let saved = acls::create(&txn, caller.account_id, name, entries, report_only).await.map_err(from_acl_error)?;
+    audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl))))
+        .await
+        .map_err(db_error)?;
     changes::commit(state, txn, &[]).await.map_err(db_error)?;
     Ok(answer(saved))
 }
@@ -42,15 +46,13 @@ pub async fn update(
     id: i32,
     name: &str,
     entries: &str,
+    report_only: Option<bool>,
 ) -> Result<SavedIpAcl, ConsoleError> {
     let txn = state.db.begin().await.map_err(db_error)?;
-    let saved = acls::update(&txn, caller.account_id, id, name, entries).await.map_err(from_acl_error)?;
-    audit::record(
-        &txn,
-        caller.audit(Action::AclUpdated, Some(&saved.acl.name), Some(saved.acl.entries.replace('\n', ", "))),
-    )
-    .await
-    .map_err(db_error)?;
+    let saved = acls::update(&txn, caller.account_id, id, name, entries, report_only).await.map_err(from_acl_error)?;
+    audit::record(&txn, caller.audit(Action::AclUpdated, Some(&saved.acl.name), Some(describe(&saved.acl))))
+        .await
+        .map_err(db_error)?;
     changes::commit(state, txn, &[Change::Acl(id)]).await.map_err(db_error)?;
     Ok(answer(saved))
 }
@@ -63,11 +65,17 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), Co
     Ok(())
 }
 
+/// The audit's detail: the entries, and the mode if it only reports.
+fn describe(acl: &crate::db::entities::ip_acl::Model) -> String {
+    let entries = acl.entries.replace('\n', ", ");
+    if acl.report_only { format!("{entries} (report only)") } else { entries }
+}
+
 fn answer(saved: Saved) -> SavedIpAcl {
     SavedIpAcl { name: saved.acl.name, notices: saved.notices }
 }
 
-fn from_acl_error(err: AclError) -> ConsoleError {
+pub fn from_acl_error(err: AclError) -> ConsoleError {
     match err {
         AclError::Name(e) => ConsoleError::invalid(Field::Name, e.to_string()),
         AclError::NameTaken => ConsoleError::invalid(Field::Name, err.to_string()),

@@ -19,15 +19,16 @@
 //! is 429 without a query.
 
 use crate::db::entities::{api_key, api_key_token, ip_acl};
-use crate::db::service::api_keys;
+use crate::db::service::{api_keys, usage};
 use crate::domain::acl::Acl;
 use crate::domain::address::client_key;
 use crate::domain::crypto::{TokenDigest, digest};
 use crate::domain::lifecycle::{self, Refusal};
 use crate::domain::token::Token;
+use crate::domain::usage::{KeyUsage, Outcome, Reason, Recorded, Refusal as RecordedRefusal};
 use crate::server::clock::Clock;
 use crate::server::public_api::unknown_tokens::UnknownTokenLimit;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -54,6 +55,8 @@ pub struct Grant {
     /// When this token stops working: the key's expiry or the end of the
     /// token's grace after a roll, whichever comes first.
     pub expires_at: Option<i64>,
+    /// Let through only because the key's IP ACL reports rather than refuses.
+    pub outside_report_only_acl: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +103,7 @@ struct CachedAcl {
     name: Arc<str>,
     /// `None` if the stored entries could not be read: such an ACL admits nobody.
     acl: Option<Acl>,
+    report_only: bool,
 }
 
 #[derive(Default)]
@@ -142,7 +146,8 @@ enum Lookup {
 pub struct Verifier {
     cache: RwLock<Cache>,
     generation: AtomicU64,
-    usage: Mutex<HashMap<i32, Usage>>,
+    /// What tokens did since the last flush (see `domain::usage`).
+    recorded: Mutex<Recorded>,
     ttl: Duration,
     /// Set while other instances' changes cannot be heard: entries then live [`DEGRADED_TTL`].
     degraded: AtomicBool,
@@ -163,7 +168,7 @@ impl Verifier {
         Self {
             cache: RwLock::new(Cache::default()),
             generation: AtomicU64::new(0),
-            usage: Mutex::new(HashMap::new()),
+            recorded: Mutex::new(Recorded::default()),
             ttl,
             degraded: AtomicBool::new(false),
             clock,
@@ -210,16 +215,15 @@ impl Verifier {
         };
         let (cached_key, cached_acl) = cached(&key, &token, &acl);
         let wall = self.clock.now_ms();
-        let verdict = decide(&cached_key, &cached_acl, client, wall);
+        let (verdict, outcome) = decide(&cached_key, &cached_acl, client, wall);
+        let key_id = cached_key.key_id;
         if keep {
             cache.unknown.remove(&digest);
             cache.insert(digest, cached_key);
             cache.acls.insert(acl.id, cached_acl);
         }
         drop(cache);
-        if let Ok(grant) = &verdict {
-            self.record_use(grant.key_id, client, wall);
-        }
+        self.record(key_id, client, wall, outcome);
         Ok(verdict)
     }
 
@@ -244,11 +248,10 @@ impl Verifier {
                 && now.duration_since(key.loaded) < ttl
             {
                 let wall = self.clock.now_ms();
-                let verdict = decide(key, acl, client, wall);
+                let (verdict, outcome) = decide(key, acl, client, wall);
+                let key_id = key.key_id;
                 drop(cache);
-                if let Ok(grant) = &verdict {
-                    self.record_use(grant.key_id, client, wall);
-                }
+                self.record(key_id, client, wall, outcome);
                 return Lookup::Decided(verdict);
             }
         } else if cache.unknown.get(&digest).is_some_and(|at| now.duration_since(*at) < NEGATIVE_TTL) {
@@ -323,31 +326,44 @@ impl Verifier {
         self.unknown_limit.prune(Instant::now());
     }
 
-    fn record_use(&self, key_id: i32, ip: IpAddr, at_ms: i64) {
-        self.usage.lock().unwrap_or_else(|e| e.into_inner()).insert(key_id, Usage { at_ms, ip });
+    fn record(&self, key_id: i32, ip: IpAddr, at_ms: i64, outcome: Outcome) {
+        self.recorded.lock().unwrap_or_else(|e| e.into_inner()).record(key_id, at_ms, ip, outcome);
     }
 
-    /// Uses recorded since the last flush (shown in the table before they are written).
+    /// The last allowed use not yet written (the table shows it before it is).
     pub fn pending_usage(&self, key_id: i32) -> Option<Usage> {
-        self.usage.lock().unwrap_or_else(|e| e.into_inner()).get(&key_id).copied()
+        let recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        recorded.keys.get(&key_id)?.last_allowed.map(|(at_ms, ip)| Usage { at_ms, ip })
     }
 
-    /// Writes the recorded uses: one UPDATE per key used since the last flush,
-    /// however many requests it served. What could not be written is kept for
-    /// the next flush (unless a newer use replaced it meanwhile).
-    pub async fn flush_usage(&self, db: &impl ConnectionTrait) -> Result<usize, DbErr> {
-        let pending: Vec<(i32, Usage)> =
-            std::mem::take(&mut *self.usage.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect();
-        for (written, (key_id, usage)) in pending.iter().enumerate() {
-            if let Err(e) = api_keys::record_use(db, *key_id, usage.at_ms, &usage.ip.to_string()).await {
-                let mut usage_now = self.usage.lock().unwrap_or_else(|e| e.into_inner());
-                for (key_id, usage) in &pending[written..] {
-                    usage_now.entry(*key_id).or_insert(*usage);
-                }
-                return Err(e);
+    /// Everything a key's token did since the last flush, and its refusals.
+    pub fn pending(&self, key_id: i32) -> (Option<KeyUsage>, Vec<RecordedRefusal>) {
+        let recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        let refusals = recorded.refusals.iter().filter(|r| r.key_id == key_id).copied().collect();
+        (recorded.keys.get(&key_id).cloned(), refusals)
+    }
+
+    /// Writes what tokens did since the last flush, as increments, in one
+    /// transaction, however many requests it took. What could not be written
+    /// is kept for the next flush. Returns how many keys were written.
+    pub async fn flush_usage(&self, db: &DatabaseConnection) -> Result<usize, DbErr> {
+        let taken = std::mem::take(&mut *self.recorded.lock().unwrap_or_else(|e| e.into_inner()));
+        if taken.refusals_dropped > 0 {
+            tracing::warn!(
+                dropped = taken.refusals_dropped,
+                "refused uses came faster than they could be kept; the oldest were dropped"
+            );
+        }
+        match usage::write(db, &taken).await {
+            Ok(()) => Ok(taken.keys.len()),
+            Err(e) => {
+                self.recorded
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .restore(Recorded { refusals_dropped: 0, ..taken });
+                Err(e)
             }
         }
-        Ok(pending.len())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
@@ -375,26 +391,38 @@ fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Mode
             token_expires_at: token.expires_at,
             loaded: Instant::now(),
         },
-        Arc::new(CachedAcl { name: acl.name.as_str().into(), acl: parsed }),
+        Arc::new(CachedAcl { name: acl.name.as_str().into(), acl: parsed, report_only: acl.report_only }),
     )
 }
 
-fn decide(key: &CachedKey, acl: &CachedAcl, client: IpAddr, now_ms: i64) -> Result<Grant, Denied> {
-    lifecycle::check(key.token_expires_at, key.disabled, key.key_expires_at, now_ms).map_err(Denied::Lifecycle)?;
-    if !acl.acl.as_ref().is_some_and(|acl| acl.allows(client)) {
-        return Err(Denied::IpNotAllowed(client));
+/// The verdict, and how the use is recorded.
+fn decide(key: &CachedKey, acl: &CachedAcl, client: IpAddr, now_ms: i64) -> (Result<Grant, Denied>, Outcome) {
+    if let Err(refusal) = lifecycle::check(key.token_expires_at, key.disabled, key.key_expires_at, now_ms) {
+        let reason = match refusal {
+            Refusal::TokenExpired => Reason::TokenExpired,
+            Refusal::KeyDisabled => Reason::KeyDisabled,
+            Refusal::KeyExpired => Reason::KeyExpired,
+        };
+        return (Err(Denied::Lifecycle(refusal)), Outcome::Refused(reason));
+    }
+    let inside = acl.acl.as_ref().is_some_and(|acl| acl.allows(client));
+    // An ACL whose entries cannot be read admits nobody, report-only or not.
+    if !inside && (!acl.report_only || acl.acl.is_none()) {
+        return (Err(Denied::IpNotAllowed(client)), Outcome::Refused(Reason::IpNotAllowed));
     }
     let expires_at = match (key.key_expires_at, key.token_expires_at) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    Ok(Grant {
+    let grant = Grant {
         key_id: key.key_id,
         account_id: key.account_id,
         name: key.name.clone(),
         ip_acl: acl.name.clone(),
         expires_at,
-    })
+        outside_report_only_acl: !inside,
+    };
+    (Ok(grant), if inside { Outcome::Allowed } else { Outcome::WouldBeRefused })
 }
 
 /// Rows as the database would hold them, for tests and benchmarks.
@@ -413,6 +441,7 @@ pub mod fixtures {
             last_used_ip: None,
             disabled_at: None,
             expires_at: None,
+            addresses_dropped: 0,
         }
     }
 
@@ -437,6 +466,7 @@ pub mod fixtures {
             entries: entries.to_owned(),
             created_at: 0,
             updated_at: 0,
+            report_only: false,
         }
     }
 }
@@ -471,6 +501,7 @@ mod tests {
         let now = Instant::now();
         let grant = decided(verifier.lookup(t.expose(), ip("192.0.2.9"), now)).unwrap().unwrap();
         assert_eq!((grant.key_id, &*grant.name, &*grant.ip_acl, grant.expires_at), (7, "key 7", "acl 3", None));
+        assert!(!grant.outside_report_only_acl);
         assert_eq!(
             decided(verifier.lookup(t.expose(), ip("198.51.100.1"), now)),
             Some(Err(Denied::IpNotAllowed(ip("198.51.100.1"))))
@@ -508,6 +539,28 @@ mod tests {
             verifier.verify_cached(disabled.expose(), client),
             Some(Err(Denied::Lifecycle(Refusal::KeyDisabled)))
         );
+    }
+
+    #[test]
+    fn a_report_only_acl_lets_outsiders_through_and_records_them() {
+        let verifier = Verifier::default();
+        let t = Token::generate().unwrap();
+        let mut watching = acl(1, "192.0.2.0/24");
+        watching.report_only = true;
+        verifier.preload(&token(1, &t), &key(1, 1), &watching);
+        let outside = verifier.verify_cached(t.expose(), ip("198.51.100.1")).unwrap().unwrap();
+        assert!(outside.outside_report_only_acl);
+        let inside = verifier.verify_cached(t.expose(), ip("192.0.2.5")).unwrap().unwrap();
+        assert!(!inside.outside_report_only_acl);
+        let (usage, refusals) = verifier.pending(1);
+        let counts: Vec<_> = usage.unwrap().hours.into_values().collect();
+        assert_eq!((counts[0].allowed, counts[0].would_refuse, counts[0].refused), (2, 1, 0));
+        assert_eq!(refusals.len(), 1);
+        assert!(refusals[0].report_only && refusals[0].ip == ip("198.51.100.1"));
+        // Unknown and malformed tokens are never recorded against any key.
+        let stranger = Token::generate().unwrap();
+        assert!(verifier.verify_cached(stranger.expose(), ip("192.0.2.5")).is_none());
+        assert_eq!(verifier.pending(1).1.len(), 1);
     }
 
     #[test]

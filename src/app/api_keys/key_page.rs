@@ -1,0 +1,228 @@
+//! A key's own page, `/settings/api-keys/<id>`: its details, what its token
+//! did in the last 30 days, the addresses it came from, what was refused,
+//! and locking it to those addresses.
+
+use super::chart::RequestsChart;
+use super::delete_dialog::DeleteApiKeyDialog;
+use super::edit_dialog::EditApiKeyDialog;
+use super::lock_dialog::LockToAddressesDialog;
+use super::table::StatusText;
+use super::view::PAGE;
+use crate::api::ConsoleError;
+use crate::api::api_keys::{
+    AddressRow, ApiKeySummary, DeleteApiKey, IpAclChoice, KeyDetails, LockApiKeyToAddresses, RefusalRow, UpdateApiKey,
+    api_key_details,
+};
+use crate::app::form::LoadError;
+use crate::app::format::utc_minute;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::NavigateOptions;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn KeyPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<i32>().ok()).unwrap_or(0)));
+    let update = ServerAction::<UpdateApiKey>::new();
+    let delete = ServerAction::<DeleteApiKey>::new();
+    let lock = ServerAction::<LockApiKeyToAddresses>::new();
+    let details =
+        Resource::new(move || (id.get(), update.version().get(), lock.version().get()), |(id, ..)| api_key_details(id));
+    let editing = RwSignal::new(None::<ApiKeySummary>);
+    let deleting = RwSignal::new(None::<ApiKeySummary>);
+    let locking = RwSignal::new(false);
+    let status = RwSignal::new(None::<String>);
+    let ip_acls: Signal<Vec<IpAclChoice>> =
+        Signal::derive(move || details.get().and_then(Result::ok).map(|d| d.ip_acls).unwrap_or_default());
+    // The key is gone: back to the table, which says so.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if delete.value().with(|v| matches!(v, Some(Ok(())))) {
+            navigate(PAGE, NavigateOptions::default());
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="empty">"Loading the API key…"</p> }>
+            {move || Suspend::new(async move {
+                match details.await {
+                    Ok(details) => view! { <KeyDetailsView details editing deleting locking lock /> }.into_any(),
+                    Err(ConsoleError::NotFound(message)) => {
+                        view! {
+                            <Title text="API key not found" />
+                            <header class="page-header">
+                                <h1 tabindex="-1">"API key not found"</h1>
+                            </header>
+                            <p>{message} " " <A href=PAGE>"Back to API Keys"</A></p>
+                        }
+                            .into_any()
+                    }
+                    Err(err) => view! { <LoadError err /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <p class="page-status" role="status">
+            {move || status.get()}
+        </p>
+        <EditApiKeyDialog editing action=update ip_acls />
+        <DeleteApiKeyDialog deleting action=delete status />
+    }
+}
+
+#[component]
+fn KeyDetailsView(
+    details: KeyDetails,
+    editing: RwSignal<Option<ApiKeySummary>>,
+    deleting: RwSignal<Option<ApiKeySummary>>,
+    locking: RwSignal<bool>,
+    lock: ServerAction<LockApiKeyToAddresses>,
+) -> impl IntoView {
+    let key = details.key.clone();
+    let (for_edit, for_delete) = (key.clone(), key.clone());
+    let observed: Vec<String> = details.addresses.iter().map(|a| a.ip.clone()).collect();
+    let has_addresses = !observed.is_empty();
+    view! {
+        <Title text=key.name.clone() />
+        <p class="breadcrumb">
+            <A href=PAGE>"API Keys"</A>
+        </p>
+        <header class="page-header">
+            <h1 tabindex="-1">{key.name.clone()}</h1>
+            <div class="header-actions">
+                <button type="button" class="button" on:click=move |_| editing.set(Some(for_edit.clone()))>
+                    "Edit"
+                </button>
+                <button type="button" class="button danger-outline" on:click=move |_| deleting.set(Some(for_delete.clone()))>
+                    "Delete"
+                </button>
+            </div>
+        </header>
+        <section class="panel" aria-label="Details">
+            <dl class="details">
+                <dt>"IP ACL"</dt>
+                <dd>
+                    {key.ip_acl_name.clone()}
+                    {details.ip_acl_report_only.then(|| view! { " " <span class="status soon">"(report only)"</span> })}
+                </dd>
+                <dt>"Status"</dt>
+                <dd><StatusText status=key.status expires_at=key.expires_at /></dd>
+                <dt>"Created"</dt>
+                <dd>{utc_minute(key.created_at)}</dd>
+                <dt>"Expires"</dt>
+                <dd>{key.expires_at.map(utc_minute).unwrap_or_else(|| "Never".to_owned())}</dd>
+                <dt>"Last used"</dt>
+                <dd>
+                    {match &key.last_used {
+                        Some(used) => match &used.ip {
+                            Some(ip) => format!("{} from {ip}", utc_minute(used.at)),
+                            None => utc_minute(used.at),
+                        },
+                        None => "Never".to_owned(),
+                    }}
+                </dd>
+            </dl>
+        </section>
+        <section class="panel" aria-labelledby="requests-title">
+            <h2 id="requests-title">"Requests"</h2>
+            <RequestsChart days=details.days.clone() />
+        </section>
+        <section class="panel" aria-labelledby="addresses-title">
+            <div class="section-header">
+                <h2 id="addresses-title">"Addresses"</h2>
+                <button type="button" class="button" disabled=!has_addresses on:click=move |_| locking.set(true)>
+                    "Lock to these addresses"
+                </button>
+            </div>
+            <AddressesTable addresses=details.addresses.clone() dropped=details.addresses_dropped />
+        </section>
+        <section class="panel" aria-labelledby="refused-title">
+            <h2 id="refused-title">"Refused requests"</h2>
+            <RefusalsTable refusals=details.refusals.clone() />
+        </section>
+        <LockToAddressesDialog open=locking key_id=key.id key_name=key.name.clone() addresses=observed action=lock />
+    }
+}
+
+#[component]
+fn AddressesTable(addresses: Vec<AddressRow>, dropped: i64) -> impl IntoView {
+    if addresses.is_empty() {
+        return view! { <p class="empty">"No request has used this key's token in the last 30 days."</p> }.into_any();
+    }
+    view! {
+        <table class="data-table">
+            <caption class="visually-hidden">"Addresses in the last 30 days"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Address"</th>
+                    <th scope="col">"Requests"</th>
+                    <th scope="col">"Refused"</th>
+                    <th scope="col">"Would be refused"</th>
+                    <th scope="col">"Last seen"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {addresses
+                    .into_iter()
+                    .map(|a| {
+                        view! {
+                            <tr>
+                                <th scope="row"><code>{a.ip}</code></th>
+                                <td>{a.requests}</td>
+                                <td>{a.refused}</td>
+                                <td>{a.would_refuse}</td>
+                                <td>{utc_minute(a.last_seen)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        {(dropped > 0).then(|| view! {
+            <p class="note">
+                {format!(
+                    "Only the 100 most recently seen addresses are kept: {dropped} older {} dropped.",
+                    if dropped == 1 { "one was" } else { "ones were" }
+                )}
+            </p>
+        })}
+    }
+    .into_any()
+}
+
+#[component]
+fn RefusalsTable(refusals: Vec<RefusalRow>) -> impl IntoView {
+    if refusals.is_empty() {
+        return view! { <p class="empty">"Nothing refused."</p> }.into_any();
+    }
+    view! {
+        <table class="data-table">
+            <caption class="visually-hidden">"The last refused requests"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Time"</th>
+                    <th scope="col">"Address"</th>
+                    <th scope="col">"Reason"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {refusals
+                    .into_iter()
+                    .map(|r| {
+                        view! {
+                            <tr>
+                                <td>{utc_minute(r.at)}</td>
+                                <td><code>{r.ip}</code></td>
+                                <td>
+                                    <code>{r.reason}</code>
+                                    {r.would_be_refused.then(|| " — would be refused (report only: let through)")}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}

@@ -1,0 +1,347 @@
+//! What keys' tokens did, in the database: hourly counts, client addresses
+//! and the last refused uses of each key. Written by the flush job as
+//! increments (several instances add up, none overwrites another), read by
+//! a key's page.
+
+use crate::db::entities::{api_key, key_address, key_refusal, key_usage_hour};
+use crate::domain::usage::{AddressStats, Counts, MAX_ADDRESSES, Reason, Recorded};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
+};
+use std::net::IpAddr;
+
+/// Refused uses kept per key.
+pub const REFUSALS_KEPT: u64 = 50;
+
+/// Rows per statement when many keys are written at once.
+const CHUNK: usize = 400;
+
+/// Writes everything recorded since the last flush, in one transaction: the
+/// last allowed use of each key (never moving it backwards), hourly counts
+/// and address counts as increments, and the refused uses; then trims each
+/// key touched to its 100 most recent addresses and 50 last refusals. A
+/// handful of statements per few hundred keys, not a few per key: a flush of
+/// 10,000 busy keys must not hold the database for long.
+pub async fn write(db: &DatabaseConnection, recorded: &Recorded) -> Result<(), DbErr> {
+    if recorded.keys.is_empty() && recorded.refusals.is_empty() {
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    // Keys deleted since their uses were recorded are skipped.
+    let mut live = std::collections::HashSet::new();
+    let ids: Vec<i32> = recorded.keys.keys().copied().collect();
+    for chunk in ids.chunks(CHUNK) {
+        let found = api_key::Entity::find()
+            .select_only()
+            .column(api_key::Column::Id)
+            .filter(api_key::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple::<i32>()
+            .all(&txn)
+            .await?;
+        live.extend(found);
+    }
+    let keys: Vec<(i32, &crate::domain::usage::KeyUsage)> =
+        recorded.keys.iter().filter(|(id, _)| live.contains(*id)).map(|(id, usage)| (*id, usage)).collect();
+
+    let last_uses: Vec<(i32, i64, String)> =
+        keys.iter().filter_map(|(id, u)| u.last_allowed.map(|(at, ip)| (*id, at, ip.to_string()))).collect();
+    for chunk in last_uses.chunks(CHUNK) {
+        record_uses(&txn, chunk).await?;
+    }
+    let hours: Vec<(i32, i64, Counts)> =
+        keys.iter().flat_map(|(id, u)| u.hours.iter().map(move |(hour, counts)| (*id, *hour, *counts))).collect();
+    for chunk in hours.chunks(CHUNK) {
+        add_hours(&txn, chunk).await?;
+    }
+    let addresses: Vec<(i32, IpAddr, AddressStats)> =
+        keys.iter().flat_map(|(id, u)| u.addresses.iter().map(move |(ip, stats)| (*id, *ip, *stats))).collect();
+    for chunk in addresses.chunks(CHUNK) {
+        add_addresses(&txn, chunk).await?;
+    }
+    let mut dropped: std::collections::HashMap<i32, i64> =
+        keys.iter().filter(|(_, u)| u.addresses_dropped > 0).map(|(id, u)| (*id, u.addresses_dropped)).collect();
+    let touched: Vec<i32> = keys.iter().filter(|(_, u)| !u.addresses.is_empty()).map(|(id, _)| *id).collect();
+    for chunk in touched.chunks(CHUNK) {
+        for (key_id, count) in
+            trim(&txn, "key_addresses", "ip", "last_seen DESC, ip", MAX_ADDRESSES as u64, chunk).await?
+        {
+            *dropped.entry(key_id).or_default() += count;
+        }
+    }
+    for (key_id, count) in dropped {
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::AddressesDropped, Expr::col(api_key::Column::AddressesDropped).add(count))
+            .filter(api_key::Column::Id.eq(key_id))
+            .exec(&txn)
+            .await?;
+    }
+
+    let refusals: Vec<key_refusal::ActiveModel> = recorded
+        .refusals
+        .iter()
+        .filter(|r| live.contains(&r.key_id))
+        .map(|r| key_refusal::ActiveModel {
+            key_id: Set(r.key_id),
+            at: Set(r.at),
+            ip: Set(r.ip.to_string()),
+            reason: Set(r.reason.code().to_owned()),
+            report_only: Set(r.report_only),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in refusals.chunks(CHUNK) {
+        key_refusal::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    let refused: Vec<i32> = recorded
+        .refusals
+        .iter()
+        .map(|r| r.key_id)
+        .filter(|id| live.contains(id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in refused.chunks(CHUNK) {
+        trim(&txn, "key_refusals", "id", "at DESC, id DESC", REFUSALS_KEPT, chunk).await?;
+    }
+    txn.commit().await
+}
+
+/// Last uses of many keys in one UPDATE; a key's time only ever moves forward.
+async fn record_uses(db: &impl ConnectionTrait, uses: &[(i32, i64, String)]) -> Result<(), DbErr> {
+    use api_key::Column;
+    let mut at = CaseStatement::new();
+    let mut ip = CaseStatement::new();
+    for (id, used_at, used_ip) in uses {
+        at = at.case(Expr::col(Column::Id).eq(*id), Expr::val(*used_at));
+        ip = ip.case(Expr::col(Column::Id).eq(*id), Expr::val(used_ip.clone()));
+    }
+    let at: Expr = at.finally(Expr::col(Column::LastUsedAt)).into();
+    let ip: Expr = ip.finally(Expr::col(Column::LastUsedIp)).into();
+    api_key::Entity::update_many()
+        .col_expr(Column::LastUsedAt, at.clone())
+        .col_expr(Column::LastUsedIp, ip)
+        .filter(Column::Id.is_in(uses.iter().map(|u| u.0)))
+        .filter(Expr::col(Column::LastUsedAt).lt(at))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn add_hours(db: &impl ConnectionTrait, hours: &[(i32, i64, Counts)]) -> Result<(), DbErr> {
+    use key_usage_hour::Column;
+    let rows = hours.iter().map(|(key_id, hour, c)| key_usage_hour::ActiveModel {
+        key_id: Set(*key_id),
+        hour: Set(*hour),
+        allowed: Set(c.allowed),
+        refused: Set(c.refused),
+        would_refuse: Set(c.would_refuse),
+    });
+    let plus =
+        |column: Column| Expr::col((key_usage_hour::Entity, column)).add(Expr::col((Alias::new("excluded"), column)));
+    key_usage_hour::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([Column::KeyId, Column::Hour])
+                .value(Column::Allowed, plus(Column::Allowed))
+                .value(Column::Refused, plus(Column::Refused))
+                .value(Column::WouldRefuse, plus(Column::WouldRefuse))
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn add_addresses(db: &impl ConnectionTrait, addresses: &[(i32, IpAddr, AddressStats)]) -> Result<(), DbErr> {
+    use key_address::Column;
+    let rows = addresses.iter().map(|(key_id, ip, s)| key_address::ActiveModel {
+        key_id: Set(*key_id),
+        ip: Set(ip.to_string()),
+        requests: Set(s.requests),
+        refused: Set(s.refused),
+        would_refuse: Set(s.would_refuse),
+        last_seen: Set(s.last_seen),
+    });
+    let current = |column: Column| Expr::col((key_address::Entity, column));
+    let incoming = |column: Column| Expr::col((Alias::new("excluded"), column));
+    let later = Expr::case(incoming(Column::LastSeen).gt(current(Column::LastSeen)), incoming(Column::LastSeen))
+        .finally(current(Column::LastSeen));
+    key_address::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([Column::KeyId, Column::Ip])
+                .value(Column::Requests, current(Column::Requests).add(incoming(Column::Requests)))
+                .value(Column::Refused, current(Column::Refused).add(incoming(Column::Refused)))
+                .value(Column::WouldRefuse, current(Column::WouldRefuse).add(incoming(Column::WouldRefuse)))
+                .value(Column::LastSeen, later)
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Keeps, for each of `keys`, the first `keep` rows of `table` in `order`;
+/// returns how many rows each key lost. One statement for all the keys: a
+/// window function numbers each key's rows.
+async fn trim(
+    db: &impl ConnectionTrait,
+    table: &str,
+    row: &str,
+    order: &str,
+    keep: u64,
+    keys: &[i32],
+) -> Result<Vec<(i32, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let ids = keys.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+    let surplus = format!(
+        "SELECT key_id, {row} FROM (SELECT key_id, {row}, row_number() OVER (PARTITION BY key_id ORDER BY {order}) AS n \
+         FROM {table} WHERE key_id IN ({ids})) numbered WHERE n > {keep}"
+    );
+    let counted = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!("SELECT key_id, count(*) AS n FROM ({surplus}) surplus GROUP BY key_id"),
+        ))
+        .await?;
+    let mut lost = Vec::with_capacity(counted.len());
+    for row in counted {
+        lost.push((row.try_get::<i32>("", "key_id")?, row.try_get::<i64>("", "n")?));
+    }
+    if !lost.is_empty() {
+        db.execute_raw(Statement::from_string(
+            backend,
+            format!("DELETE FROM {table} WHERE (key_id, {row}) IN ({surplus})"),
+        ))
+        .await?;
+    }
+    Ok(lost)
+}
+
+/// Forgets hourly counts older than `before_hour`.
+pub async fn prune_hours(db: &impl ConnectionTrait, before_hour: i64) -> Result<u64, DbErr> {
+    Ok(key_usage_hour::Entity::delete_many()
+        .filter(key_usage_hour::Column::Hour.lt(before_hour))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// A key's use as stored: hours from `since_hour`, addresses seen since
+/// `since_ms`, the last refusals.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    pub hours: Vec<(i64, Counts)>,
+    pub addresses: Vec<(String, AddressStats)>,
+    pub refusals: Vec<(i64, String, Reason, bool)>,
+}
+
+pub async fn read(db: &impl ConnectionTrait, key_id: i32, since_hour: i64, since_ms: i64) -> Result<Stored, DbErr> {
+    let hours = key_usage_hour::Entity::find()
+        .filter(key_usage_hour::Column::KeyId.eq(key_id))
+        .filter(key_usage_hour::Column::Hour.gte(since_hour))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| (h.hour, Counts { allowed: h.allowed, refused: h.refused, would_refuse: h.would_refuse }))
+        .collect();
+    let addresses = key_address::Entity::find()
+        .filter(key_address::Column::KeyId.eq(key_id))
+        .filter(key_address::Column::LastSeen.gte(since_ms))
+        .order_by_desc(key_address::Column::LastSeen)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let stats = AddressStats {
+                requests: a.requests,
+                refused: a.refused,
+                would_refuse: a.would_refuse,
+                last_seen: a.last_seen,
+            };
+            (a.ip, stats)
+        })
+        .collect();
+    let refusals = key_refusal::Entity::find()
+        .filter(key_refusal::Column::KeyId.eq(key_id))
+        .order_by_desc(key_refusal::Column::At)
+        .order_by_desc(key_refusal::Column::Id)
+        .limit(REFUSALS_KEPT)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.at, r.ip, Reason::from_code(&r.reason)?, r.report_only)))
+        .collect();
+    Ok(Stored { hours, addresses, refusals })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db;
+    use crate::db::service::{accounts, api_keys, ip_acls};
+    use crate::domain::crypto::MasterKey;
+    use crate::domain::usage::{HOUR_MS, Outcome, hour_of};
+
+    const T0: i64 = 1_795_838_400_000;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn flushes_add_up_and_trim_to_the_most_recent() {
+        let db = db::connect("sqlite::memory:").await.unwrap();
+        let account = accounts::create(&db, "Usage").await.unwrap();
+        let acl = ip_acls::all(&db, account.id).await.unwrap()[0].id;
+        let (key, ..) =
+            api_keys::create(&db, &MasterKey::from_bytes(&[1; 32]), account.id, "k", acl, None, T0).await.unwrap();
+        for flush in 0..2 {
+            let mut recorded = Recorded::default();
+            recorded.record(key.id, T0 + flush, ip("192.0.2.1"), Outcome::Allowed);
+            recorded.record(key.id, T0 + HOUR_MS, ip("192.0.2.2"), Outcome::Refused(Reason::KeyDisabled));
+            // An instance that knew the key before it was deleted.
+            recorded.record(9999, T0, ip("192.0.2.3"), Outcome::Allowed);
+            write(&db, &recorded).await.unwrap();
+        }
+        let stored = read(&db, key.id, hour_of(T0), T0).await.unwrap();
+        let mut hours = stored.hours.clone();
+        hours.sort_by_key(|(h, _)| *h);
+        assert_eq!(
+            hours,
+            [
+                (hour_of(T0), Counts { allowed: 2, refused: 0, would_refuse: 0 }),
+                (hour_of(T0) + 1, Counts { allowed: 0, refused: 2, would_refuse: 0 })
+            ]
+        );
+        assert_eq!(stored.addresses[0].0, "192.0.2.2", "most recent first");
+        assert_eq!(stored.addresses[1].1.requests, 2);
+        assert_eq!(stored.refusals.len(), 2);
+        let key = api_keys::find(&db, account.id, key.id).await.unwrap().unwrap();
+        assert_eq!(key.last_used_at, T0 + 1);
+
+        let mut recorded = Recorded::default();
+        for i in 0..(REFUSALS_KEPT as i64 + 10) {
+            recorded.record(
+                key.id,
+                T0 + 2 * HOUR_MS + i,
+                ip(&format!("10.0.0.{}", i % 200)),
+                Outcome::Refused(Reason::IpNotAllowed),
+            );
+        }
+        for i in 0..150 {
+            recorded.keys.get_mut(&key.id).unwrap().addresses.insert(
+                ip(&format!("10.1.{}.{}", i / 200, i % 200)),
+                AddressStats { requests: 1, refused: 0, would_refuse: 0, last_seen: T0 + 3 * HOUR_MS + i },
+            );
+        }
+        write(&db, &recorded).await.unwrap();
+        let stored = read(&db, key.id, hour_of(T0), T0).await.unwrap();
+        assert_eq!(stored.refusals.len() as u64, REFUSALS_KEPT);
+        assert_eq!(stored.addresses.len(), MAX_ADDRESSES);
+        assert_eq!(stored.addresses[0].0, "10.1.0.149");
+        let key = api_keys::find(&db, account.id, key.id).await.unwrap().unwrap();
+        assert!(key.addresses_dropped >= 50, "{}", key.addresses_dropped);
+        assert_eq!(prune_hours(&db, hour_of(T0) + 1).await.unwrap(), 1);
+    }
+}

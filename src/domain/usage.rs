@@ -1,0 +1,285 @@
+//! What each key's token did, kept in memory between flushes: requests per
+//! hour (allowed, refused, and allowed only because the IP ACL reports
+//! rather than enforces), the client addresses that presented it, and the
+//! refused uses. The verifier adds to it on every request; a background job
+//! takes it and writes it as increments, so several instances add up.
+//!
+//! Memory stays bounded whatever the traffic: a key keeps at most
+//! [`MAX_ADDRESSES`] addresses (the least recently seen goes first) and the
+//! refusals of all keys share one buffer of [`MAX_REFUSALS`].
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+pub const HOUR_MS: i64 = 60 * 60 * 1000;
+/// Addresses kept per key, in memory and in the database.
+pub const MAX_ADDRESSES: usize = 100;
+/// Refused uses waiting to be written, for all keys together.
+pub const MAX_REFUSALS: usize = 10_000;
+
+/// The hour a moment falls in, as hours since the Unix epoch (UTC).
+pub fn hour_of(ms: i64) -> i64 {
+    ms.div_euclid(HOUR_MS)
+}
+
+/// How a use of a real key's token was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Allowed,
+    /// Allowed, though the key's report-only IP ACL does not list the address.
+    WouldBeRefused,
+    Refused(Reason),
+}
+
+/// Why a use was refused (or would have been), as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    IpNotAllowed,
+    KeyDisabled,
+    KeyExpired,
+    TokenExpired,
+}
+
+impl Reason {
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::IpNotAllowed => "ip_not_allowed",
+            Reason::KeyDisabled => "key_disabled",
+            Reason::KeyExpired => "key_expired",
+            Reason::TokenExpired => "token_expired",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Reason::IpNotAllowed, Reason::KeyDisabled, Reason::KeyExpired, Reason::TokenExpired]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
+}
+
+/// Requests in one hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub allowed: i64,
+    pub refused: i64,
+    /// Allowed only because the IP ACL is report-only (also counted in `allowed`).
+    pub would_refuse: i64,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Allowed => self.allowed += 1,
+            Outcome::WouldBeRefused => {
+                self.allowed += 1;
+                self.would_refuse += 1;
+            }
+            Outcome::Refused(_) => self.refused += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: Counts) {
+        self.allowed += other.allowed;
+        self.refused += other.refused;
+        self.would_refuse += other.would_refuse;
+    }
+}
+
+/// One address's requests with a key's token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AddressStats {
+    pub requests: i64,
+    pub refused: i64,
+    pub would_refuse: i64,
+    pub last_seen: i64,
+}
+
+impl AddressStats {
+    pub fn merge(&mut self, other: AddressStats) {
+        self.requests += other.requests;
+        self.refused += other.refused;
+        self.would_refuse += other.would_refuse;
+        self.last_seen = self.last_seen.max(other.last_seen);
+    }
+}
+
+/// A refused use (or one a report-only ACL let through).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub key_id: i32,
+    pub at: i64,
+    pub ip: IpAddr,
+    pub reason: Reason,
+    /// Let through: the IP ACL only reports.
+    pub report_only: bool,
+}
+
+/// One key's uses since the last flush.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// The latest use that was allowed, and from where.
+    pub last_allowed: Option<(i64, IpAddr)>,
+    pub hours: HashMap<i64, Counts>,
+    pub addresses: HashMap<IpAddr, AddressStats>,
+    /// Addresses forgotten because more than [`MAX_ADDRESSES`] were seen.
+    pub addresses_dropped: i64,
+}
+
+impl KeyUsage {
+    fn record(&mut self, at: i64, ip: IpAddr, outcome: Outcome) {
+        if !matches!(outcome, Outcome::Refused(_)) && self.last_allowed.is_none_or(|(last, _)| last <= at) {
+            self.last_allowed = Some((at, ip));
+        }
+        self.hours.entry(hour_of(at)).or_default().add(outcome);
+        if !self.addresses.contains_key(&ip) && self.addresses.len() >= MAX_ADDRESSES {
+            let oldest = self.addresses.iter().min_by_key(|(_, s)| s.last_seen).map(|(ip, _)| *ip);
+            if let Some(oldest) = oldest {
+                self.addresses.remove(&oldest);
+                self.addresses_dropped += 1;
+            }
+        }
+        let stats = self.addresses.entry(ip).or_default();
+        stats.requests += 1;
+        match outcome {
+            Outcome::Refused(_) => stats.refused += 1,
+            Outcome::WouldBeRefused => stats.would_refuse += 1,
+            Outcome::Allowed => {}
+        }
+        stats.last_seen = stats.last_seen.max(at);
+    }
+}
+
+/// Everything recorded since the last flush.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub keys: HashMap<i32, KeyUsage>,
+    pub refusals: VecDeque<Refusal>,
+    /// Refusals dropped because the buffer was full before a flush.
+    pub refusals_dropped: u64,
+}
+
+impl Recorded {
+    /// Adds one use of a real key's token (unknown tokens are never recorded).
+    pub fn record(&mut self, key_id: i32, at: i64, ip: IpAddr, outcome: Outcome) {
+        self.keys.entry(key_id).or_default().record(at, ip, outcome);
+        let (reason, report_only) = match outcome {
+            Outcome::Refused(reason) => (reason, false),
+            Outcome::WouldBeRefused => (Reason::IpNotAllowed, true),
+            Outcome::Allowed => return,
+        };
+        if self.refusals.len() >= MAX_REFUSALS {
+            self.refusals.pop_front();
+            self.refusals_dropped += 1;
+        }
+        self.refusals.push_back(Refusal { key_id, at, ip, reason, report_only });
+    }
+
+    /// Puts back what a flush could not write, under anything recorded since.
+    pub fn restore(&mut self, unwritten: Recorded) {
+        for (key_id, usage) in unwritten.keys {
+            let now = self.keys.entry(key_id).or_default();
+            if now.last_allowed.is_none() {
+                now.last_allowed = usage.last_allowed;
+            }
+            for (hour, counts) in usage.hours {
+                now.hours.entry(hour).or_default().merge(counts);
+            }
+            for (ip, stats) in usage.addresses {
+                if now.addresses.len() < MAX_ADDRESSES || now.addresses.contains_key(&ip) {
+                    now.addresses.entry(ip).or_default().merge(stats);
+                } else {
+                    now.addresses_dropped += 1;
+                }
+            }
+            now.addresses_dropped += usage.addresses_dropped;
+        }
+        let mut refusals = unwritten.refusals;
+        refusals.extend(std::mem::take(&mut self.refusals));
+        while refusals.len() > MAX_REFUSALS {
+            refusals.pop_front();
+            self.refusals_dropped += 1;
+        }
+        self.refusals = refusals;
+        self.refusals_dropped += unwritten.refusals_dropped;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_838_400_000; // 2026-11-28 04:00:00 UTC, on the hour
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn hours_begin_exactly_on_the_hour() {
+        assert_eq!(hour_of(T0), hour_of(T0 + HOUR_MS - 1));
+        assert_eq!(hour_of(T0) + 1, hour_of(T0 + HOUR_MS));
+        assert_eq!(hour_of(T0 - 1), hour_of(T0) - 1);
+        assert_eq!(hour_of(-1), -1, "before 1970 too");
+    }
+
+    #[test]
+    fn uses_count_per_hour_and_address() {
+        let mut recorded = Recorded::default();
+        let a = ip("192.0.2.1");
+        recorded.record(7, T0 + HOUR_MS - 1, a, Outcome::Allowed);
+        recorded.record(7, T0 + HOUR_MS, a, Outcome::Refused(Reason::KeyDisabled));
+        recorded.record(7, T0 + HOUR_MS + 5, ip("192.0.2.2"), Outcome::WouldBeRefused);
+        let usage = &recorded.keys[&7];
+        assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, refused: 0, would_refuse: 0 });
+        assert_eq!(usage.hours[&(hour_of(T0) + 1)], Counts { allowed: 1, refused: 1, would_refuse: 1 });
+        assert_eq!(
+            usage.addresses[&a],
+            AddressStats { requests: 2, refused: 1, would_refuse: 0, last_seen: T0 + HOUR_MS }
+        );
+        assert_eq!(usage.last_allowed, Some((T0 + HOUR_MS + 5, ip("192.0.2.2"))), "a refused use is not a use");
+        let reasons: Vec<(Reason, bool)> = recorded.refusals.iter().map(|r| (r.reason, r.report_only)).collect();
+        assert_eq!(reasons, [(Reason::KeyDisabled, false), (Reason::IpNotAllowed, true)]);
+    }
+
+    #[test]
+    fn the_least_recently_seen_address_goes_first_past_one_hundred() {
+        let mut recorded = Recorded::default();
+        for i in 0..MAX_ADDRESSES as i64 {
+            recorded.record(1, T0 + i, ip(&format!("10.0.{}.{}", i / 250, i % 250)), Outcome::Allowed);
+        }
+        // The first address is seen again, so the second is now the least recent.
+        recorded.record(1, T0 + 1000, ip("10.0.0.0"), Outcome::Allowed);
+        recorded.record(1, T0 + 1001, ip("192.0.2.9"), Outcome::Allowed);
+        let usage = &recorded.keys[&1];
+        assert_eq!(usage.addresses.len(), MAX_ADDRESSES);
+        assert_eq!(usage.addresses_dropped, 1);
+        assert!(usage.addresses.contains_key(&ip("10.0.0.0")));
+        assert!(!usage.addresses.contains_key(&ip("10.0.0.1")));
+        assert!(usage.addresses.contains_key(&ip("192.0.2.9")));
+    }
+
+    #[test]
+    fn the_refusal_buffer_drops_the_oldest_and_counts_them() {
+        let mut recorded = Recorded::default();
+        for i in 0..(MAX_REFUSALS as i64 + 3) {
+            recorded.record(1, T0 + i, ip("192.0.2.1"), Outcome::Refused(Reason::IpNotAllowed));
+        }
+        assert_eq!(recorded.refusals.len(), MAX_REFUSALS);
+        assert_eq!(recorded.refusals_dropped, 3);
+        assert_eq!(recorded.refusals.front().unwrap().at, T0 + 3);
+    }
+
+    #[test]
+    fn what_could_not_be_written_merges_with_what_came_since() {
+        let mut unwritten = Recorded::default();
+        unwritten.record(1, T0, ip("192.0.2.1"), Outcome::Allowed);
+        let mut now = Recorded::default();
+        now.record(1, T0 + 10, ip("192.0.2.1"), Outcome::Refused(Reason::KeyExpired));
+        now.restore(unwritten);
+        let usage = &now.keys[&1];
+        assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, refused: 1, would_refuse: 0 });
+        assert_eq!(usage.addresses[&ip("192.0.2.1")].requests, 2);
+        assert_eq!(usage.addresses[&ip("192.0.2.1")].last_seen, T0 + 10);
+        assert_eq!(now.refusals.len(), 1);
+    }
+}

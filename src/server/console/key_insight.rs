@@ -1,0 +1,130 @@
+//! A key's page: what its token did in the last 30 days (per day, per
+//! address, and what was refused, including what is not yet written), and
+//! locking the key to the addresses it was used from.
+
+use crate::api::ConsoleError;
+use crate::api::api_keys::{AddressRow, DayCounts, IpAclChoice, KeyDetails, RefusalRow};
+use crate::db::service::audit::{self, Action};
+use crate::db::service::{api_keys as keys, ip_acls, usage};
+use crate::domain::lifecycle::DAY_MS;
+use crate::domain::usage::{AddressStats, Counts, HOUR_MS, MAX_ADDRESSES, hour_of};
+use crate::server::changes::{self, Change};
+use crate::server::console::api_keys::{from_key_error, summary};
+use crate::server::console::ip_acls::from_acl_error;
+use crate::server::http::rpc::{Caller, db_error};
+use crate::server::state::AppState;
+use sea_orm::TransactionTrait;
+use std::collections::HashMap;
+
+/// How far back the page looks.
+const DAYS: i64 = 30;
+
+pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDetails, ConsoleError> {
+    let now = state.clock.now_ms();
+    let row = keys::row(&state.db, caller.account_id, id, now).await.map_err(db_error)?.ok_or_else(not_found)?;
+    let acl = ip_acls::find(&state.db, caller.account_id, row.key.ip_acl_id).await.map_err(db_error)?;
+    let acls = ip_acls::all(&state.db, caller.account_id).await.map_err(db_error)?;
+    let first_day = now.div_euclid(DAY_MS) - (DAYS - 1);
+    let since = first_day * DAY_MS;
+    let stored = usage::read(&state.db, id, hour_of(since), since).await.map_err(db_error)?;
+    let (pending, pending_refusals) = state.verifier.pending(id);
+
+    // Hours, stored and not yet written, summed per UTC day.
+    let mut per_day: HashMap<i64, Counts> = HashMap::new();
+    let pending_hours = pending.iter().flat_map(|p| p.hours.iter().map(|(h, c)| (*h, *c)));
+    for (hour, counts) in stored.hours.iter().copied().chain(pending_hours) {
+        if hour * HOUR_MS >= since {
+            per_day.entry((hour * HOUR_MS).div_euclid(DAY_MS)).or_default().merge(counts);
+        }
+    }
+    let days = (first_day..first_day + DAYS)
+        .map(|day| {
+            let c = per_day.get(&day).copied().unwrap_or_default();
+            DayCounts { day: day * DAY_MS, allowed: c.allowed, refused: c.refused, would_refuse: c.would_refuse }
+        })
+        .collect();
+
+    let mut addresses: HashMap<String, AddressStats> = stored.addresses.into_iter().collect();
+    for (ip, stats) in pending.iter().flat_map(|p| p.addresses.iter()) {
+        addresses.entry(ip.to_string()).or_default().merge(*stats);
+    }
+    let mut addresses: Vec<AddressRow> = addresses
+        .into_iter()
+        .filter(|(_, s)| s.last_seen >= since)
+        .map(|(ip, s)| AddressRow {
+            ip,
+            requests: s.requests,
+            refused: s.refused,
+            would_refuse: s.would_refuse,
+            last_seen: s.last_seen,
+        })
+        .collect();
+    addresses.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.ip.cmp(&b.ip)));
+    let over = addresses.len().saturating_sub(MAX_ADDRESSES) as i64;
+    addresses.truncate(MAX_ADDRESSES);
+
+    let mut refusals: Vec<RefusalRow> = stored
+        .refusals
+        .into_iter()
+        .map(|(at, ip, reason, report_only)| RefusalRow {
+            at,
+            ip,
+            reason: reason.code().to_owned(),
+            would_be_refused: report_only,
+        })
+        .chain(pending_refusals.into_iter().map(|r| RefusalRow {
+            at: r.at,
+            ip: r.ip.to_string(),
+            reason: r.reason.code().to_owned(),
+            would_be_refused: r.report_only,
+        }))
+        .collect();
+    refusals.sort_by(|a, b| b.at.cmp(&a.at));
+    refusals.truncate(usage::REFUSALS_KEPT as usize);
+
+    let addresses_dropped = row.key.addresses_dropped + pending.map_or(0, |p| p.addresses_dropped) + over;
+    Ok(KeyDetails {
+        ip_acl_report_only: acl.is_some_and(|acl| acl.report_only),
+        ip_acls: acls.into_iter().map(|acl| IpAclChoice { id: acl.id, name: acl.name }).collect(),
+        days,
+        addresses,
+        addresses_dropped,
+        refusals,
+        key: summary(row, &state.verifier, now),
+    })
+}
+
+/// A new IP ACL of the addresses chosen, given to the key, in one
+/// transaction and audited; the key's next request is judged by it.
+pub async fn lock_to_addresses(
+    state: &AppState,
+    caller: &Caller,
+    id: i32,
+    name: &str,
+    addresses: &str,
+    report_only: bool,
+) -> Result<(), ConsoleError> {
+    let txn = state.db.begin().await.map_err(db_error)?;
+    let key = keys::find(&txn, caller.account_id, id).await.map_err(db_error)?.ok_or_else(not_found)?;
+    let saved = ip_acls::create(&txn, caller.account_id, name, addresses, report_only).await.map_err(from_acl_error)?;
+    keys::set_acl(&txn, caller.account_id, id, saved.acl.id).await.map_err(from_key_error)?;
+    let mode = if report_only { " (report only)" } else { "" };
+    let entries = saved.acl.entries.replace('\n', ", ");
+    audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(format!("{entries}{mode}"))))
+        .await
+        .map_err(db_error)?;
+    let detail = format!("locked to its observed addresses: IP ACL now \u{201c}{}\u{201d}{mode}", saved.acl.name);
+    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), Some(detail))).await.map_err(db_error)?;
+    changes::commit(state, txn, &[Change::Key(id)]).await.map_err(db_error)?;
+    tracing::info!(
+        account = caller.account_id,
+        key = id,
+        ip_acl = saved.acl.id,
+        "API key locked to its observed addresses"
+    );
+    Ok(())
+}
+
+fn not_found() -> ConsoleError {
+    ConsoleError::NotFound(keys::KeyError::NotFound.to_string())
+}
