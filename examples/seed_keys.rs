@@ -25,7 +25,7 @@ async fn main() -> Result<(), String> {
         None if wanted > 0 => return Err(USAGE.into()),
         None => None,
     };
-    let every = if wanted > 0 { (count / wanted).max(1) } else { usize::MAX };
+    let every = count.checked_div(wanted).map_or(usize::MAX, |n| n.max(1));
     let settings = Settings::load().map_err(|e| e.to_string())?;
     let db = open_database(&settings).await?;
     ensure_first_admin(&db, &settings).await?;

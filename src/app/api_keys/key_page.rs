@@ -215,7 +215,7 @@ fn RefusalsTable(refusals: Vec<RefusalRow>) -> impl IntoView {
                                 <td><code>{r.ip}</code></td>
                                 <td>
                                     <code>{r.reason}</code>
-                                    {r.would_be_refused.then(|| " — would be refused (report only: let through)")}
+                                    {r.would_be_refused.then_some(" — would be refused (report only: let through)")}
                                 </td>
                             </tr>
                         }

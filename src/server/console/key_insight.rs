@@ -79,7 +79,7 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
             would_be_refused: r.report_only,
         }))
         .collect();
-    refusals.sort_by(|a, b| b.at.cmp(&a.at));
+    refusals.sort_by_key(|r| std::cmp::Reverse(r.at));
     refusals.truncate(usage::REFUSALS_KEPT as usize);
 
     let addresses_dropped = row.key.addresses_dropped + pending.map_or(0, |p| p.addresses_dropped) + over;
