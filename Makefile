@@ -64,7 +64,7 @@ bench: build wrk postgresql
 	cargo bench $(BENCH_BUILD) --bench verify
 	python3 benches/ratio.py
 	cargo build $(BENCH_BUILD) --profile bench --example seed_keys
-	python3 benches/load.py
+	python3 benches/load.py --refused 150
 	python3 benches/load.py --database postgres --rotate 10000
 	python3 benches/table.py
 	python3 benches/instances.py
@@ -72,7 +72,7 @@ bench: build wrk postgresql
 bench-smoke: build wrk postgresql
 	cargo bench $(BENCH_BUILD) --bench verify -- --test
 	cargo build $(BENCH_BUILD) --profile bench --example seed_keys
-	python3 benches/load.py --quick
+	python3 benches/load.py --quick --refused 10
 	python3 benches/load.py --quick --database postgres --rotate 500
 	python3 benches/table.py --quick
 	python3 benches/instances.py --quick

@@ -142,6 +142,56 @@ def cold_lookups(port, tokens):
     return times
 
 
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def refused_run(base, pid, seconds, connections):
+    """A key whose IP ACL admits nobody here: every whoami is refused, and recorded as such.
+    Returns the server's RSS every 10 s."""
+    import http.cookiejar
+    import threading
+    import urllib.parse
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def call(function, **form):
+        request = urllib.request.Request(
+            f"{base}/rpc/{function}", data=urllib.parse.urlencode(form).encode(), headers={"Origin": base}
+        )
+        return json.loads(opener.open(request).read() or b"null")
+
+    call("sign_in", username="admin", password="load benchmark password")
+    call("create_ip_acl", name="Nowhere near", entries="192.0.2.0/24")
+    acl = next(a["id"] for a in call("list_ip_acls") if a["name"] == "Nowhere near")
+    token = call("create_api_key", name="Always refused", ip_acl_id=acl)["token"]
+    samples = {}
+    started = time.time()
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(1):
+            elapsed = int(time.time() - started)
+            if elapsed % 10 == 0 and elapsed not in samples:
+                samples[elapsed] = rss_mib(pid)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    command = pinned(1, ["wrk", "-H", f"Authorization: Bearer {token}", "-t1", f"-c{connections}", f"-d{seconds}s",
+                         f"{base}/api/v1/whoami"])
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    done.set()
+    sampler.join()
+    samples[int(time.time() - started)] = rss_mib(pid)
+    if "Non-2xx or 3xx responses" not in out:
+        sys.exit(f"the refused run was not refused:\n{out}")
+    return samples
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
@@ -151,6 +201,8 @@ def main():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--cold", type=int, default=1000, help="tokens used once each, uncached")
     parser.add_argument("--rotate", type=int, default=0, help="distinct tokens for the rotating whoami run")
+    parser.add_argument("--refused", type=int, default=0, metavar="SECONDS",
+                        help="then refuse every request (403, outside the key's IP ACL) for this long, sampling RSS")
     parser.add_argument("--port", type=int, default=3200)
     parser.add_argument("--quick", action="store_true", help="1,000 keys, 1 round of 2 s, 50 cold lookups")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -214,6 +266,7 @@ def main():
                 print(f"over {len(rotating):,} tokens: health {health_rotated[0]:10.0f} req/s, "
                       f"whoami {rotated[0]:10.0f} req/s  p99 {rotated[1]:.3f} ms", flush=True)
             rss_rotated = peak_rss_mib(server.pid)
+            refused_rss = refused_run(base, server.pid, args.refused, args.connections) if args.refused else None
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -261,6 +314,13 @@ def main():
         print(f"whoami over {len(rotating):,} distinct tokens: {rotated[0]:.0f} req/s, "
               f"{figures['rotating_ratio']:.3f} of health sent the same way (target >= 0.8); "
               f"peak RSS with them cached {rss_rotated:.1f} MiB")
+    if refused_rss:
+        at_minute = refused_rss.get(60) or refused_rss[max(refused_rss)]
+        last = refused_rss[max(refused_rss)]
+        figures.update(refused_rss_mib={str(t): round(v, 1) for t, v in refused_rss.items()})
+        samples = ", ".join(f"{t} s {v:.1f}" for t, v in sorted(refused_rss.items()))
+        print(f"every request refused for {max(refused_rss)} s: RSS (MiB) {samples}; "
+              f"from the first minute to the end {last - at_minute:+.1f} MiB")
     if args.json:
         with open(args.json, "w") as out:
             json.dump(figures, out, indent=2)
