@@ -4,13 +4,29 @@ pub mod entities;
 pub mod migration;
 pub mod service;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 
 /// Connects with the default pool size and brings the schema up to date.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with_pool(url, None).await
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at
+/// `BEGIN` (IMMEDIATE), waiting out another writer under the busy timeout; a
+/// deferred transaction that reads first and then writes fails at once with
+/// "database is locked" (SQLITE_BUSY_SNAPSHOT) if another writer committed in
+/// between. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// How many connections a pool keeps when the settings do not say.

@@ -5,7 +5,7 @@ use crate::db::service::now_ms;
 use crate::domain::validation::{Name, NameError, fold};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, TransactionTrait,
+    QueryFilter,
 };
 
 /// The ACL a new account starts with, so its first key can be made at once.
@@ -30,7 +30,7 @@ pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Optio
 /// Creates an account together with its "Any address" IP ACL, in one transaction.
 pub async fn create(db: &DatabaseConnection, name: &str) -> Result<account::Model, AccountError> {
     let name = Name::parse(name)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if find_by_name(&txn, name.as_str()).await?.is_some() {
         return Err(AccountError::Exists(name.as_str().to_owned()));
     }

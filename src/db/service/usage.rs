@@ -8,7 +8,7 @@ use crate::domain::usage::{AddressStats, Counts, MAX_ADDRESSES, Reason, Recorded
 use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait,
+    QuerySelect, Statement,
 };
 use std::net::IpAddr;
 
@@ -28,7 +28,7 @@ pub async fn write(db: &DatabaseConnection, recorded: &Recorded) -> Result<(), D
     if recorded.keys.is_empty() && recorded.refusals.is_empty() {
         return Ok(());
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Keys deleted since their uses were recorded are skipped.
     let mut live = std::collections::HashSet::new();
     let ids: Vec<i32> = recorded.keys.keys().copied().collect();

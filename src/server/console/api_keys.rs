@@ -16,7 +16,6 @@ use crate::server::changes::{self, Change};
 use crate::server::http::rpc::{Caller, db_error, format_minute, internal};
 use crate::server::public_api::verifier::Usage;
 use crate::server::state::AppState;
-use sea_orm::TransactionTrait;
 
 /// How many keys of each kind the Overview lists.
 const ATTENTION_LIMIT: u64 = 20;
@@ -76,7 +75,7 @@ pub async fn create(
 ) -> Result<CreatedApiKey, ConsoleError> {
     let now = state.clock.now_ms();
     let expires_at = expiry(expires, date, now)?;
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let (key, acl, token) = keys::create(&txn, &state.master_key, caller.account_id, name, ip_acl_id, expires_at, now)
         .await
         .map_err(from_key_error)?;
@@ -102,7 +101,7 @@ pub async fn update(
 ) -> Result<(), ConsoleError> {
     let now = state.clock.now_ms();
     let new_expiry = expiry_choice.map(|(choice, date)| expiry(choice, date, now)).transpose()?;
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let current = keys::find(&txn, caller.account_id, id).await.map_err(db_error)?.ok_or_else(not_found)?;
     let expires_at = new_expiry.unwrap_or(current.expires_at);
     let (before, key, acl) =
@@ -131,7 +130,7 @@ pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Re
     let grace = Grace::from_code(grace)
         .ok_or_else(|| ConsoleError::invalid(Field::Grace, "Choose when the old token stops working."))?;
     let now = state.clock.now_ms();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let rolled =
         keys::roll(&txn, &state.master_key, caller.account_id, id, grace.ms(), now).await.map_err(from_key_error)?;
     let mut detail = format!("old token stops working {grace}");
@@ -153,7 +152,7 @@ pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Re
 
 pub async fn set_enabled(state: &AppState, caller: &Caller, id: i32, enabled: bool) -> Result<(), ConsoleError> {
     let now = state.clock.now_ms();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let (key, changed) =
         keys::set_disabled(&txn, caller.account_id, id, !enabled, now).await.map_err(from_key_error)?;
     if changed {
@@ -166,7 +165,7 @@ pub async fn set_enabled(state: &AppState, caller: &Caller, id: i32, enabled: bo
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let key = keys::delete(&txn, caller.account_id, id).await.map_err(from_key_error)?;
     audit::record(&txn, caller.audit(Action::KeyDeleted, Some(&key.name), None)).await.map_err(db_error)?;
     changes::commit(state, txn, &[Change::Key(key.id)]).await.map_err(db_error)?;

@@ -8,7 +8,6 @@ use crate::db::service::ip_acls::{self as acls, AclError, Saved};
 use crate::server::changes::{self, Change};
 use crate::server::http::rpc::{Caller, db_error};
 use crate::server::state::AppState;
-use sea_orm::TransactionTrait;
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<IpAclSummary>, ConsoleError> {
     let rows = acls::list_with_usage(&state.db, caller.account_id).await.map_err(db_error)?;
@@ -31,7 +30,7 @@ pub async fn create(
     entries: &str,
     report_only: bool,
 ) -> Result<SavedIpAcl, ConsoleError> {
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let saved = acls::create(&txn, caller.account_id, name, entries, report_only).await.map_err(from_acl_error)?;
     audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl))))
         .await
@@ -48,7 +47,7 @@ pub async fn update(
     entries: &str,
     report_only: Option<bool>,
 ) -> Result<SavedIpAcl, ConsoleError> {
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let saved = acls::update(&txn, caller.account_id, id, name, entries, report_only).await.map_err(from_acl_error)?;
     audit::record(&txn, caller.audit(Action::AclUpdated, Some(&saved.acl.name), Some(describe(&saved.acl))))
         .await
@@ -58,7 +57,7 @@ pub async fn update(
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let acl = acls::delete(&txn, caller.account_id, id).await.map_err(from_acl_error)?;
     audit::record(&txn, caller.audit(Action::AclDeleted, Some(&acl.name), None)).await.map_err(db_error)?;
     changes::commit(state, txn, &[Change::Acl(id)]).await.map_err(db_error)?;

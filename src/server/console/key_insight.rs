@@ -13,7 +13,6 @@ use crate::server::console::api_keys::{from_key_error, summary};
 use crate::server::console::ip_acls::from_acl_error;
 use crate::server::http::rpc::{Caller, db_error};
 use crate::server::state::AppState;
-use sea_orm::TransactionTrait;
 use std::collections::HashMap;
 
 /// How far back the page looks.
@@ -104,7 +103,7 @@ pub async fn lock_to_addresses(
     addresses: &str,
     report_only: bool,
 ) -> Result<(), ConsoleError> {
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let key = keys::find(&txn, caller.account_id, id).await.map_err(db_error)?.ok_or_else(not_found)?;
     let saved = ip_acls::create(&txn, caller.account_id, name, addresses, report_only).await.map_err(from_acl_error)?;
     keys::set_acl(&txn, caller.account_id, id, saved.acl.id).await.map_err(from_key_error)?;
