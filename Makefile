@@ -19,6 +19,10 @@ APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
 # shares the release profile's dependencies, so only this crate is compiled
 # again (dev-dependencies change the features of a few shared crates).
 BENCH_BUILD := --locked --no-default-features --features ssr,sqlite,postgres
+# cargo-leptos builds the server with components type-erased (Cargo.toml
+# always-erase-components); the benchmarks' builds pass the same flag, so they
+# reuse its compiled dependencies instead of building all of them again.
+BENCH_RUSTFLAGS := --cfg erase_components
 
 .PHONY: run test test-postgres build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright wrk postgresql
 
@@ -49,9 +53,10 @@ test-postgres: build playwright postgresql
 	E2E_DATABASE_URL=$$(tests/postgres.sh createdb "$$cluster" e2e) E2E_PG_DIR=$$cluster \
 	  $(MAKE) --no-print-directory e2e
 
-## build: the release server and browser bundle, in target/
+## build: the release server and browser bundle, in target/; the bundle's files are
+## compressed once here (gzip and brotli beside each), not on every request
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress --split
 
 ## e2e: Playwright against the release build, on a fresh database
 e2e: build playwright
@@ -61,17 +66,18 @@ e2e: build playwright
 ## the API Keys table at 100 and 100,000 keys (wrk), and how fast a change reaches another
 ## instance; see BENCHMARKS.md
 bench: build wrk postgresql
-	cargo bench $(BENCH_BUILD) --bench verify
+	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo bench $(BENCH_BUILD) --bench verify
 	python3 benches/ratio.py
-	cargo build $(BENCH_BUILD) --profile bench --example seed_keys
+	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo build $(BENCH_BUILD) --profile bench --example seed_keys
 	python3 benches/load.py --refused 150
 	python3 benches/load.py --database postgres --rotate 10000
 	python3 benches/table.py
 	python3 benches/instances.py
+	python3 benches/bundle.py
 
 bench-smoke: build wrk postgresql
-	cargo bench $(BENCH_BUILD) --bench verify -- --test
-	cargo build $(BENCH_BUILD) --profile bench --example seed_keys
+	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo bench $(BENCH_BUILD) --bench verify -- --test
+	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo build $(BENCH_BUILD) --profile bench --example seed_keys
 	python3 benches/load.py --quick --refused 10
 	python3 benches/load.py --quick --database postgres --rotate 500
 	python3 benches/table.py --quick

@@ -74,6 +74,20 @@ def wrk(url, seconds, connections, token=None, tokens_file=None):
     return rps, p99
 
 
+def server_env(data, port, password, **extra):
+    """The release server's environment for a benchmark: its own data folder, loopback, production mode."""
+    return dict(
+        os.environ,
+        TEXTPEAK_DATA_DIR=data,
+        TEXTPEAK_ADMIN_PASSWORD=password,
+        LEPTOS_SITE_ADDR=f"127.0.0.1:{port}",
+        LEPTOS_SITE_ROOT=os.path.join(REPO, "target", "site"),
+        LEPTOS_ENV="PROD",
+        RUST_LOG="warn",
+        **extra,
+    )
+
+
 def wait_until_up(url, process, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -213,16 +227,7 @@ def main():
 
     base = f"http://127.0.0.1:{args.port}"
     with tempfile.TemporaryDirectory() as data, database(args.database, data) as database_url:
-        env = dict(
-            os.environ,
-            TEXTPEAK_DATA_DIR=data,
-            DATABASE_URL=database_url,
-            TEXTPEAK_ADMIN_PASSWORD="load benchmark password",
-            LEPTOS_SITE_ADDR=f"127.0.0.1:{args.port}",
-            LEPTOS_SITE_ROOT=os.path.join(REPO, "target", "site"),
-            LEPTOS_ENV="PROD",
-            RUST_LOG="warn",
-        )
+        env = server_env(data, args.port, "load benchmark password", DATABASE_URL=database_url)
         tokens_file = os.path.join(data, "tokens.txt")
         seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
         started = time.time()

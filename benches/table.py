@@ -26,7 +26,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import REPO, pinned, wait_until_up  # noqa: E402
+from load import REPO, pinned, server_env, wait_until_up  # noqa: E402
 
 PASSWORD = "table benchmark password"
 
@@ -104,15 +104,7 @@ def traffic_for(database_file, key_id, now_ms):
 def measure(keys, seconds, port):
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data:
-        env = dict(
-            os.environ,
-            TEXTPEAK_DATA_DIR=data,
-            TEXTPEAK_ADMIN_PASSWORD=PASSWORD,
-            LEPTOS_SITE_ADDR=f"127.0.0.1:{port}",
-            LEPTOS_SITE_ROOT=os.path.join(REPO, "target", "site"),
-            LEPTOS_ENV="PROD",
-            RUST_LOG="warn",
-        )
+        env = server_env(data, port, PASSWORD)
         seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
         started = time.time()
         subprocess.run([seed, str(keys)], check=True, capture_output=True, env=env, cwd=REPO)

@@ -14,7 +14,7 @@ mod pager;
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -38,7 +38,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/textpeak.css" />
@@ -50,18 +49,50 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::ConsoleLayout>
                     <Route path=path!("") view=home::HomePage />
                     <Route path=path!("/settings/api-keys") view=api_keys::ApiKeysPage />
-                    <Route path=path!("/settings/api-keys/:id") view=api_keys::KeyPage />
-                    <Route path=path!("/settings/ip-acls") view=ip_acls::IpAclsPage />
-                    <Route path=path!("/settings/audit-log") view=audit_log::AuditLogPage />
+                    <Route path=path!("/settings/api-keys/:id") view={Lazy::<KeyRoute>::new()} />
+                    <Route path=path!("/settings/ip-acls") view={Lazy::<IpAclsRoute>::new()} />
+                    <Route path=path!("/settings/audit-log") view={Lazy::<AuditLogRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
 
-/// Sets `data-hydrated` on `<html>` once the wasm has attached its handlers:
-/// effects run only in the browser, so tests wait for this before clicking.
-fn mark_hydrated() {
+/// A page whose code the browser fetches only when the page is visited:
+/// `cargo leptos --split` moves what only its view reaches into a wasm file
+/// of its own. Only pages a first visit rarely starts on are lazy: splitting
+/// the sign-in, Overview and API Keys pages too made a first visit to API
+/// Keys heavier (shared code in many small files compresses worse) and
+/// slower (each file one more round trip); see BENCHMARKS.md. The server
+/// renders a lazy page as any other route.
+macro_rules! lazy_page {
+    ($route:ident, $page:path) => {
+        #[derive(Debug)]
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                mark_hydrated();
+                $page().into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(KeyRoute, api_keys::KeyPage);
+lazy_page!(IpAclsRoute, ip_acls::IpAclsPage);
+lazy_page!(AuditLogRoute, audit_log::AuditLogPage);
+
+/// Sets `data-hydrated` on `<html>` once the wasm has attached the page's
+/// handlers: effects run only in the browser, and a lazy page's only after
+/// its code has arrived, so tests wait for this before clicking. Every page
+/// calls it.
+pub(crate) fn mark_hydrated() {
     Effect::new(move |_| {
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("data-hydrated", "true");

@@ -11,10 +11,11 @@ pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// The browser's entry point: attach to the server-rendered page.
+/// The browser's entry point: attach to the server-rendered page. Each page's
+/// code is its own wasm file (lazy routes), fetched before that page hydrates.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_lazy(app::App);
 }

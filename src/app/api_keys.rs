@@ -29,6 +29,7 @@ pub use key_page::KeyPage;
 /// change (the resource is keyed on their versions and on the URL's view).
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
+    crate::app::mark_hydrated();
     let create = ServerAction::<CreateApiKey>::new();
     let update = ServerAction::<UpdateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();

@@ -108,6 +108,7 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    crate::app::mark_hydrated();
     view! {
         <Title text="Page not found" />
         <main id="main" class="content">

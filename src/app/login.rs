@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 /// wasm has loaded too (the server then answers with a redirect).
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    crate::app::mark_hydrated();
     let sign_in = ServerAction::<SignIn>::new();
     let error = general_error(last_error(sign_in.value()));
     // The page the guard sent the admin here from; the server decides whether to follow it.
