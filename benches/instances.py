@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import CLUSTER, REPO, percentile, wait_until_up  # noqa: E402
+from load import CLUSTER, REPO, percentile, server_env, wait_until_up  # noqa: E402
 
 PASSWORD = "propagation benchmark password"
 
@@ -69,16 +69,7 @@ def until(api, token, status, limit=5.0):
 
 
 def start(port, data, url):
-    env = dict(
-        os.environ,
-        TEXTPEAK_DATA_DIR=data,
-        DATABASE_URL=url,
-        TEXTPEAK_ADMIN_PASSWORD=PASSWORD,
-        LEPTOS_SITE_ADDR=f"127.0.0.1:{port}",
-        LEPTOS_SITE_ROOT=os.path.join(REPO, "target", "site"),
-        LEPTOS_ENV="PROD",
-        RUST_LOG="warn",
-    )
+    env = server_env(data, port, PASSWORD, DATABASE_URL=url)
     server = subprocess.Popen([os.path.join(REPO, "target", "release", "textpeak")], env=env, cwd=REPO)
     wait_until_up(f"http://127.0.0.1:{port}/api/v1/health", server)
     return server
