@@ -211,7 +211,12 @@ async fn a_database_that_goes_away_is_answered_with_try_again_and_comes_back() {
     assert_eq!(whoami(&server, &cached).await.0, StatusCode::OK);
 
     run(&["pause", &cluster_dir]);
-    assert_eq!(whoami(&server, &cached).await.0, StatusCode::OK, "a cached key needs no database");
+    // For longer than the listener takes to notice the drop and than the one
+    // second cached entries are trusted after it: the last known state answers.
+    let window = Instant::now() + Duration::from_millis(2500);
+    while Instant::now() < window {
+        assert_eq!(whoami(&server, &cached).await.0, StatusCode::OK, "a cached key needs no database");
+    }
     let asked = Instant::now();
     let (status, body) = whoami(&server, &uncached).await;
     let took = asked.elapsed();

@@ -4,7 +4,8 @@
 //!
 //! While the listening connection is down, notifications are lost and nobody
 //! can say which: the cache is cleared, and entries read meanwhile are
-//! trusted for one second only. Once listening again, the cache is cleared
+//! trusted for one second only. What the cache held is kept aside, to answer
+//! only while the database itself cannot be asked (`Verifier::lose_track`). Once listening again, the cache is cleared
 //! once more (what changed between the drop and the new LISTEN is unknown)
 //! and entries live their usual time. The drop and the recovery are logged
 //! once each, however many attempts the reconnection takes.
@@ -39,7 +40,7 @@ pub async fn run(database_url: String, verifier: Arc<Verifier>, mut stop: watch:
                     tracing::warn!(error = %e, "cannot listen for other instances' changes; cached keys are trusted for 1 s until it can");
                     down_since_logged = true;
                 }
-                verifier.clear();
+                verifier.lose_track();
                 verifier.set_degraded(true);
                 tokio::select! {
                     _ = tokio::time::sleep(RETRY) => continue,
@@ -76,7 +77,7 @@ pub async fn run(database_url: String, verifier: Arc<Verifier>, mut stop: watch:
                         "lost the connection that hears other instances' changes; cached keys are trusted for 1 s until it is back"
                     );
                     down_since_logged = true;
-                    verifier.clear();
+                    verifier.lose_track();
                     verifier.set_degraded(true);
                     break;
                 }

@@ -40,6 +40,9 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
 /// How long entries are trusted while changes from other instances cannot be
 /// heard (the PostgreSQL listener is down).
 pub const DEGRADED_TTL: Duration = Duration::from_secs(1);
+/// After a lookup fails, how long the database counts as down (last-known
+/// entries answer without asking it again).
+const DATABASE_DOWN_FOR: Duration = Duration::from_secs(1);
 /// How long "no such token" is remembered, so a client retrying a deleted key does not hit the database each time.
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 /// Bound on remembered unknown tokens; past it the list starts afresh.
@@ -113,6 +116,10 @@ struct Cache {
     by_key: HashMap<i32, Vec<TokenDigest>>,
     acls: HashMap<i32, Arc<CachedAcl>>,
     unknown: HashMap<TokenDigest, Instant>,
+    /// What the cache held when this instance lost track of other instances'
+    /// changes (see [`Verifier::lose_track`]); consulted only while the
+    /// database cannot be asked.
+    last_known: HashMap<TokenDigest, (CachedKey, Arc<CachedAcl>)>,
 }
 
 impl Cache {
@@ -155,6 +162,9 @@ pub struct Verifier {
     unknown_limit: UnknownTokenLimit,
     /// Database lookups made (cache misses), for tests and the operator.
     lookups: AtomicU64,
+    /// Until when a failed lookup says the database is down: last-known
+    /// entries answer at once meanwhile instead of waiting on the pool again.
+    database_down_until: Mutex<Option<Instant>>,
 }
 
 impl Default for Verifier {
@@ -174,6 +184,7 @@ impl Verifier {
             clock,
             unknown_limit: UnknownTokenLimit::default(),
             lookups: AtomicU64::new(0),
+            database_down_until: Mutex::new(None),
         }
     }
 
@@ -190,14 +201,27 @@ impl Verifier {
             Lookup::Decided(verdict) => return Ok(verdict),
             Lookup::Miss(digest) => digest,
         };
+        if self.database_known_down(now)
+            && let Some(verdict) = self.decide_from_last_known(&digest, client)
+        {
+            return Ok(verdict);
+        }
         let counted_as = client_key(client);
         if let Some(retry_after) = self.unknown_limit.blocked(&counted_as, now) {
             return Ok(Err(Denied::TooManyUnknownTokens { retry_after }));
         }
         let generation = self.generation.load(Ordering::Acquire);
         self.lookups.fetch_add(1, Ordering::Relaxed);
-        let found = api_keys::find_by_digest(db, &digest).await?;
+        let found = match api_keys::find_by_digest(db, &digest).await {
+            Ok(found) => found,
+            Err(e) => {
+                *self.down_until() = Some(Instant::now() + DATABASE_DOWN_FOR);
+                return self.decide_from_last_known(&digest, client).ok_or(VerifyError::Db(e));
+            }
+        };
+        *self.down_until() = None;
         let mut cache = self.write();
+        cache.last_known.remove(&digest);
         // A change landed while we read: what we read may be stale, so do not keep it.
         let keep = self.generation.load(Ordering::Acquire) == generation;
         let Some((token, key, acl)) = found else {
@@ -225,6 +249,30 @@ impl Verifier {
         drop(cache);
         self.record(key_id, client, wall, outcome);
         Ok(verdict)
+    }
+
+    /// The database cannot be asked and the listener lost track meanwhile:
+    /// the last state this instance knew decides. Nothing can commit while the
+    /// database is down, so it misses only changes whose notice was still in
+    /// flight when the connection dropped; this instance's own changes forget
+    /// their keys here too.
+    fn decide_from_last_known(&self, digest: &TokenDigest, client: IpAddr) -> Option<Result<Grant, Denied>> {
+        let cache = self.read();
+        let (key, acl) = cache.last_known.get(digest)?;
+        let wall = self.clock.now_ms();
+        let (verdict, outcome) = decide(key, acl, client, wall);
+        let key_id = key.key_id;
+        drop(cache);
+        self.record(key_id, client, wall, outcome);
+        Some(verdict)
+    }
+
+    fn database_known_down(&self, now: Instant) -> bool {
+        self.down_until().is_some_and(|until| now < until)
+    }
+
+    fn down_until(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.database_down_until.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The in-memory part alone: `None` when the database would have to be asked.
@@ -283,6 +331,7 @@ impl Verifier {
         for digest in cache.by_key.remove(&key_id).unwrap_or_default() {
             cache.keys.remove(&digest);
         }
+        cache.last_known.retain(|_, (key, _)| key.key_id != key_id);
     }
 
     /// An IP ACL was edited or deleted: every key using it reads it afresh.
@@ -295,6 +344,7 @@ impl Verifier {
         for digest in gone {
             cache.remove(&digest);
         }
+        cache.last_known.retain(|_, (key, _)| key.acl_id != acl_id);
     }
 
     /// Forgets everything: what changed meanwhile elsewhere cannot be known.
@@ -305,6 +355,26 @@ impl Verifier {
         cache.by_key.clear();
         cache.acls.clear();
         cache.unknown.clear();
+        cache.last_known.clear();
+    }
+
+    /// Other instances' changes can no longer be heard (the listening
+    /// connection dropped): the cache is cleared, so every token is read afresh,
+    /// but what it held is kept as the last known state, which answers only
+    /// when the database cannot be asked (see [`Self::decide_from_last_known`]). So
+    /// a stopped database does not also stop every key that was working.
+    pub fn lose_track(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let mut guard = self.write();
+        let Cache { keys, by_key, acls, unknown, last_known } = &mut *guard;
+        for (digest, key) in keys.drain() {
+            if let Some(acl) = acls.get(&key.acl_id) {
+                last_known.insert(digest, (key, acl.clone()));
+            }
+        }
+        by_key.clear();
+        acls.clear();
+        unknown.clear();
     }
 
     /// While `true`, cached entries are trusted for [`DEGRADED_TTL`] only.
@@ -610,6 +680,26 @@ mod tests {
         assert!(decided(verifier.lookup(t.expose(), ip("192.0.2.1"), Instant::now())).is_some());
         verifier.clear();
         assert_eq!(verifier.cached_keys(), 0);
+    }
+
+    #[tokio::test]
+    async fn after_losing_track_the_last_known_state_answers_only_while_the_database_is_down() {
+        let verifier = Verifier::default();
+        let kept = cached_with(&verifier, 1, 1, "0.0.0.0/0");
+        let changed_here = cached_with(&verifier, 2, 2, "0.0.0.0/0");
+        verifier.lose_track();
+        assert_eq!(verifier.cached_keys(), 0, "every token is read afresh once the database answers");
+        verifier.forget_key(2);
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        db.close_by_ref().await.unwrap();
+        let client = ip("192.0.2.1");
+        assert!(verifier.verify(&db, kept.expose(), client).await.unwrap().is_ok(), "the database is down");
+        assert!(verifier.database_known_down(Instant::now()));
+        assert!(verifier.verify(&db, changed_here.expose(), client).await.is_err(), "forgotten since");
+        let stranger = Token::generate().unwrap();
+        assert!(verifier.verify(&db, stranger.expose(), client).await.is_err(), "never known: try again");
+        verifier.clear();
+        assert!(verifier.verify(&db, kept.expose(), client).await.is_err(), "listening again: no last-known state");
     }
 
     #[test]
