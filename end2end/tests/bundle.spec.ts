@@ -40,5 +40,9 @@ test('a first visit to API Keys stays within the bundle budget', async ({ page }
     fs.writeFileSync(process.env.BUNDLE_REPORT, JSON.stringify({ files, total, budget: BUDGET_BYTES, target: TARGET_BYTES }));
   }
   expect(files.map((file) => file.url)).toEqual(expect.arrayContaining(['/pkg/textpeak.wasm', '/pkg/textpeak.js']));
+  // Counted as sent: the precompressed brotli file, and not nothing.
+  const wasm = files.find((file) => file.url === '/pkg/textpeak.wasm')!;
+  expect(wasm.encoding).toBe('br');
+  expect(wasm.bytes).toBeGreaterThan(10_000);
   expect(total).toBeLessThanOrEqual(BUDGET_BYTES);
 });

@@ -28,6 +28,10 @@ pub fn application_name() -> String {
 
 pub async fn run(database_url: String, verifier: Arc<Verifier>, mut stop: watch::Receiver<bool>) {
     let mut down_since_logged = false;
+    // Set when the cache's state was put aside as the last known one: retries
+    // must not overwrite it with later reads. Listening again ends in the
+    // lost-connection branch, which sets it anew.
+    let mut lost_track = false;
     loop {
         let connected = tokio::select! {
             connected = listen(&database_url) => connected,
@@ -40,7 +44,12 @@ pub async fn run(database_url: String, verifier: Arc<Verifier>, mut stop: watch:
                     tracing::warn!(error = %e, "cannot listen for other instances' changes; cached keys are trusted for 1 s until it can");
                     down_since_logged = true;
                 }
-                verifier.lose_track();
+                if lost_track {
+                    verifier.forget_cached();
+                } else {
+                    verifier.lose_track();
+                    lost_track = true;
+                }
                 verifier.set_degraded(true);
                 tokio::select! {
                     _ = tokio::time::sleep(RETRY) => continue,
@@ -78,6 +87,7 @@ pub async fn run(database_url: String, verifier: Arc<Verifier>, mut stop: watch:
                     );
                     down_since_logged = true;
                     verifier.lose_track();
+                    lost_track = true;
                     verifier.set_degraded(true);
                     break;
                 }

@@ -221,7 +221,9 @@ impl Verifier {
         };
         *self.down_until() = None;
         let mut cache = self.write();
-        cache.last_known.remove(&digest);
+        // The database answers: changes can commit again, and this instance
+        // may not hear of them, so the last known state is over.
+        cache.last_known.clear();
         // A change landed while we read: what we read may be stale, so do not keep it.
         let keep = self.generation.load(Ordering::Acquire) == generation;
         let Some((token, key, acl)) = found else {
@@ -252,10 +254,11 @@ impl Verifier {
     }
 
     /// The database cannot be asked and the listener lost track meanwhile:
-    /// the last state this instance knew decides. Nothing can commit while the
-    /// database is down, so it misses only changes whose notice was still in
-    /// flight when the connection dropped; this instance's own changes forget
-    /// their keys here too.
+    /// the last state this instance knew decides. It is kept only while no
+    /// lookup has succeeded since the listener dropped (a working database
+    /// ends it), and nothing commits while the database is down, so it misses
+    /// only changes whose notice was in flight at the drop; this instance's
+    /// own changes forget their keys here too.
     fn decide_from_last_known(&self, digest: &TokenDigest, client: IpAddr) -> Option<Result<Grant, Denied>> {
         let cache = self.read();
         let (key, acl) = cache.last_known.get(digest)?;
@@ -349,13 +352,19 @@ impl Verifier {
 
     /// Forgets everything: what changed meanwhile elsewhere cannot be known.
     pub fn clear(&self) {
+        self.forget_cached();
+        self.write().last_known.clear();
+    }
+
+    /// Forgets every cached entry but keeps the last known state (see
+    /// [`Self::lose_track`]).
+    pub fn forget_cached(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         let mut cache = self.write();
         cache.keys.clear();
         cache.by_key.clear();
         cache.acls.clear();
         cache.unknown.clear();
-        cache.last_known.clear();
     }
 
     /// Other instances' changes can no longer be heard (the listening
@@ -700,6 +709,20 @@ mod tests {
         assert!(verifier.verify(&db, stranger.expose(), client).await.is_err(), "never known: try again");
         verifier.clear();
         assert!(verifier.verify(&db, kept.expose(), client).await.is_err(), "listening again: no last-known state");
+    }
+
+    #[tokio::test]
+    async fn a_database_that_answers_ends_the_last_known_state() {
+        let verifier = Verifier::default();
+        let kept = cached_with(&verifier, 1, 1, "0.0.0.0/0");
+        verifier.lose_track();
+        // The listener is down but the database works: a lookup succeeds (this
+        // token is unknown to it), and changes may be committing unheard.
+        let db = crate::db::connect("sqlite::memory:").await.unwrap();
+        let stranger = Token::generate().unwrap();
+        assert_eq!(verifier.verify(&db, stranger.expose(), ip("192.0.2.1")).await.unwrap(), Err(Denied::Unknown));
+        db.close_by_ref().await.unwrap();
+        assert!(verifier.verify(&db, kept.expose(), ip("192.0.2.1")).await.is_err(), "no longer known");
     }
 
     #[test]
