@@ -63,8 +63,8 @@ e2e: build playwright
 	cd end2end && npx playwright test
 
 ## bench: in-process verification (criterion), the API under load on SQLite and PostgreSQL,
-## the API Keys table at 100 and 100,000 keys (wrk), and how fast a change reaches another
-## instance; see BENCHMARKS.md
+## the API Keys table at 100 and 100,000 keys (wrk), how fast a change reaches another
+## instance, the browser bundle and Lighthouse (npm, benches/lighthouse); see BENCHMARKS.md
 bench: build wrk postgresql
 	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo bench $(BENCH_BUILD) --bench verify
 	python3 benches/ratio.py
@@ -74,6 +74,7 @@ bench: build wrk postgresql
 	python3 benches/table.py
 	python3 benches/instances.py
 	python3 benches/bundle.py
+	python3 benches/lighthouse.py
 
 bench-smoke: build wrk postgresql
 	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo bench $(BENCH_BUILD) --bench verify -- --test
@@ -82,6 +83,7 @@ bench-smoke: build wrk postgresql
 	python3 benches/load.py --quick --database postgres --rotate 500
 	python3 benches/table.py --quick
 	python3 benches/instances.py --quick
+	python3 benches/lighthouse.py --runs 1 --seconds 1
 
 tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
 test-tools: chromium playwright wrk postgresql

@@ -39,7 +39,7 @@ test.describe("A key's page", () => {
     await expect(page.getByRole('button', { name: 'Delete' })).toBeVisible();
 
     // The chart, and the same figures as a table.
-    const chart = page.getByRole('img', { name: /Requests per day over the last 30 days: 3 allowed/ });
+    const chart = page.getByRole('img', { name: /Requests per day over the last 30 days: 3 allowed\b/ });
     await expect(chart).toBeVisible();
     const perDay = page.getByRole('table', { name: 'Requests per day' });
     await expect(perDay).toBeHidden();
@@ -50,7 +50,10 @@ test.describe("A key's page", () => {
 
     // The address the calls came from, current before any flush.
     const addresses = page.getByRole('table', { name: 'Addresses in the last 30 days' });
-    await expect(addresses.getByRole('row').filter({ hasText: '127.0.0.1' })).toContainText('3');
+    // Columns after the address: Requests, Refused, Would be refused, Last seen.
+    const seen = addresses.getByRole('row').filter({ hasText: '127.0.0.1' }).getByRole('cell');
+    await expect(seen.nth(0)).toHaveText('3');
+    await expect(seen.nth(1)).toHaveText('0');
     await expect(page.getByText('Nothing refused.')).toBeVisible();
 
     // Lock the key to it, reporting first.

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
-pub const HOUR_MS: i64 = 60 * 60 * 1000;
+pub use crate::domain::lifecycle::HOUR_MS;
 /// Addresses kept per key, in memory and in the database.
 pub const MAX_ADDRESSES: usize = 100;
 /// Refused uses waiting to be written, for all keys together.

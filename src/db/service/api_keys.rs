@@ -324,20 +324,6 @@ pub async fn row(db: &impl ConnectionTrait, account_id: i32, id: i32, now: i64) 
     }))
 }
 
-/// Moves a key to another of the account's IP ACLs, nothing else.
-pub async fn set_acl(db: &impl ConnectionTrait, account_id: i32, id: i32, ip_acl_id: i32) -> Result<(), KeyError> {
-    let result = api_key::Entity::update_many()
-        .col_expr(api_key::Column::IpAclId, Expr::value(ip_acl_id))
-        .filter(api_key::Column::Id.eq(id))
-        .filter(api_key::Column::AccountId.eq(account_id))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(KeyError::NotFound);
-    }
-    Ok(())
-}
-
 /// A new token, sealed under the master key; the database will hold only
 /// its digest and ciphertext.
 fn new_token(master: &MasterKey, key_id: i32, now: i64) -> Result<(api_key_token::ActiveModel, Token), KeyError> {
@@ -532,19 +518,6 @@ pub async fn find_by_digest(
         return Ok(None);
     };
     Ok(Some((token, key, acl)))
-}
-
-/// Records uses: a time only ever moves forward, so writes from several
-/// instances (or a late flush) keep the latest.
-pub async fn record_use(db: &impl ConnectionTrait, key_id: i32, at: i64, ip: &str) -> Result<(), DbErr> {
-    api_key::Entity::update_many()
-        .col_expr(api_key::Column::LastUsedAt, Expr::value(at))
-        .col_expr(api_key::Column::LastUsedIp, Expr::value(ip))
-        .filter(api_key::Column::Id.eq(key_id))
-        .filter(api_key::Column::LastUsedAt.lt(at))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// What the Overview lists: keys that will stop working soon, old tokens
@@ -756,15 +729,5 @@ mod tests {
         delete(&db, account, id).await.unwrap();
         assert!(list(&db, account, &search("xyz", 50), NOW).await.unwrap().rows.is_empty());
         assert_eq!(counts("xyz").await, 0);
-    }
-
-    #[tokio::test]
-    async fn last_use_never_moves_backwards() {
-        let (db, master, account, acl) = setup().await;
-        let (key, ..) = create(&db, &master, account, "Used", acl, None, NOW).await.unwrap();
-        record_use(&db, key.id, NOW + 10, "192.0.2.1").await.unwrap();
-        record_use(&db, key.id, NOW + 5, "192.0.2.2").await.unwrap();
-        let key = find(&db, account, key.id).await.unwrap().unwrap();
-        assert_eq!((key.last_used_at, key.last_used_ip.as_deref()), (NOW + 10, Some("192.0.2.1")));
     }
 }

@@ -252,7 +252,7 @@ pub fn summary(row: KeyRow, verifier: &crate::server::public_api::verifier::Veri
     }
 }
 
-fn not_found() -> ConsoleError {
+pub fn not_found() -> ConsoleError {
     ConsoleError::NotFound(KeyError::NotFound.to_string())
 }
 

@@ -65,7 +65,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), Co
 }
 
 /// The audit's detail: the entries, and the mode if it only reports.
-fn describe(acl: &crate::db::entities::ip_acl::Model) -> String {
+pub fn describe(acl: &crate::db::entities::ip_acl::Model) -> String {
     let entries = acl.entries.replace('\n', ", ");
     if acl.report_only { format!("{entries} (report only)") } else { entries }
 }

@@ -9,8 +9,8 @@ use crate::db::service::{api_keys as keys, ip_acls, usage};
 use crate::domain::lifecycle::DAY_MS;
 use crate::domain::usage::{AddressStats, Counts, HOUR_MS, MAX_ADDRESSES, hour_of};
 use crate::server::changes::{self, Change};
-use crate::server::console::api_keys::{from_key_error, summary};
-use crate::server::console::ip_acls::from_acl_error;
+use crate::server::console::api_keys::{from_key_error, not_found, summary};
+use crate::server::console::ip_acls::{describe, from_acl_error};
 use crate::server::http::rpc::{Caller, db_error};
 use crate::server::state::AppState;
 use std::collections::HashMap;
@@ -21,7 +21,6 @@ const DAYS: i64 = 30;
 pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDetails, ConsoleError> {
     let now = state.clock.now_ms();
     let row = keys::row(&state.db, caller.account_id, id, now).await.map_err(db_error)?.ok_or_else(not_found)?;
-    let acl = ip_acls::find(&state.db, caller.account_id, row.key.ip_acl_id).await.map_err(db_error)?;
     let acls = ip_acls::all(&state.db, caller.account_id).await.map_err(db_error)?;
     let first_day = now.div_euclid(DAY_MS) - (DAYS - 1);
     let since = first_day * DAY_MS;
@@ -83,7 +82,7 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
 
     let addresses_dropped = row.key.addresses_dropped + pending.map_or(0, |p| p.addresses_dropped) + over;
     Ok(KeyDetails {
-        ip_acl_report_only: acl.is_some_and(|acl| acl.report_only),
+        ip_acl_report_only: acls.iter().any(|acl| acl.id == row.key.ip_acl_id && acl.report_only),
         ip_acls: acls.into_iter().map(|acl| IpAclChoice { id: acl.id, name: acl.name }).collect(),
         days,
         addresses,
@@ -106,12 +105,13 @@ pub async fn lock_to_addresses(
     let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
     let key = keys::find(&txn, caller.account_id, id).await.map_err(db_error)?.ok_or_else(not_found)?;
     let saved = ip_acls::create(&txn, caller.account_id, name, addresses, report_only).await.map_err(from_acl_error)?;
-    keys::set_acl(&txn, caller.account_id, id, saved.acl.id).await.map_err(from_key_error)?;
-    let mode = if report_only { " (report only)" } else { "" };
-    let entries = saved.acl.entries.replace('\n', ", ");
-    audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(format!("{entries}{mode}"))))
+    let (key, _, _) = keys::update(&txn, caller.account_id, id, &key.name, saved.acl.id, key.expires_at)
+        .await
+        .map_err(from_key_error)?;
+    audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl))))
         .await
         .map_err(db_error)?;
+    let mode = if report_only { " (report only)" } else { "" };
     let detail = format!("locked to its observed addresses: IP ACL now \u{201c}{}\u{201d}{mode}", saved.acl.name);
     audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), Some(detail))).await.map_err(db_error)?;
     changes::commit(state, txn, &[Change::Key(id)]).await.map_err(db_error)?;
@@ -122,8 +122,4 @@ pub async fn lock_to_addresses(
         "API key locked to its observed addresses"
     );
     Ok(())
-}
-
-fn not_found() -> ConsoleError {
-    ConsoleError::NotFound(keys::KeyError::NotFound.to_string())
 }
