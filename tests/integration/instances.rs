@@ -239,3 +239,28 @@ async fn a_database_that_goes_away_is_answered_with_try_again_and_comes_back() {
     server.stop();
     run(&["remove", &cluster_dir]);
 }
+
+/// Guessing a password cannot be spread over instances: the counts live in
+/// the shared database, so the sixth wrong password within the minute is
+/// refused on the instance that has itself seen only two.
+#[tokio::test]
+async fn sign_in_throttling_holds_across_instances() {
+    if postgres().is_none() {
+        return only_on("PostgreSQL", "several instances share one database");
+    }
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = two_instances(dir_a.path(), dir_b.path());
+    let client = TestServer::client();
+    for attempt in 1..=5 {
+        let server = if attempt % 2 == 1 { &a } else { &b };
+        assert_eq!(
+            server.sign_in(&client, "admin", "wrong password!").await,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    assert_eq!(b.sign_in(&client, "admin", ADMIN_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "B saw two of five");
+    assert_eq!(a.sign_in(&client, "admin", ADMIN_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+    a.stop();
+    b.stop();
+}
