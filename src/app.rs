@@ -11,6 +11,8 @@ mod layout;
 mod login;
 mod pager;
 
+pub use login::{LOGIN_PATH, SignInFailure};
+
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -25,13 +27,29 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                {needs_bundle().then(|| view! { <HydrationScripts options /> })}
                 <MetaTags />
             </head>
             <body>
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Whether the page being rendered loads the browser bundle. The sign-in page
+/// does not: it is a plain form that works without it, and it is what every
+/// visitor sees first, signed in or not, so it paints and works at once on a
+/// slow connection instead of waiting for a download it has no use for. The
+/// bundle comes with the first console page after it.
+fn needs_bundle() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>().is_none_or(|request| request.uri.path() != LOGIN_PATH)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        true
     }
 }
 

@@ -25,14 +25,31 @@ test.describe('Signing in and out', () => {
 
   test('a wrong password or username gets one message that does not say which', async ({ page }) => {
     await page.goto('/login');
-    await waitForHydration(page);
     for (const [username, password] of [[ADMIN.username, 'not the password'], ['nobody', ADMIN.password]]) {
       await page.getByLabel('Username').fill(username);
       await page.getByLabel('Password').fill(password);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await expect(page.getByRole('alert')).toHaveText('Wrong username or password');
       await expect(page).toHaveURL(/\/login$/);
+      // The username stays, and the password is where the cursor waits.
+      await expect(page.getByLabel('Username')).toHaveValue(username);
+      await expect(page.getByLabel('Password')).toBeFocused();
     }
+  });
+
+  test('the sign-in page downloads no wasm, and the console page after it does', async ({ page }) => {
+    const bundle: string[] = [];
+    page.on('request', (request) => {
+      const path = new URL(request.url()).pathname;
+      if (path.endsWith('.wasm') || path.endsWith('.js')) bundle.push(path);
+    });
+    await page.goto('/login?next=%2Fsettings%2Fapi-keys');
+    await expect(page.getByLabel('Username')).toBeFocused();
+    expect(bundle).toEqual([]);
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await expect(page).toHaveURL(/\/settings\/api-keys$/);
+    await waitForHydration(page);
+    expect(bundle).toEqual(expect.arrayContaining(['/pkg/textpeak.js', '/pkg/textpeak.wasm']));
   });
 
   test('Sign out ends the session', async ({ page }) => {

@@ -11,9 +11,11 @@ pub struct SignedInAdmin {
     pub account: String,
 }
 
-/// The one server function that works without a session. Wrong username and
-/// wrong password get the same answer; repeated failures get 429. `next` is the
-/// page the admin was sent here from; only a path on this console is followed.
+/// The one server function that works without a session, for scripts and
+/// tests; the sign-in page posts its form to `/login` instead (see
+/// `server::http::login_form`), and both run `auth::sign_in`. Wrong username
+/// and wrong password get the same answer; repeated failures get 429. `next`
+/// is the page the admin was sent here from; only a path on this console is followed.
 #[server(prefix = "/rpc", endpoint = "sign_in")]
 pub async fn sign_in(username: String, password: String, next: Option<String>) -> Result<(), ConsoleError> {
     use crate::domain::session::return_path;

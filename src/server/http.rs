@@ -6,5 +6,6 @@ pub mod client_ip;
 pub mod guard;
 pub mod headers;
 pub mod limits;
+pub mod login_form;
 pub mod routes;
 pub mod rpc;

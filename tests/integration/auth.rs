@@ -438,3 +438,113 @@ async fn pages_carry_security_headers_and_a_nonce_for_their_scripts() {
     assert_eq!(api.headers()["x-content-type-options"], "nosniff");
     assert!(api.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
 }
+
+/// Posts the sign-in page's form as Chromium does from this console: under
+/// `Referrer-Policy: no-referrer` a form's `Origin` is `null`, and
+/// `Sec-Fetch-Site` is what says where it came from.
+async fn post_login_form(server: &TestServer, client: &reqwest::Client, fields: &[(&str, &str)]) -> reqwest::Response {
+    client
+        .post(server.url("/login"))
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "text/html")
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_sign_in_page_is_a_plain_form_that_loads_no_bundle() {
+    let server = TestServer::start().await;
+    let login = TestServer::client().get(server.url("/login?next=%2Fsettings%2Fip-acls")).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let html = login.text().await.unwrap();
+    assert!(html.contains(r#"method="post" action="/login""#), "{html}");
+    assert!(html.contains(r#"name="next" value="/settings/ip-acls""#), "{html}");
+    assert!(!html.contains("/pkg/textpeak.js") && !html.contains("/pkg/textpeak.wasm"), "{html}");
+    // Every other page does load it: the check above can tell the two apart.
+    let page = server.admin_client().await.get(server.url("/settings/api-keys")).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("/pkg/textpeak.js"));
+}
+
+#[tokio::test]
+async fn the_sign_in_form_goes_on_to_the_page_asked_for_and_never_to_another_site() {
+    let server = TestServer::start().await;
+    for (next, lands) in [("/settings/ip-acls", "/settings/ip-acls"), ("//evil.example/", "/"), ("", "/")] {
+        let client = TestServer::client();
+        let response =
+            post_login_form(&server, &client, &[("username", "admin"), ("password", ADMIN_PASSWORD), ("next", next)])
+                .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(response.headers()["location"], lands, "{next}");
+        let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+        assert!(cookies.iter().any(|c| c.starts_with("tp_session=") && c.contains("HttpOnly")), "{cookies:?}");
+        assert!(cookies.iter().any(|c| c.starts_with("tp_browser=")), "{cookies:?}");
+        let signed_in = client.get(server.url("/settings/api-keys")).send().await.unwrap();
+        assert_eq!(signed_in.status(), StatusCode::OK, "{next}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_form_shows_the_page_again_with_the_message_and_the_username() {
+    let server = TestServer::start().await;
+    let client = TestServer::client();
+    let fields = [("username", "admin"), ("password", "not the password"), ("next", "/settings/ip-acls")];
+    let response = post_login_form(&server, &client, &fields).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(response.headers().contains_key("content-security-policy"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Wrong username or password"), "{html}");
+    assert!(html.contains(r#"value="admin""#), "{html}");
+    assert!(html.contains(r#"name="next" value="/settings/ip-acls""#), "{html}");
+    assert!(!html.contains("not the password"));
+    assert!(!html.contains("/pkg/textpeak.js"));
+
+    // The form shares the throttle with the server function: the sixth try is refused.
+    let mut throttled = None;
+    for _ in 0..10 {
+        let response = post_login_form(&server, &client, &fields).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            throttled = Some(response);
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = throttled.expect("the form was never throttled");
+    assert!(throttled.headers().contains_key("retry-after"));
+    assert!(throttled.text().await.unwrap().contains("Too many failed attempts"));
+    assert_eq!(server.sign_in(&client, "admin", ADMIN_PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+
+    let huge = "x".repeat(20_000);
+    let response = post_login_form(&server, &client, &[("username", "admin"), ("password", &huge)]).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.text().await.unwrap().contains("This form is too large to send"));
+}
+
+#[tokio::test]
+async fn a_sign_in_form_posted_from_another_site_is_refused() {
+    let server = TestServer::start().await;
+    let form = [("username", "admin"), ("password", ADMIN_PASSWORD)];
+    let cases: [&[(&str, &str)]; 5] = [
+        &[("origin", "https://evil.example")],
+        &[("origin", "https://evil.example"), ("sec-fetch-site", "same-origin")],
+        &[("sec-fetch-site", "cross-site"), ("origin", "null")],
+        // A sandboxed frame's `null` says nothing of where it is.
+        &[("origin", "null")],
+        // Neither header: no browser sends a form like that.
+        &[],
+    ];
+    for headers in cases {
+        // Not `TestServer::client()`, which says it is same-origin on every request.
+        let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut request = bare.post(server.url("/login")).form(&form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(response.headers().get("set-cookie").is_none(), "{headers:?}");
+    }
+}

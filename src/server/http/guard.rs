@@ -102,13 +102,16 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Did this request come from the console's own pages? Browsers send `Origin`
 /// on every POST and `Sec-Fetch-Site` on every request, so a request with
-/// neither is not a browser's and is refused too.
+/// neither is not a browser's and is refused too. A form posted under our
+/// `Referrer-Policy: no-referrer` carries `Origin: null`; then only a browser's
+/// own `Sec-Fetch-Site: same-origin` (no page can set it) lets it through.
 fn same_origin(headers: &HeaderMap, settings: &Settings) -> bool {
     let fetch_site = headers.get("sec-fetch-site");
     if fetch_site.is_some_and(|site| site.as_bytes() != b"same-origin") {
         return false;
     }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|origin| *origin != "null");
+    let Some(origin) = origin else {
         return fetch_site.is_some();
     };
     match &settings.public_origin {
@@ -167,6 +170,12 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
     if area == Area::Rpc && !same_origin(request.headers(), settings) {
         tracing::warn!(%path, "refused a cross-site server function call");
         return refuse(ConsoleError::Forbidden);
+    }
+    // A sign-in form posted from another site would sign the admin's browser
+    // in to whatever account that site chose.
+    if area == Area::Login && request.method() == Method::POST && !same_origin(request.headers(), settings) {
+        tracing::warn!("refused a cross-site sign-in form");
+        return (StatusCode::FORBIDDEN, format!("{}\n", ConsoleError::Forbidden)).into_response();
     }
 
     let via_https = request.extensions().get::<ViaHttps>().is_some_and(|v| v.0);

@@ -1,15 +1,16 @@
 //! The HTTP surface: the console's pages and server functions, the public
 //! TextPeak API, and the static files of the browser bundle.
 
-use crate::app::{App, shell};
+use crate::app::{App, LOGIN_PATH, shell};
 use crate::server::http::client_ip::{self, TrustedProxies};
-use crate::server::http::{guard, headers, limits, rpc};
+use crate::server::http::{guard, headers, limits, login_form, rpc};
 use crate::server::public_api;
 use crate::server::state::AppState;
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use leptos::config::Env;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
@@ -34,6 +35,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/health", get(public_api::health))
         .route("/api/v1/whoami", get(public_api::whoami))
         .route("/api/v1/{*rest}", any(public_api::not_found))
+        .route(
+            LOGIN_PATH,
+            post(move |state: State<AppState>, request: Request| login_form::submit(state, page_context, request)),
+        )
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
         .layer(middleware::from_fn(rpc::error_status))
