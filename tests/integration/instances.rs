@@ -8,6 +8,7 @@
 use crate::cli::{self, Running};
 use crate::support::{ADMIN_PASSWORD, TestServer, only_on, postgres};
 use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -263,4 +264,34 @@ async fn sign_in_throttling_holds_across_instances() {
     assert_eq!(a.sign_in(&client, "admin", ADMIN_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
     a.stop();
     b.stop();
+}
+
+/// Instances that start at once on an empty database all create the account
+/// "Default" if they find none; the unique index lets one win, and the others
+/// must take its account rather than fail to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_that_create_the_default_account_at_once_all_get_the_one_account() {
+    let Some(url) = crate::support::fresh_database_url() else {
+        return only_on("PostgreSQL", "SQLite has one process per file");
+    };
+    let db = textpeak::db::connect_with_pool(&url, Some(16)).await.unwrap();
+    use textpeak::db::service::accounts;
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { accounts::ensure_default(&db).await.map(|account| account.id) })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for racer in racers {
+        ids.push(racer.await.unwrap().expect("every instance gets the account"));
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let named = textpeak::db::entities::account::Entity::find()
+        .filter(textpeak::db::entities::account::Column::Name.eq(accounts::DEFAULT_ACCOUNT))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(named, 1);
 }

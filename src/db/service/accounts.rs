@@ -1,7 +1,7 @@
 //! Accounts, and what every new account starts with.
 
 use crate::db::entities::{account, ip_acl};
-use crate::db::service::now_ms;
+use crate::db::service::{is_unique_violation, now_ms};
 use crate::domain::validation::{Name, NameError, fold};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -35,10 +35,19 @@ pub async fn create(db: &DatabaseConnection, name: &str) -> Result<account::Mode
         return Err(AccountError::Exists(name.as_str().to_owned()));
     }
     let now = now_ms();
+    // Another instance may have inserted it since the check (PostgreSQL reads
+    // committed rows only): the unique index says so.
     let account =
         account::ActiveModel { name: Set(name.as_str().to_owned()), created_at: Set(now), ..Default::default() }
             .insert(&txn)
-            .await?;
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    AccountError::Exists(name.as_str().to_owned())
+                } else {
+                    AccountError::Db(e)
+                }
+            })?;
     ip_acl::ActiveModel {
         account_id: Set(account.id),
         name: Set(ANY_ADDRESS_ACL.to_owned()),
@@ -56,9 +65,14 @@ pub async fn create(db: &DatabaseConnection, name: &str) -> Result<account::Mode
 }
 
 /// The account a fresh install starts with; created on first start.
+/// Instances that start at once on an empty database may both get here; the
+/// one that loses the race to create it takes the winner's.
 pub async fn ensure_default(db: &DatabaseConnection) -> Result<account::Model, AccountError> {
-    match find_by_name(db, DEFAULT_ACCOUNT).await? {
-        Some(account) => Ok(account),
-        None => create(db, DEFAULT_ACCOUNT).await,
+    if let Some(account) = find_by_name(db, DEFAULT_ACCOUNT).await? {
+        return Ok(account);
+    }
+    match create(db, DEFAULT_ACCOUNT).await {
+        Err(AccountError::Exists(name)) => find_by_name(db, DEFAULT_ACCOUNT).await?.ok_or(AccountError::Exists(name)),
+        created => created,
     }
 }

@@ -59,13 +59,7 @@ pub async fn ensure_first_admin(db: &DatabaseConnection, settings: &Settings) ->
     if admins::count(db).await.map_err(|e| failed(&e))? > 0 {
         return Ok(None);
     }
-    let account = match accounts::ensure_default(db).await {
-        Ok(account) => account,
-        Err(e) => accounts::find_by_name(db, accounts::DEFAULT_ACCOUNT)
-            .await
-            .map_err(|e| failed(&e))?
-            .ok_or_else(|| failed(&e))?,
-    };
+    let account = accounts::ensure_default(db).await.map_err(|e| failed(&e))?;
     let (password, generated) = match &settings.admin_password {
         Some(p) => (p.clone(), false),
         None => (password::generate().map_err(|e| failed(&e))?, true),
