@@ -83,7 +83,8 @@ async fn flush_usage(state: AppState) {
 /// Hourly counts are kept this long.
 const USAGE_KEPT_HOURS: i64 = 90 * 24;
 
-async fn prune(state: AppState) {
+/// One run of the pruning job; public so a test can run it without waiting a minute.
+pub async fn prune(state: AppState) {
     state.verifier.prune();
     let oldest_kept = crate::domain::usage::hour_of(state.clock.now_ms()) - USAGE_KEPT_HOURS;
     if let Err(e) = crate::db::service::usage::prune_hours(&state.db, oldest_kept).await {

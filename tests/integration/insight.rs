@@ -204,3 +204,82 @@ async fn another_accounts_key_page_is_not_found() {
     let lock = [("id", id.as_str()), ("name", "Mine now"), ("addresses", "127.0.0.1"), ("report_only", "false")];
     assert_eq!(s.server.call::<LockApiKeyToAddresses>(&other, &lock).await.0, StatusCode::NOT_FOUND);
 }
+
+/// Two instances count one key's requests each in memory and flush them as
+/// increments: the key's page adds both up, and flushing again adds nothing.
+/// Both share one database (one SQLite file, or one PostgreSQL database).
+#[tokio::test]
+async fn two_instances_counting_one_key_add_up() {
+    let s = Setup::new().await;
+    let b = TestServer::start_with(&[("DATABASE_URL", &s.server.database_url)]).await;
+    let (id, token) = s.key("Shared", &s.any().await).await;
+    for _ in 0..3 {
+        assert_eq!(s.server.whoami_from(&token, "127.0.0.2", None).await.0, StatusCode::OK);
+    }
+    for _ in 0..2 {
+        assert_eq!(b.whoami_from(&token, "127.0.0.2", None).await.0, StatusCode::OK);
+    }
+    assert_eq!(b.whoami_from(&token, "127.0.0.3", None).await.0, StatusCode::OK);
+    s.flush().await;
+    b.state.verifier.flush_usage(&b.state.db).await.unwrap();
+    let details = s.details(&id).await;
+    assert_eq!(today(&details)["allowed"], 6, "{details}");
+    assert_eq!(address(&details, "127.0.0.2")["requests"], 5);
+    assert_eq!(address(&details, "127.0.0.3")["requests"], 1);
+    s.flush().await;
+    b.state.verifier.flush_usage(&b.state.db).await.unwrap();
+    assert_eq!(today(&s.details(&id).await)["allowed"], 6);
+}
+
+/// A key seen from more addresses than the page keeps says how many it
+/// dropped, on the page the admin reads (rendered by the server).
+#[tokio::test]
+async fn the_key_page_says_when_older_addresses_were_dropped() {
+    let server = TestServer::start_with(&[("TEXTPEAK_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let s = Setup { client: server.admin_client().await, server };
+    let (id, token) = s.key("Busy", &s.any().await).await;
+    for i in 0..104 {
+        let address = format!("198.51.100.{}", i + 1);
+        assert_eq!(s.server.whoami_from(&token, "127.0.0.1", Some(&address)).await.0, StatusCode::OK);
+    }
+    s.flush().await;
+    let details = s.details(&id).await;
+    assert_eq!(details["addresses"].as_array().unwrap().len(), 100);
+    let dropped = details["addresses_dropped"].as_i64().unwrap();
+    assert_eq!(dropped, 4, "{details}");
+    let page = s.client.get(s.server.url(&format!("/settings/api-keys/{id}"))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Only the 100 most recently seen addresses are kept: 4 older ones were dropped."),
+        "{}",
+        &html[html.find("Addresses").unwrap_or(0)..]
+    );
+}
+
+/// The pruning job that runs every minute keeps 90 days of hourly counts.
+#[tokio::test]
+async fn the_background_job_forgets_hourly_counts_older_than_90_days() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+    use textpeak::db::entities::key_usage_hour;
+    let s = Setup::new().await;
+    let (id, _) = s.key("Old traffic", &s.any().await).await;
+    let now = textpeak::domain::usage::hour_of(s.server.state.clock.now_ms());
+    for hours_ago in [24 * 91, 24 * 90 + 1, 24 * 89, 1] {
+        key_usage_hour::ActiveModel {
+            key_id: Set(id.parse().unwrap()),
+            hour: Set(now - hours_ago),
+            allowed: Set(1),
+            refused: Set(0),
+            would_refuse: Set(0),
+        }
+        .insert(&s.server.state.db)
+        .await
+        .unwrap();
+    }
+    textpeak::server::jobs::prune(s.server.state.clone()).await;
+    let mut kept: Vec<i64> =
+        key_usage_hour::Entity::find().all(&s.server.state.db).await.unwrap().iter().map(|h| now - h.hour).collect();
+    kept.sort();
+    assert_eq!(kept, [1, 24 * 89]);
+}
