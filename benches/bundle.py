@@ -3,7 +3,8 @@
 target/site/pkg (the .gz and .br files are the ones the server sends, made by
 `cargo leptos build --release --precompress`), then what a first visit to
 Settings > API Keys transfers in Chromium (end2end/tests/bundle.spec.ts,
-counting response bytes), beside the 160 KB target.
+counting response bytes), beside the 160 KB target; then what the first
+opening of Add API Key fetches, and how long it takes on slow 4G.
 
 Run after `make build`; `make bench` does both."""
 
@@ -42,7 +43,14 @@ def first_visit():
         if os.path.getsize(report.name) == 0:
             sys.exit(f"the first-visit measurement did not run:\n{run.stdout}\n{run.stderr}")
         with open(report.name) as out:
-            return json.load(out)
+            visit = json.load(out)
+        for extra in ("dialog", "slow"):
+            path = f"{report.name}.{extra}"
+            if os.path.exists(path):
+                with open(path) as out:
+                    visit[extra] = json.load(out)
+                os.remove(path)
+        return visit
 
 
 def main():
@@ -65,6 +73,13 @@ def main():
     print(f"first visit to /settings/api-keys transfers {total:,} bytes of wasm, JS and CSS: "
           f"{total / TARGET:.2f}x the {TARGET:,}-byte target ({'met' if total <= TARGET else 'not met'}); "
           f"make test's ceiling {visit['budget']:,}")
+    if "dialog" in visit:
+        print(f"the dialogs' code, fetched when the pointer reaches Add API Key: {visit['dialog']['bytes']:,} bytes "
+              f"in {visit['dialog']['files']} files")
+    if "slow" in visit:
+        slow = visit["slow"]
+        print(f"Add API Key to its focused form on slow 4G and a 4x slower CPU: first opening {slow['first_ms']} ms, "
+              f"second {slow['second_ms']} ms (ratio {slow['first_ms'] / max(slow['second_ms'], 1):.2f})")
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"files": rows, "first_visit": visit}, out, indent=2)

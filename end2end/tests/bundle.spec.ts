@@ -8,7 +8,7 @@ import { waitForHydration } from './api-keys-page';
  * it), in bytes. Issue 11 aims at 160 KB; until the bundle gets there this is
  * the ceiling it has reached, so a change that makes it heavier fails here.
  */
-const BUDGET_BYTES = Number(process.env.BUNDLE_BUDGET_BYTES ?? 330_000);
+const BUDGET_BYTES = Number(process.env.BUNDLE_BUDGET_BYTES ?? 305_000);
 const TARGET_BYTES = 160_000;
 
 test('a first visit to API Keys stays within the bundle budget', async ({ page }) => {
@@ -45,4 +45,73 @@ test('a first visit to API Keys stays within the bundle budget', async ({ page }
   expect(wasm.encoding).toBe('br');
   expect(wasm.bytes).toBeGreaterThan(10_000);
   expect(total).toBeLessThanOrEqual(BUDGET_BYTES);
+});
+
+test("the dialogs' code is fetched when a button that opens one is reached, not with the page", async ({ page }) => {
+  const fetched: { path: string; request: import('@playwright/test').Request }[] = [];
+  page.on('requestfinished', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith('/pkg/')) fetched.push({ path, request });
+  });
+  const addBody = () => fetched.filter(({ path }) => path.includes('add_api_key_body'));
+  await page.goto('/settings/api-keys');
+  await waitForHydration(page);
+  await page.waitForLoadState('networkidle');
+  expect(addBody()).toEqual([]);
+  const withPage = fetched.length;
+
+  // The pointer reaching the button is enough: a click is likely to follow.
+  await page.getByRole('button', { name: 'Add API Key' }).hover();
+  await expect.poll(() => addBody().length).toBe(1);
+  await page.getByRole('button', { name: 'Add API Key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  await expect(dialog.getByLabel('API Key Name')).toBeFocused();
+  expect(addBody()).toHaveLength(1);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  // The second opening has it already.
+  await page.getByRole('button', { name: 'Add API Key' }).click();
+  await expect(dialog.getByLabel('API Key Name')).toBeFocused();
+  expect(addBody()).toHaveLength(1);
+
+  if (process.env.BUNDLE_REPORT) {
+    const opening = fetched.slice(withPage);
+    const sizes = await Promise.all(opening.map(({ request }) => request.sizes()));
+    const bytes = sizes.reduce((sum, size) => sum + size.responseBodySize, 0);
+    fs.writeFileSync(`${process.env.BUNDLE_REPORT}.dialog`, JSON.stringify({ files: opening.length, bytes }));
+  }
+});
+
+/**
+ * Not a check, a figure for `benches/bundle.py`: how long Add API Key takes
+ * to show its focused form on Lighthouse's mobile conditions (150 ms round
+ * trips, 1.6 Mbit/s, a 4x slower CPU), the first time (its code fetched as
+ * the click's pointer arrives, the worst case: a person's hover starts it
+ * earlier) and the second (already there, as when it came with the page).
+ */
+test('how long Add API Key takes to open on a slow connection', async ({ page }) => {
+  test.skip(!process.env.BUNDLE_REPORT, 'a measurement for benches/bundle.py');
+  await page.goto('/settings/api-keys');
+  await waitForHydration(page);
+  await page.waitForLoadState('networkidle');
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 150,
+    downloadThroughput: (1.6 * 1024 * 1024) / 8,
+    uploadThroughput: (750 * 1024) / 8,
+  });
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  const open = async () => {
+    const start = Date.now();
+    await page.getByRole('button', { name: 'Add API Key' }).click();
+    await expect(dialog.getByLabel('API Key Name')).toBeFocused({ timeout: 20_000 });
+    const took = Date.now() - start;
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toBeHidden();
+    return took;
+  };
+  const first = await open();
+  const second = await open();
+  fs.writeFileSync(`${process.env.BUNDLE_REPORT}.slow`, JSON.stringify({ first_ms: first, second_ms: second }));
 });

@@ -62,6 +62,13 @@ pub fn ApiKeysPage() -> impl IntoView {
     let ip_acls: Signal<Vec<IpAclChoice>> =
         Signal::derive(move || keys.get().and_then(Result::ok).map(|loaded| loaded.ip_acls).unwrap_or_default());
 
+    // The pointer or focus reached a button that opens a dialog: fetch the dialogs' code.
+    let dialogs_wanted = RwSignal::new(false);
+    let want_dialogs = Callback::new(move |_| {
+        if !dialogs_wanted.get_untracked() {
+            dialogs_wanted.set(true);
+        }
+    });
     let adding = RwSignal::new(false);
     let editing = RwSignal::new(None::<ApiKeySummary>);
     let rolling = RwSignal::new(None::<ApiKeySummary>);
@@ -82,15 +89,20 @@ pub fn ApiKeysPage() -> impl IntoView {
     });
 
     view! {
-        <PageHeader title="API Keys" action="Add API Key" on_action=Callback::new(move |_| adding.set(true)) />
+        <PageHeader
+            title="API Keys"
+            action="Add API Key"
+            on_action=Callback::new(move |_| adding.set(true))
+            on_intent=want_dialogs
+        />
         <p class="page-status" role="status">
             {move || status.get()}
         </p>
         <toolbar::KeysToolbar view />
-        <table::ApiKeysTable keys view refresh editing rolling deleting switch status />
-        <add_dialog::AddApiKeyDialog open=adding action=create ip_acls />
-        <edit_dialog::EditApiKeyDialog editing action=update ip_acls />
-        <roll_dialog::RollApiKeyDialog rolling action=roll />
+        <table::ApiKeysTable keys view refresh editing rolling deleting switch status on_intent=want_dialogs />
+        <add_dialog::AddApiKeyDialog open=adding action=create ip_acls prefetch=dialogs_wanted />
+        <edit_dialog::EditApiKeyDialog editing action=update ip_acls prefetch=dialogs_wanted />
+        <roll_dialog::RollApiKeyDialog rolling action=roll prefetch=dialogs_wanted />
         <delete_dialog::DeleteApiKeyDialog deleting action=delete status />
     }
 }

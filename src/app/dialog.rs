@@ -49,6 +49,78 @@ pub fn Modal(
     }
 }
 
+/// Fetches the wasm file of a dialog's `#[lazy]` content the first time
+/// `$when` turns true: the dialog opening, or the pointer or focus reaching
+/// a button that opens it, which starts the download a moment before the
+/// click. (`cargo leptos --split` moves such a function out of the main
+/// file: most visits open no dialog, so its code need not come with every
+/// page.) Gives a signal that turns true once the file has arrived;
+/// [`lazy_body`] reads it. `$preload` is the `__preload_…` function that
+/// `#[lazy]` generates next to the content function. The server never
+/// renders an open dialog, so it fetches nothing.
+macro_rules! fetch_on_first_open {
+    ($when:expr, $preload:ident) => {{
+        let when = $when;
+        let loaded = RwSignal::new(false);
+        let asked = StoredValue::new(false);
+        Effect::new(move |_| {
+            if when.get() && !asked.get_value() {
+                asked.set_value(true);
+                #[cfg(feature = "hydrate")]
+                leptos::task::spawn_local(async move {
+                    $preload().await;
+                    loaded.set(true);
+                });
+            }
+        });
+        loaded
+    }};
+}
+pub(crate) use fetch_on_first_open;
+
+/// A dialog's `#[lazy]` content, built where the dialog's content is built
+/// (so it lives and goes with the dialog, as content that came with the page
+/// would), or "Loading…" until its file has arrived. Once it has, `body()`
+/// is ready at the first poll. `showModal()` moved focus when the dialog
+/// opened, possibly before the content was there: it then goes to the
+/// content's `autofocus` field, as the browser would have put it.
+pub fn lazy_body<Fut>(loaded: RwSignal<bool>, body: impl FnOnce() -> Fut) -> AnyView
+where
+    Fut: std::future::Future<Output = AnyView>,
+{
+    use std::task::{Context, Poll, Waker};
+    if loaded.get() {
+        let mut body = std::pin::pin!(body());
+        if let Poll::Ready(content) = body.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            return view! {
+                {content}
+                <FocusAutofocus />
+            }
+            .into_any();
+        }
+    }
+    view! { <p class="dialog-body" role="status">"Loading…"</p> }.into_any()
+}
+
+/// Renders nothing; once mounted, focuses the open dialog's `autofocus` field.
+#[component]
+fn FocusAutofocus() -> impl IntoView {
+    // The next frame: by then the content is in the document.
+    Effect::new(move |_| {
+        request_animation_frame(|| {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                if let Ok(Some(field)) = document().query_selector("dialog[open] [autofocus]")
+                    && let Ok(field) = field.dyn_into::<web_sys::HtmlElement>()
+                {
+                    let _ = field.focus();
+                }
+            }
+        })
+    });
+}
+
 /// "Delete the API key X?" for one row of a table: Cancel (focused first, the
 /// safe choice) and Confirm. Once the row is deleted the dialog closes, the
 /// page's status line says so and focus goes to the heading, since the row's

@@ -123,12 +123,30 @@ pub fn NotFound() -> impl IntoView {
 /// The title of a page, with its main action at the right (Add API Key, Add IP ACL).
 /// The heading takes focus when what had it is gone (see [`focus_page_heading`]).
 #[component]
-pub fn PageHeader(title: &'static str, action: &'static str, on_action: Callback<()>) -> impl IntoView {
+pub fn PageHeader(
+    title: &'static str,
+    action: &'static str,
+    on_action: Callback<()>,
+    /// The pointer or focus reached the action's button: a click may follow.
+    #[prop(optional)]
+    on_intent: Option<Callback<()>>,
+) -> impl IntoView {
+    let intent = move || {
+        if let Some(on_intent) = on_intent {
+            on_intent.run(());
+        }
+    };
     view! {
         <Title text=title />
         <header class="page-header">
             <h1 tabindex="-1">{title}</h1>
-            <button type="button" class="button primary" on:click=move |_| on_action.run(())>
+            <button
+                type="button"
+                class="button primary"
+                on:click=move |_| on_action.run(())
+                on:pointerenter=move |_| intent()
+                on:focus=move |_| intent()
+            >
                 {action}
             </button>
         </header>

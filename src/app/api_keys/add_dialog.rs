@@ -2,8 +2,8 @@
 
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use super::token_once::TokenShownOnce;
-use crate::api::api_keys::{CreateApiKey, IpAclChoice};
-use crate::app::dialog::Modal;
+use crate::api::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
+use crate::app::dialog::{Modal, fetch_on_first_open, lazy_body};
 use crate::app::form::last_error;
 use leptos::prelude::*;
 
@@ -12,6 +12,9 @@ pub fn AddApiKeyDialog(
     open: RwSignal<bool>,
     action: ServerAction<CreateApiKey>,
     ip_acls: Signal<Vec<IpAclChoice>>,
+    /// Fetch the content's code now: a button that opens a dialog is about to be clicked.
+    #[prop(optional, into)]
+    prefetch: Signal<bool>,
 ) -> impl IntoView {
     // Only a success switches views, so a refused name leaves the typed text in place.
     let created = Memo::new(move |_| action.value().with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
@@ -21,50 +24,62 @@ pub fn AddApiKeyDialog(
         action.value().set(None);
     });
 
+    let loaded = fetch_on_first_open!(Signal::derive(move || open.get() || prefetch.get()), __preload_add_api_key_body);
+
     view! {
         <Modal open on_close=close labelled_by="add-api-key-title">
-            {move || match created.get() {
-                Some(created) => {
-                    view! {
-                        <TokenShownOnce
-                            title_id="add-api-key-title"
-                            title="API key was created successfully"
-                            name=created.name
-                            token=created.token
-                            on_close=close
-                        />
-                    }
-                        .into_any()
-                }
-                None => {
-                    let submit = Callback::new(move |input: KeyFormInput| {
-                        let (expires, expiry_date) = input.expiry.unzip();
-                        action.dispatch(CreateApiKey { name: input.name, ip_acl_id: input.ip_acl_id, expires, expiry_date });
-                    });
-                    view! {
-                        <ApiKeyForm
-                            text=FormText {
-                                title_id: "add-api-key-title",
-                                title: "Add API Key",
-                                name_id: "add-api-key-name",
-                                name_label: "API Key Name",
-                                acl_id: "add-api-key-acl",
-                                expires_id: "add-api-key-expires",
-                                submit: "Add",
-                            }
-                            initial_name=String::new()
-                            initial_acl=None
-                            initial_expiry=None
-                            ip_acls
-                            error=last_error(action.value())
-                            pending=action.pending()
-                            on_submit=submit
-                            on_cancel=close
-                        />
-                    }
-                        .into_any()
-                }
-            }}
+            {move || lazy_body(loaded, move || add_api_key_body(action, created, ip_acls, close))}
         </Modal>
     }
+}
+
+/// The form, then the new token: fetched at the first opening (see [`lazy_body`]).
+#[lazy]
+fn add_api_key_body(
+    action: ServerAction<CreateApiKey>,
+    created: Memo<Option<CreatedApiKey>>,
+    ip_acls: Signal<Vec<IpAclChoice>>,
+    close: Callback<()>,
+) -> AnyView {
+    (move || match created.get() {
+        Some(created) => view! {
+            <TokenShownOnce
+                title_id="add-api-key-title"
+                title="API key was created successfully"
+                name=created.name
+                token=created.token
+                on_close=close
+            />
+        }
+        .into_any(),
+        None => {
+            let submit = Callback::new(move |input: KeyFormInput| {
+                let (expires, expiry_date) = input.expiry.unzip();
+                action.dispatch(CreateApiKey { name: input.name, ip_acl_id: input.ip_acl_id, expires, expiry_date });
+            });
+            view! {
+                <ApiKeyForm
+                    text=FormText {
+                        title_id: "add-api-key-title",
+                        title: "Add API Key",
+                        name_id: "add-api-key-name",
+                        name_label: "API Key Name",
+                        acl_id: "add-api-key-acl",
+                        expires_id: "add-api-key-expires",
+                        submit: "Add",
+                    }
+                    initial_name=String::new()
+                    initial_acl=None
+                    initial_expiry=None
+                    ip_acls
+                    error=last_error(action.value())
+                    pending=action.pending()
+                    on_submit=submit
+                    on_cancel=close
+                />
+            }
+            .into_any()
+        }
+    })
+    .into_any()
 }

@@ -2,7 +2,7 @@
 
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use crate::api::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
-use crate::app::dialog::Modal;
+use crate::app::dialog::{Modal, fetch_on_first_open, lazy_body};
 use crate::app::form::{close_on_success, last_error};
 use crate::app::layout::refocus_if_row_gone;
 use leptos::prelude::*;
@@ -12,6 +12,9 @@ pub fn EditApiKeyDialog(
     editing: RwSignal<Option<ApiKeySummary>>,
     action: ServerAction<UpdateApiKey>,
     ip_acls: Signal<Vec<IpAclChoice>>,
+    /// Fetch the content's code now: a button that opens a dialog is about to be clicked.
+    #[prop(optional, into)]
+    prefetch: Signal<bool>,
 ) -> impl IntoView {
     let close = Callback::new(move |_| {
         action.value().with_untracked(refocus_if_row_gone);
@@ -20,47 +23,51 @@ pub fn EditApiKeyDialog(
     });
     close_on_success(action.value(), close);
     let open = Signal::derive(move || editing.with(Option::is_some));
+    let loaded =
+        fetch_on_first_open!(Signal::derive(move || open.get() || prefetch.get()), __preload_edit_api_key_body);
 
     view! {
         <Modal open on_close=close labelled_by="edit-api-key-title">
             {move || {
-                editing
-                    .get()
-                    .map(|key| {
-                        let id = key.id;
-                        let submit = Callback::new(move |input: KeyFormInput| {
-                            let (expires, expiry_date) = input.expiry.unzip();
-                            action.dispatch(UpdateApiKey {
-                                id,
-                                name: input.name,
-                                ip_acl_id: input.ip_acl_id,
-                                expires,
-                                expiry_date,
-                            });
-                        });
-                        view! {
-                            <ApiKeyForm
-                                text=FormText {
-                                    title_id: "edit-api-key-title",
-                                    title: "Edit API Key",
-                                    name_id: "edit-api-key-name",
-                                    name_label: "Name",
-                                    acl_id: "edit-api-key-acl",
-                                    expires_id: "edit-api-key-expires",
-                                    submit: "Submit",
-                                }
-                                initial_name=key.name
-                                initial_acl=Some(key.ip_acl_id)
-                                initial_expiry=key.expires_at
-                                ip_acls
-                                error=last_error(action.value())
-                                pending=action.pending()
-                                on_submit=submit
-                                on_cancel=close
-                            />
-                        }
-                    })
+                editing.get().map(|key| lazy_body(loaded, move || edit_api_key_body(key, action, ip_acls, close)))
             }}
         </Modal>
     }
+}
+
+/// The form, filled with the key's values: fetched at the first opening (see [`lazy_body`]).
+#[lazy]
+fn edit_api_key_body(
+    key: ApiKeySummary,
+    action: ServerAction<UpdateApiKey>,
+    ip_acls: Signal<Vec<IpAclChoice>>,
+    close: Callback<()>,
+) -> AnyView {
+    let id = key.id;
+    let submit = Callback::new(move |input: KeyFormInput| {
+        let (expires, expiry_date) = input.expiry.unzip();
+        action.dispatch(UpdateApiKey { id, name: input.name, ip_acl_id: input.ip_acl_id, expires, expiry_date });
+    });
+    view! {
+        <ApiKeyForm
+            text=FormText {
+                title_id: "edit-api-key-title",
+                title: "Edit API Key",
+                name_id: "edit-api-key-name",
+                name_label: "Name",
+                acl_id: "edit-api-key-acl",
+                expires_id: "edit-api-key-expires",
+                submit: "Submit",
+            }
+            initial_name=key.name
+            initial_acl=Some(key.ip_acl_id)
+            initial_expiry=key.expires_at
+            ip_acls
+            error=last_error(action.value())
+            pending=action.pending()
+            on_submit=submit
+            on_cancel=close
+        />
+    }
+    .into_any()
 }

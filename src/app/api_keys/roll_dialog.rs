@@ -4,7 +4,7 @@
 use super::token_once::TokenShownOnce;
 use crate::api::Field;
 use crate::api::api_keys::{ApiKeySummary, RollApiKey, RolledApiKey};
-use crate::app::dialog::Modal;
+use crate::app::dialog::{Modal, fetch_on_first_open, lazy_body};
 use crate::app::form::{FieldError, FormFooter, field_error, general_error, last_error};
 use crate::app::format::utc_minute;
 use crate::app::layout::refocus_if_row_gone;
@@ -14,7 +14,13 @@ use leptos::prelude::*;
 const GRACES: [(&str, &str); 4] = [("now", "Now"), ("1h", "In 1 hour"), ("24h", "In 24 hours"), ("7d", "In 7 days")];
 
 #[component]
-pub fn RollApiKeyDialog(rolling: RwSignal<Option<ApiKeySummary>>, action: ServerAction<RollApiKey>) -> impl IntoView {
+pub fn RollApiKeyDialog(
+    rolling: RwSignal<Option<ApiKeySummary>>,
+    action: ServerAction<RollApiKey>,
+    /// Fetch the content's code now: a button that opens a dialog is about to be clicked.
+    #[prop(optional, into)]
+    prefetch: Signal<bool>,
+) -> impl IntoView {
     let rolled = Memo::new(move |_| action.value().with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
     let close = Callback::new(move |_| {
         action.value().with_untracked(refocus_if_row_gone);
@@ -23,15 +29,29 @@ pub fn RollApiKeyDialog(rolling: RwSignal<Option<ApiKeySummary>>, action: Server
         action.value().set(None);
     });
     let open = Signal::derive(move || rolling.with(Option::is_some));
+    let loaded =
+        fetch_on_first_open!(Signal::derive(move || open.get() || prefetch.get()), __preload_roll_api_key_body);
     view! {
         <Modal open on_close=close labelled_by="roll-api-key-title">
-            {move || match (rolled.get(), rolling.get()) {
-                (Some(rolled), _) => view! { <Rolled rolled on_close=close /> }.into_any(),
-                (None, Some(key)) => view! { <RollForm key action on_cancel=close /> }.into_any(),
-                (None, None) => ().into_any(),
-            }}
+            {move || lazy_body(loaded, move || roll_api_key_body(rolling, rolled, action, close))}
         </Modal>
     }
+}
+
+/// The choice of grace, then the new token: fetched at the first opening (see [`lazy_body`]).
+#[lazy]
+fn roll_api_key_body(
+    rolling: RwSignal<Option<ApiKeySummary>>,
+    rolled: Memo<Option<RolledApiKey>>,
+    action: ServerAction<RollApiKey>,
+    close: Callback<()>,
+) -> AnyView {
+    (move || match (rolled.get(), rolling.get()) {
+        (Some(rolled), _) => view! { <Rolled rolled on_close=close /> }.into_any(),
+        (None, Some(key)) => view! { <RollForm key action on_cancel=close /> }.into_any(),
+        (None, None) => ().into_any(),
+    })
+    .into_any()
 }
 
 #[component]

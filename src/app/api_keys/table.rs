@@ -21,6 +21,8 @@ pub fn ApiKeysTable(
     deleting: RwSignal<Option<ApiKeySummary>>,
     switch: ServerAction<SetApiKeyEnabled>,
     status: RwSignal<Option<String>>,
+    /// The pointer or focus reached a row's Roll or Edit button: a click may follow.
+    on_intent: Callback<()>,
 ) -> impl IntoView {
     let row = RowContext {
         refresh,
@@ -33,7 +35,13 @@ pub fn ApiKeysTable(
     };
     announce_switches(row, status);
     view! {
-        <section class="panel" aria-busy=move || keys.get().is_none().to_string()>
+        // One listener for every row: which button the pointer or focus reached.
+        <section
+            class="panel"
+            aria-busy=move || keys.get().is_none().to_string()
+            on:pointerover=move |ev| intent_on_opener(ev.target(), on_intent)
+            on:focusin=move |ev| intent_on_opener(ev.target(), on_intent)
+        >
             <Transition fallback=|| view! { <p class="empty">"Loading API keys…"</p> }>
                 {move || Suspend::new(async move {
                     match keys.await {
@@ -118,6 +126,21 @@ fn PageLink(label: &'static str, to: Option<KeysView>) -> impl IntoView {
         Some(view) => view! { <A href=view.href() attr:class="button small">{label}</A> }.into_any(),
         None => view! { <span class="button small" aria-disabled="true">{label}</span> }.into_any(),
     }
+}
+
+/// Runs `on_intent` when `target` is a row's Roll or Edit button.
+fn intent_on_opener(target: Option<leptos::web_sys::EventTarget>, on_intent: Callback<()>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(button) = target.and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            && button.matches("td.actions button[data-opens-dialog]").unwrap_or(false)
+        {
+            on_intent.run(());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (target, on_intent);
 }
 
 /// What every row needs from the page.
@@ -257,6 +280,7 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
                     type="button"
                     class="button small"
                     aria-describedby=name_id.clone()
+                    data-opens-dialog=""
                     on:click=move |_| row.rolling.set(Some(for_roll.clone()))
                 >
                     "Roll"
@@ -265,6 +289,7 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
                     type="button"
                     class="button small"
                     aria-describedby=name_id.clone()
+                    data-opens-dialog=""
                     on:click=move |_| row.editing.set(Some(for_edit.clone()))
                 >
                     "Edit"
