@@ -85,5 +85,34 @@ fn verify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verify);
+/// Recording one use (under the verifier's usage lock, on every request):
+/// from an address the key was already seen from, and from a new address
+/// once the key has been seen from more than it keeps (a fleet of clients,
+/// serverless functions with changing addresses).
+fn record(c: &mut Criterion) {
+    use textpeak::domain::usage::{Outcome, Recorded};
+    let mut group = c.benchmark_group("record");
+    group.throughput(Throughput::Elements(1));
+    let start = 1_795_838_400_000;
+    group.bench_function("known_address", |b| {
+        let mut recorded = Recorded::default();
+        let client: IpAddr = "198.51.100.7".parse().unwrap();
+        let mut at = start;
+        b.iter(|| {
+            at += 1;
+            recorded.record(black_box(1), at, black_box(client), Outcome::Allowed);
+        });
+    });
+    group.bench_function("new_address_past_the_limit", |b| {
+        let mut recorded = Recorded::default();
+        let mut n: u32 = 0;
+        b.iter(|| {
+            n = n.wrapping_add(1);
+            recorded.record(black_box(1), start + i64::from(n), IpAddr::from(n.to_be_bytes()), Outcome::Allowed);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verify, record);
 criterion_main!(benches);

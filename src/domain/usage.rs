@@ -4,9 +4,11 @@
 //! refused uses. The verifier adds to it on every request; a background job
 //! takes it and writes it as increments, so several instances add up.
 //!
-//! Memory stays bounded whatever the traffic: a key keeps at most
-//! [`MAX_ADDRESSES`] addresses (the least recently seen goes first) and the
-//! refusals of all keys share one buffer of [`MAX_REFUSALS`].
+//! Memory stays bounded whatever the traffic: a key keeps at most twice
+//! [`MAX_ADDRESSES`] addresses, cut back to the most recently seen
+//! [`MAX_ADDRESSES`] when it gets there (and to that many wherever they are
+//! written or shown), and the refusals of all keys share one buffer of
+//! [`MAX_REFUSALS`].
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -126,17 +128,30 @@ pub struct KeyUsage {
 }
 
 impl KeyUsage {
+    /// Forgets all but the [`MAX_ADDRESSES`] most recently seen addresses.
+    /// Called when twice that many have piled up, so a key seen from a new
+    /// address on every request pays for one selection per hundred requests
+    /// rather than a scan of a hundred on each (what is written and shown
+    /// is cut to the most recent hundred there too).
+    fn keep_most_recent_addresses(&mut self) {
+        let mut seen: Vec<(i64, IpAddr)> = self.addresses.iter().map(|(ip, s)| (s.last_seen, *ip)).collect();
+        if seen.len() <= MAX_ADDRESSES {
+            return;
+        }
+        seen.select_nth_unstable_by_key(MAX_ADDRESSES, |(last_seen, _)| std::cmp::Reverse(*last_seen));
+        for (_, ip) in &seen[MAX_ADDRESSES..] {
+            self.addresses.remove(ip);
+        }
+        self.addresses_dropped += (seen.len() - MAX_ADDRESSES) as i64;
+    }
+
     fn record(&mut self, at: i64, ip: IpAddr, outcome: Outcome) {
         if !matches!(outcome, Outcome::Refused(_)) && self.last_allowed.is_none_or(|(last, _)| last <= at) {
             self.last_allowed = Some((at, ip));
         }
         self.hours.entry(hour_of(at)).or_default().add(outcome);
-        if !self.addresses.contains_key(&ip) && self.addresses.len() >= MAX_ADDRESSES {
-            let oldest = self.addresses.iter().min_by_key(|(_, s)| s.last_seen).map(|(ip, _)| *ip);
-            if let Some(oldest) = oldest {
-                self.addresses.remove(&oldest);
-                self.addresses_dropped += 1;
-            }
+        if self.addresses.len() >= 2 * MAX_ADDRESSES && !self.addresses.contains_key(&ip) {
+            self.keep_most_recent_addresses();
         }
         let stats = self.addresses.entry(ip).or_default();
         stats.requests += 1;
@@ -242,20 +257,31 @@ mod tests {
     }
 
     #[test]
-    fn the_least_recently_seen_address_goes_first_past_one_hundred() {
+    fn past_two_hundred_addresses_the_hundred_most_recent_are_kept() {
         let mut recorded = Recorded::default();
-        for i in 0..MAX_ADDRESSES as i64 {
-            recorded.record(1, T0 + i, ip(&format!("10.0.{}.{}", i / 250, i % 250)), Outcome::Allowed);
+        let numbered = |i: i64| ip(&format!("10.0.{}.{}", i / 250, i % 250));
+        for i in 0..2 * MAX_ADDRESSES as i64 {
+            recorded.record(1, T0 + i, numbered(i), Outcome::Allowed);
         }
-        // The first address is seen again, so the second is now the least recent.
-        recorded.record(1, T0 + 1000, ip("10.0.0.0"), Outcome::Allowed);
+        assert_eq!(recorded.keys[&1].addresses.len(), 2 * MAX_ADDRESSES);
+        assert_eq!(recorded.keys[&1].addresses_dropped, 0);
+        // The first address is seen again: it is among the most recent now.
+        recorded.record(1, T0 + 1000, numbered(0), Outcome::Allowed);
         recorded.record(1, T0 + 1001, ip("192.0.2.9"), Outcome::Allowed);
         let usage = &recorded.keys[&1];
-        assert_eq!(usage.addresses.len(), MAX_ADDRESSES);
-        assert_eq!(usage.addresses_dropped, 1);
-        assert!(usage.addresses.contains_key(&ip("10.0.0.0")));
-        assert!(!usage.addresses.contains_key(&ip("10.0.0.1")));
+        assert_eq!(usage.addresses.len(), MAX_ADDRESSES + 1);
+        assert_eq!(usage.addresses_dropped, MAX_ADDRESSES as i64);
+        assert!(usage.addresses.contains_key(&numbered(0)));
+        assert_eq!(usage.addresses[&numbered(0)].requests, 2);
+        assert!(!usage.addresses.contains_key(&numbered(1)));
+        // Kept: 0 (seen again) and 101..=199, the hundred most recent; 1..=100 went.
+        assert!(!usage.addresses.contains_key(&numbered(100)));
+        assert!(usage.addresses.contains_key(&numbered(101)));
         assert!(usage.addresses.contains_key(&ip("192.0.2.9")));
+        // A known address never makes room, however many there are.
+        let before = usage.addresses_dropped;
+        recorded.record(1, T0 + 1002, numbered(150), Outcome::Allowed);
+        assert_eq!(recorded.keys[&1].addresses_dropped, before);
     }
 
     #[test]
