@@ -34,6 +34,7 @@ test.describe('Signing in and out', () => {
       // The username stays, and the password is where the cursor waits.
       await expect(page.getByLabel('Username')).toHaveValue(username);
       await expect(page.getByLabel('Password')).toBeFocused();
+      await expect(page.getByLabel('Password')).toHaveAccessibleDescription('Wrong username or password');
     }
   });
 

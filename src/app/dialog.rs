@@ -58,7 +58,7 @@ pub fn Modal(
 /// [`lazy_body`] reads it. `$preload` is the `__preload_…` function that
 /// `#[lazy]` generates next to the content function. The server never
 /// renders an open dialog, so it fetches nothing.
-macro_rules! fetch_on_first_open {
+macro_rules! fetch_when_wanted {
     ($when:expr, $preload:ident) => {{
         let when = $when;
         let loaded = RwSignal::new(false);
@@ -76,7 +76,7 @@ macro_rules! fetch_on_first_open {
         loaded
     }};
 }
-pub(crate) use fetch_on_first_open;
+pub(crate) use fetch_when_wanted;
 
 /// A dialog's `#[lazy]` content, built where the dialog's content is built
 /// (so it lives and goes with the dialog, as content that came with the page

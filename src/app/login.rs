@@ -4,18 +4,16 @@
 //! success with a redirect and a failure with this page again, message
 //! included, so a visitor downloads nothing they cannot use yet.
 
-use crate::app::form::FormError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
 
 /// Where the form posts: the page's own address.
 pub const LOGIN_PATH: &str = "/login";
 
 /// A failed sign-in, put in context by the server when it renders the page
 /// again: the message to show, and what the admin typed that is worth keeping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInFailure {
     pub username: String,
     pub next: Option<String>,
@@ -35,7 +33,7 @@ pub fn LoginPage() -> impl IntoView {
     let username = failure.as_ref().map(|f| f.username.clone()).unwrap_or_default();
     // After a failure the username is kept, so the password is what to type next.
     let retry = failure.is_some();
-    let error = Signal::stored(failure.map(|f| f.message));
+    let message = failure.map(|f| f.message);
     view! {
         <Title text="Sign in" />
         <main id="main" class="login">
@@ -62,10 +60,14 @@ pub fn LoginPage() -> impl IntoView {
                         autocomplete="current-password"
                         autofocus=retry
                         required=true
+                        aria-describedby=retry.then_some("login-error")
                     />
                 </div>
                 {next.map(|next| view! { <input type="hidden" name="next" value=next /> })}
-                <FormError error />
+                // Read with the password field it describes, where focus lands after a failure.
+                <p class="form-error" id="login-error" role="alert">
+                    {message}
+                </p>
                 <button type="submit" class="button primary wide">"Sign in"</button>
             </form>
         </main>

@@ -3,7 +3,7 @@
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use super::token_once::TokenShownOnce;
 use crate::api::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
-use crate::app::dialog::{Modal, fetch_on_first_open, lazy_body};
+use crate::app::dialog::{Modal, fetch_when_wanted, lazy_body};
 use crate::app::form::last_error;
 use leptos::prelude::*;
 
@@ -24,7 +24,7 @@ pub fn AddApiKeyDialog(
         action.value().set(None);
     });
 
-    let loaded = fetch_on_first_open!(Signal::derive(move || open.get() || prefetch.get()), __preload_add_api_key_body);
+    let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_add_api_key_body);
 
     view! {
         <Modal open on_close=close labelled_by="add-api-key-title">

@@ -2,7 +2,7 @@
 
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use crate::api::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
-use crate::app::dialog::{Modal, fetch_on_first_open, lazy_body};
+use crate::app::dialog::{Modal, fetch_when_wanted, lazy_body};
 use crate::app::form::{close_on_success, last_error};
 use crate::app::layout::refocus_if_row_gone;
 use leptos::prelude::*;
@@ -23,8 +23,7 @@ pub fn EditApiKeyDialog(
     });
     close_on_success(action.value(), close);
     let open = Signal::derive(move || editing.with(Option::is_some));
-    let loaded =
-        fetch_on_first_open!(Signal::derive(move || open.get() || prefetch.get()), __preload_edit_api_key_body);
+    let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_edit_api_key_body);
 
     view! {
         <Modal open on_close=close labelled_by="edit-api-key-title">

@@ -4,7 +4,7 @@
 use super::token_once::TokenShownOnce;
 use crate::api::Field;
 use crate::api::api_keys::{ApiKeySummary, RollApiKey, RolledApiKey};
-use crate::app::dialog::{Modal, fetch_on_first_open, lazy_body};
+use crate::app::dialog::{Modal, fetch_when_wanted, lazy_body};
 use crate::app::form::{FieldError, FormFooter, field_error, general_error, last_error};
 use crate::app::format::utc_minute;
 use crate::app::layout::refocus_if_row_gone;
@@ -29,8 +29,7 @@ pub fn RollApiKeyDialog(
         action.value().set(None);
     });
     let open = Signal::derive(move || rolling.with(Option::is_some));
-    let loaded =
-        fetch_on_first_open!(Signal::derive(move || open.get() || prefetch.get()), __preload_roll_api_key_body);
+    let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_roll_api_key_body);
     view! {
         <Modal open on_close=close labelled_by="roll-api-key-title">
             {move || lazy_body(loaded, move || roll_api_key_body(rolling, rolled, action, close))}
