@@ -81,6 +81,24 @@ test("the dialogs' code is fetched when a button that opens one is reached, not 
   }
 });
 
+test('while its code is on the way, a dialog already has its name and says it is loading', async ({ page }) => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/split_add_api_key_body[^/]*\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/settings/api-keys');
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Add API Key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  await expect(dialog.getByRole('status')).toHaveText('Loading…');
+  release();
+  // The form arrives after the dialog opened; focus still goes to its first field.
+  await expect(dialog.getByLabel('API Key Name')).toBeFocused();
+  await expect(dialog.getByRole('status')).toHaveCount(0);
+});
+
 /**
  * Not a check, a figure for `benches/bundle.py`: how long Add API Key takes
  * to show its focused form on Lighthouse's mobile conditions (150 ms round

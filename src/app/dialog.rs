@@ -80,11 +80,17 @@ pub(crate) use fetch_when_wanted;
 
 /// A dialog's `#[lazy]` content, built where the dialog's content is built
 /// (so it lives and goes with the dialog, as content that came with the page
-/// would), or "Loading…" until its file has arrived. Once it has, `body()`
-/// is ready at the first poll. `showModal()` moved focus when the dialog
-/// opened, possibly before the content was there: it then goes to the
-/// content's `autofocus` field, as the browser would have put it.
-pub fn lazy_body<Fut>(loaded: RwSignal<bool>, body: impl FnOnce() -> Fut) -> AnyView
+/// would), or its title and "Loading…" until its file has arrived (the
+/// title carries `title_id`, so the dialog is named meanwhile too). Once it
+/// has, `body()` is ready at the first poll. `showModal()` moved focus when
+/// the dialog opened, possibly before the content was there: it then goes
+/// to the content's `autofocus` field, as the browser would have put it.
+pub fn lazy_body<Fut>(
+    loaded: RwSignal<bool>,
+    title_id: &'static str,
+    title: &'static str,
+    body: impl FnOnce() -> Fut,
+) -> AnyView
 where
     Fut: std::future::Future<Output = AnyView>,
 {
@@ -99,7 +105,13 @@ where
             .into_any();
         }
     }
-    view! { <p class="dialog-body" role="status">"Loading…"</p> }.into_any()
+    view! {
+        <div class="dialog-body">
+            <h2 id=title_id>{title}</h2>
+            <p role="status">"Loading…"</p>
+        </div>
+    }
+    .into_any()
 }
 
 /// Renders nothing; once mounted, focuses the open dialog's `autofocus` field.

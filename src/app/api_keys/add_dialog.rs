@@ -28,7 +28,11 @@ pub fn AddApiKeyDialog(
 
     view! {
         <Modal open on_close=close labelled_by="add-api-key-title">
-            {move || lazy_body(loaded, move || add_api_key_body(action, created, ip_acls, close))}
+            {move || {
+                lazy_body(loaded, "add-api-key-title", "Add API Key", move || {
+                    add_api_key_body(action, created, ip_acls, close)
+                })
+            }}
         </Modal>
     }
 }

@@ -28,7 +28,11 @@ pub fn EditApiKeyDialog(
     view! {
         <Modal open on_close=close labelled_by="edit-api-key-title">
             {move || {
-                editing.get().map(|key| lazy_body(loaded, move || edit_api_key_body(key, action, ip_acls, close)))
+                editing.get().map(|key| {
+                    lazy_body(loaded, "edit-api-key-title", "Edit API Key", move || {
+                        edit_api_key_body(key, action, ip_acls, close)
+                    })
+                })
             }}
         </Modal>
     }

@@ -32,7 +32,11 @@ pub fn RollApiKeyDialog(
     let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_roll_api_key_body);
     view! {
         <Modal open on_close=close labelled_by="roll-api-key-title">
-            {move || lazy_body(loaded, move || roll_api_key_body(rolling, rolled, action, close))}
+            {move || {
+                lazy_body(loaded, "roll-api-key-title", "Roll API Key", move || {
+                    roll_api_key_body(rolling, rolled, action, close)
+                })
+            }}
         </Modal>
     }
 }
