@@ -83,8 +83,10 @@ test("the dialogs' code is fetched when a button that opens one is reached, not 
 
 test('while its code is on the way, a dialog already has its name and says it is loading', async ({ page }) => {
   let release = () => {};
+  let heldBack = 0;
   const held = new Promise<void>((resolve) => (release = resolve));
   await page.route(/split_add_api_key_body[^/]*\.wasm$/, async (route) => {
+    heldBack += 1;
     await held;
     await route.continue();
   });
@@ -93,6 +95,7 @@ test('while its code is on the way, a dialog already has its name and says it is
   await page.getByRole('button', { name: 'Add API Key' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add API Key' });
   await expect(dialog.getByRole('status')).toHaveText('Loading…');
+  expect(heldBack).toBe(1);
   release();
   // The form arrives after the dialog opened; focus still goes to its first field.
   await expect(dialog.getByLabel('API Key Name')).toBeFocused();

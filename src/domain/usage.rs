@@ -200,11 +200,11 @@ impl Recorded {
                 now.hours.entry(hour).or_default().merge(counts);
             }
             for (ip, stats) in usage.addresses {
-                if now.addresses.len() < MAX_ADDRESSES || now.addresses.contains_key(&ip) {
-                    now.addresses.entry(ip).or_default().merge(stats);
-                } else {
-                    now.addresses_dropped += 1;
-                }
+                now.addresses.entry(ip).or_default().merge(stats);
+            }
+            // The same rule as recording: past twice the limit, the most recent stay.
+            if now.addresses.len() >= 2 * MAX_ADDRESSES {
+                now.keep_most_recent_addresses();
             }
             now.addresses_dropped += usage.addresses_dropped;
         }
@@ -307,5 +307,24 @@ mod tests {
         assert_eq!(usage.addresses[&ip("192.0.2.1")].requests, 2);
         assert_eq!(usage.addresses[&ip("192.0.2.1")].last_seen, T0 + 10);
         assert_eq!(now.refusals.len(), 1);
+    }
+
+    #[test]
+    fn what_could_not_be_written_keeps_the_most_recent_addresses_too() {
+        let numbered = |i: i64| ip(&format!("10.1.{}.{}", i / 250, i % 250));
+        let mut unwritten = Recorded::default();
+        for i in 0..150 {
+            unwritten.record(1, T0 + i, numbered(i), Outcome::Allowed);
+        }
+        let mut now = Recorded::default();
+        for i in 150..250 {
+            now.record(1, T0 + i, numbered(i), Outcome::Allowed);
+        }
+        now.restore(unwritten);
+        let usage = &now.keys[&1];
+        assert_eq!(usage.addresses.len(), MAX_ADDRESSES);
+        assert_eq!(usage.addresses_dropped, 150);
+        assert!(usage.addresses.contains_key(&numbered(150)));
+        assert!(!usage.addresses.contains_key(&numbered(149)), "older than the hundred kept");
     }
 }

@@ -27,9 +27,9 @@ pub fn AddApiKeyDialog(
     let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_add_api_key_body);
 
     view! {
-        <Modal open on_close=close labelled_by="add-api-key-title">
+        <Modal open on_close=close labelled_by=FormText::ADD.title_id>
             {move || {
-                lazy_body(loaded, "add-api-key-title", "Add API Key", move || {
+                lazy_body(loaded, FormText::ADD.title_id, FormText::ADD.title, move || {
                     add_api_key_body(action, created, ip_acls, close)
                 })
             }}
@@ -48,7 +48,7 @@ fn add_api_key_body(
     (move || match created.get() {
         Some(created) => view! {
             <TokenShownOnce
-                title_id="add-api-key-title"
+                title_id=FormText::ADD.title_id
                 title="API key was created successfully"
                 name=created.name
                 token=created.token
@@ -63,15 +63,7 @@ fn add_api_key_body(
             });
             view! {
                 <ApiKeyForm
-                    text=FormText {
-                        title_id: "add-api-key-title",
-                        title: "Add API Key",
-                        name_id: "add-api-key-name",
-                        name_label: "API Key Name",
-                        acl_id: "add-api-key-acl",
-                        expires_id: "add-api-key-expires",
-                        submit: "Add",
-                    }
+                    text=FormText::ADD
                     initial_name=String::new()
                     initial_acl=None
                     initial_expiry=None

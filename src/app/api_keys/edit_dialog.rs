@@ -26,10 +26,10 @@ pub fn EditApiKeyDialog(
     let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_edit_api_key_body);
 
     view! {
-        <Modal open on_close=close labelled_by="edit-api-key-title">
+        <Modal open on_close=close labelled_by=FormText::EDIT.title_id>
             {move || {
                 editing.get().map(|key| {
-                    lazy_body(loaded, "edit-api-key-title", "Edit API Key", move || {
+                    lazy_body(loaded, FormText::EDIT.title_id, FormText::EDIT.title, move || {
                         edit_api_key_body(key, action, ip_acls, close)
                     })
                 })
@@ -53,15 +53,7 @@ fn edit_api_key_body(
     });
     view! {
         <ApiKeyForm
-            text=FormText {
-                title_id: "edit-api-key-title",
-                title: "Edit API Key",
-                name_id: "edit-api-key-name",
-                name_label: "Name",
-                acl_id: "edit-api-key-acl",
-                expires_id: "edit-api-key-expires",
-                submit: "Submit",
-            }
+            text=FormText::EDIT
             initial_name=key.name
             initial_acl=Some(key.ip_acl_id)
             initial_expiry=key.expires_at

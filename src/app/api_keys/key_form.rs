@@ -18,6 +18,27 @@ pub struct FormText {
     pub submit: &'static str,
 }
 
+impl FormText {
+    pub const ADD: FormText = FormText {
+        title_id: "add-api-key-title",
+        title: "Add API Key",
+        name_id: "add-api-key-name",
+        name_label: "API Key Name",
+        acl_id: "add-api-key-acl",
+        expires_id: "add-api-key-expires",
+        submit: "Add",
+    };
+    pub const EDIT: FormText = FormText {
+        title_id: "edit-api-key-title",
+        title: "Edit API Key",
+        name_id: "edit-api-key-name",
+        name_label: "Name",
+        acl_id: "edit-api-key-acl",
+        expires_id: "edit-api-key-expires",
+        submit: "Submit",
+    };
+}
+
 /// What the form sends: name, IP ACL, and (unless the admin left Expires as
 /// it was when editing) the Expires choice and the Expiry date.
 #[derive(Debug, Clone)]

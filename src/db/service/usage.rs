@@ -289,13 +289,19 @@ mod tests {
         s.parse().unwrap()
     }
 
-    #[tokio::test]
-    async fn flushes_add_up_and_trim_to_the_most_recent() {
+    /// An in-memory database with one account and one key.
+    async fn with_one_key() -> (DatabaseConnection, crate::db::entities::account::Model, api_key::Model) {
         let db = db::connect("sqlite::memory:").await.unwrap();
         let account = accounts::create(&db, "Usage").await.unwrap();
         let acl = ip_acls::all(&db, account.id).await.unwrap()[0].id;
         let (key, ..) =
             api_keys::create(&db, &MasterKey::from_bytes(&[1; 32]), account.id, "k", acl, None, T0).await.unwrap();
+        (db, account, key)
+    }
+
+    #[tokio::test]
+    async fn flushes_add_up_and_trim_to_the_most_recent() {
+        let (db, account, key) = with_one_key().await;
         for flush in 0..2 {
             let mut recorded = Recorded::default();
             recorded.record(key.id, T0 + flush, ip("192.0.2.1"), Outcome::Allowed);
@@ -357,11 +363,7 @@ mod tests {
 
     #[tokio::test]
     async fn last_use_never_moves_backwards() {
-        let db = db::connect("sqlite::memory:").await.unwrap();
-        let account = accounts::create(&db, "Usage").await.unwrap();
-        let acl = ip_acls::all(&db, account.id).await.unwrap()[0].id;
-        let (key, ..) =
-            api_keys::create(&db, &MasterKey::from_bytes(&[1; 32]), account.id, "k", acl, None, T0).await.unwrap();
+        let (db, account, key) = with_one_key().await;
         // A late flush (another instance, or one that failed and was retried) carries an earlier use.
         for (at, from) in [(T0 + 10, "192.0.2.1"), (T0 + 5, "192.0.2.2")] {
             let mut recorded = Recorded::default();
