@@ -53,7 +53,7 @@ test("the dialogs' code is fetched when a button that opens one is reached, not 
     const path = new URL(request.url()).pathname;
     if (path.startsWith('/pkg/')) fetched.push({ path, request });
   });
-  const addBody = () => fetched.filter(({ path }) => path.includes('add_api_key_body'));
+  const addBody = () => fetched.filter(({ path }) => path.includes('add_api_key_dialog'));
   await page.goto('/settings/api-keys');
   await waitForHydration(page);
   await page.waitForLoadState('networkidle');
@@ -85,7 +85,7 @@ test('while its code is on the way, a dialog already has its name and says it is
   let release = () => {};
   let heldBack = 0;
   const held = new Promise<void>((resolve) => (release = resolve));
-  await page.route(/split_add_api_key_body[^/]*\.wasm$/, async (route) => {
+  await page.route(/split_add_api_key_dialog[^/]*\.wasm$/, async (route) => {
     heldBack += 1;
     await held;
     await route.continue();
@@ -100,6 +100,45 @@ test('while its code is on the way, a dialog already has its name and says it is
   // The form arrives after the dialog opened; focus still goes to its first field.
   await expect(dialog.getByLabel('API Key Name')).toBeFocused();
   await expect(dialog.getByRole('status')).toHaveCount(0);
+});
+
+test.describe('with the connection dropping', () => {
+  // The refused download, as the browser and the loader report it (the loader can leave
+  // its fetch's rejection unhandled for a moment); a panic would still fail the test.
+  test.use({ expectedConsoleErrors: /net::ERR_INTERNET_DISCONNECTED|^(TypeError: )?Failed to fetch/ });
+
+test('a dialog whose code cannot be fetched says so, and Try again fetches it', async ({ page }) => {
+  const file = /split_add_api_key_dialog[^/]*\.wasm$/;
+  let refused = 0;
+  await page.route(file, (route) => {
+    refused += 1;
+    return route.abort('internetdisconnected');
+  });
+  await page.goto('/settings/api-keys');
+  await waitForHydration(page);
+  const add = page.getByRole('button', { name: 'Add API Key' });
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  await add.click();
+  await expect(dialog.getByRole('alert')).toHaveText(
+    'This dialog could not be loaded. Check the connection, then try again.',
+  );
+  await expect(dialog.getByRole('button', { name: 'Try again' })).toBeFocused();
+  expect(refused).toBeGreaterThan(0);
+
+  // The page lives on: Cancel closes the dialog, and the next opening asks again.
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  const before = refused;
+  await add.click();
+  await expect.poll(() => refused).toBeGreaterThan(before);
+  await expect(dialog.getByRole('button', { name: 'Try again' })).toBeFocused();
+
+  // The connection is back: Try again brings the form, its first field focused.
+  await page.unroute(file);
+  await dialog.getByRole('button', { name: 'Try again' }).click();
+  await expect(dialog.getByLabel('API Key Name')).toBeFocused();
+  await expect(dialog.getByRole('alert')).toHaveCount(0);
+});
 });
 
 /**

@@ -4,17 +4,23 @@ import { test as base, expect } from '@playwright/test';
  * Every test fails if the page logs an error or throws: a Content-Security-Policy
  * violation, a failed hydration or a missing file shows up here first.
  */
-export const test = base.extend<{ consoleErrors: void }>({
+export const test = base.extend<{ consoleErrors: void; expectedConsoleErrors: RegExp | undefined }>({
+  /** Errors a test causes on purpose (a download it refuses), as one pattern. */
+  expectedConsoleErrors: [undefined, { option: true }],
   consoleErrors: [
-    async ({ page }, use) => {
+    async ({ page, expectedConsoleErrors }, use) => {
       const errors: string[] = [];
       page.on('console', (message) => {
         // A refused sign-in, an expected 4xx, or a 503 while the database is down is logged by the browser as a failed resource.
-        if (message.type() === 'error' && !/status of (4\d\d|503)/.test(message.text())) {
+        const text = message.text();
+        const expected = /status of (4\d\d|503)/.test(text) || expectedConsoleErrors?.test(text) === true;
+        if (message.type() === 'error' && !expected) {
           errors.push(message.text());
         }
       });
-      page.on('pageerror', (error) => errors.push(error.message));
+      page.on('pageerror', (error) => {
+        if (expectedConsoleErrors?.test(error.message) !== true) errors.push(error.message);
+      });
       await use();
       expect(errors, 'errors in the browser console').toEqual([]);
     },

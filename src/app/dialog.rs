@@ -49,69 +49,134 @@ pub fn Modal(
     }
 }
 
-/// Fetches the wasm file of a dialog's `#[lazy]` content the first time
-/// `$when` turns true: the dialog opening, or the pointer or focus reaching
-/// a button that opens it, which starts the download a moment before the
-/// click. (`cargo leptos --split` moves such a function out of the main
-/// file: most visits open no dialog, so its code need not come with every
-/// page.) Gives a signal that turns true once the file has arrived;
-/// [`lazy_body`] reads it. `$preload` is the `__preload_…` function that
-/// `#[lazy]` generates next to the content function. The server never
-/// renders an open dialog, so it fetches nothing.
-macro_rules! fetch_when_wanted {
-    ($when:expr, $preload:ident) => {{
-        let when = $when;
-        let loaded = RwSignal::new(false);
-        let asked = StoredValue::new(false);
-        Effect::new(move |_| {
-            if when.get() && !asked.get_value() {
-                asked.set_value(true);
-                #[cfg(feature = "hydrate")]
-                leptos::task::spawn_local(async move {
-                    $preload().await;
-                    loaded.set(true);
-                });
-            }
-        });
-        loaded
-    }};
-}
-pub(crate) use fetch_when_wanted;
+/// A dialog's content code could not be fetched (the connection dropped at
+/// that moment). The content functions return it so that a failed download
+/// is shown in the dialog with Try again; without it, the loader panics,
+/// which ends the page's whole wasm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotLoaded;
 
-/// A dialog's `#[lazy]` content, built where the dialog's content is built
-/// (so it lives and goes with the dialog, as content that came with the page
-/// would), or its title and "Loading…" until its file has arrived (the
-/// title carries `title_id`, so the dialog is named meanwhile too). Once it
-/// has, `body()` is ready at the first poll. `showModal()` moved focus when
-/// the dialog opened, possibly before the content was there: it then goes
-/// to the content's `autofocus` field, as the browser would have put it.
+impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        NotLoaded
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeState {
+    NotAsked,
+    Fetching,
+    Loaded,
+    Failed,
+}
+
+/// The wasm file of one dialog's content: `cargo leptos --split` moves a
+/// `#[wasm_split(…, fallible)]` function out of the main file, since most
+/// visits open no dialog. It is fetched the first time the dialog opens or
+/// `prefetch` turns true (the pointer or focus reached a button that opens
+/// it, a moment before the click), and again when the dialog opens after a
+/// failed attempt: the loader does not remember failures. The server never
+/// renders an open dialog, so it fetches nothing.
+#[derive(Clone, Copy)]
+pub struct DialogCode {
+    state: RwSignal<CodeState>,
+    fetch: Callback<()>,
+}
+
+impl DialogCode {
+    pub fn fetch_when_wanted<F, Fut>(open: Signal<bool>, prefetch: Signal<bool>, preload: F) -> Self
+    where
+        F: Fn() -> Fut + Copy + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), leptos::wasm_split::SplitLoaderError>> + 'static,
+    {
+        let state = RwSignal::new(CodeState::NotAsked);
+        let fetch = Callback::new(move |_| {
+            state.set(CodeState::Fetching);
+            leptos::task::spawn_local(async move {
+                let done = if preload().await.is_ok() { CodeState::Loaded } else { CodeState::Failed };
+                state.try_set(done);
+            });
+        });
+        Effect::new(move |was_open: Option<bool>| {
+            let is_open = open.get();
+            let wanted = is_open || prefetch.get();
+            let opened = is_open && was_open != Some(true);
+            match state.get_untracked() {
+                CodeState::NotAsked if wanted => fetch.run(()),
+                CodeState::Failed if opened => fetch.run(()),
+                _ => {}
+            }
+            is_open
+        });
+        DialogCode { state, fetch }
+    }
+}
+
+/// A dialog's split content, built where the dialog's content is built (so
+/// it lives and goes with the dialog, as content that came with the page
+/// would). Until its file has arrived the dialog shows its title (carrying
+/// `title_id`, so the dialog is named meanwhile) and "Loading…"; if the
+/// download failed, says so, with Cancel and Try again. Once the file is
+/// there, `body()` is ready at the first poll. `showModal()` moved focus when
+/// the dialog opened, possibly before the content was there: it then goes to
+/// the content's `autofocus` field, as the browser would have put it.
 pub fn lazy_body<Fut>(
-    loaded: RwSignal<bool>,
+    code: DialogCode,
     title_id: &'static str,
     title: &'static str,
+    on_cancel: Callback<()>,
     body: impl FnOnce() -> Fut,
 ) -> AnyView
 where
-    Fut: std::future::Future<Output = AnyView>,
+    Fut: std::future::Future<Output = Result<AnyView, NotLoaded>>,
 {
     use std::task::{Context, Poll, Waker};
-    if loaded.get() {
-        let mut body = std::pin::pin!(body());
-        if let Poll::Ready(content) = body.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            return view! {
-                {content}
-                <FocusAutofocus />
+    let failed = match code.state.get() {
+        CodeState::Loaded => {
+            let mut body = std::pin::pin!(body());
+            match body.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(Ok(content)) => {
+                    return view! {
+                        {content}
+                        <FocusAutofocus />
+                    }
+                    .into_any();
+                }
+                Poll::Ready(Err(NotLoaded)) => true,
+                Poll::Pending => false,
             }
-            .into_any();
         }
+        CodeState::Failed => true,
+        CodeState::NotAsked | CodeState::Fetching => false,
+    };
+    if failed {
+        view! {
+            <div class="dialog-body">
+                <h2 id=title_id>{title}</h2>
+                <p class="form-error" role="alert">
+                    "This dialog could not be loaded. Check the connection, then try again."
+                </p>
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>
+                        "Cancel"
+                    </button>
+                    <button type="button" class="button primary" autofocus=true on:click=move |_| code.fetch.run(())>
+                        "Try again"
+                    </button>
+                </div>
+            </div>
+            <FocusAutofocus />
+        }
+        .into_any()
+    } else {
+        view! {
+            <div class="dialog-body">
+                <h2 id=title_id>{title}</h2>
+                <p role="status">"Loading…"</p>
+            </div>
+        }
+        .into_any()
     }
-    view! {
-        <div class="dialog-body">
-            <h2 id=title_id>{title}</h2>
-            <p role="status">"Loading…"</p>
-        </div>
-    }
-    .into_any()
 }
 
 /// Renders nothing; once mounted, focuses the open dialog's `autofocus` field.

@@ -3,7 +3,7 @@
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use super::token_once::TokenShownOnce;
 use crate::api::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
-use crate::app::dialog::{Modal, fetch_when_wanted, lazy_body};
+use crate::app::dialog::{DialogCode, Modal, NotLoaded, lazy_body};
 use crate::app::form::last_error;
 use leptos::prelude::*;
 
@@ -24,12 +24,12 @@ pub fn AddApiKeyDialog(
         action.value().set(None);
     });
 
-    let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_add_api_key_body);
+    let code = DialogCode::fetch_when_wanted(open.into(), prefetch, preload_add_api_key_body);
 
     view! {
         <Modal open on_close=close labelled_by=FormText::ADD.title_id>
             {move || {
-                lazy_body(loaded, FormText::ADD.title_id, FormText::ADD.title, move || {
+                lazy_body(code, FormText::ADD.title_id, FormText::ADD.title, close, move || {
                     add_api_key_body(action, created, ip_acls, close)
                 })
             }}
@@ -38,14 +38,19 @@ pub fn AddApiKeyDialog(
 }
 
 /// The form, then the new token: fetched at the first opening (see [`lazy_body`]).
-#[lazy]
+#[leptos::wasm_split::wasm_split(
+    add_api_key_dialog,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_add_api_key_body),
+    fallible
+)]
 fn add_api_key_body(
     action: ServerAction<CreateApiKey>,
     created: Memo<Option<CreatedApiKey>>,
     ip_acls: Signal<Vec<IpAclChoice>>,
     close: Callback<()>,
-) -> AnyView {
-    (move || match created.get() {
+) -> Result<AnyView, NotLoaded> {
+    Ok((move || match created.get() {
         Some(created) => view! {
             <TokenShownOnce
                 title_id=FormText::ADD.title_id
@@ -77,5 +82,5 @@ fn add_api_key_body(
             .into_any()
         }
     })
-    .into_any()
+    .into_any())
 }

@@ -2,7 +2,7 @@
 
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use crate::api::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
-use crate::app::dialog::{Modal, fetch_when_wanted, lazy_body};
+use crate::app::dialog::{DialogCode, Modal, NotLoaded, lazy_body};
 use crate::app::form::{close_on_success, last_error};
 use crate::app::layout::refocus_if_row_gone;
 use leptos::prelude::*;
@@ -23,13 +23,13 @@ pub fn EditApiKeyDialog(
     });
     close_on_success(action.value(), close);
     let open = Signal::derive(move || editing.with(Option::is_some));
-    let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_edit_api_key_body);
+    let code = DialogCode::fetch_when_wanted(open, prefetch, preload_edit_api_key_body);
 
     view! {
         <Modal open on_close=close labelled_by=FormText::EDIT.title_id>
             {move || {
                 editing.get().map(|key| {
-                    lazy_body(loaded, FormText::EDIT.title_id, FormText::EDIT.title, move || {
+                    lazy_body(code, FormText::EDIT.title_id, FormText::EDIT.title, close, move || {
                         edit_api_key_body(key, action, ip_acls, close)
                     })
                 })
@@ -39,19 +39,24 @@ pub fn EditApiKeyDialog(
 }
 
 /// The form, filled with the key's values: fetched at the first opening (see [`lazy_body`]).
-#[lazy]
+#[leptos::wasm_split::wasm_split(
+    edit_api_key_dialog,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_edit_api_key_body),
+    fallible
+)]
 fn edit_api_key_body(
     key: ApiKeySummary,
     action: ServerAction<UpdateApiKey>,
     ip_acls: Signal<Vec<IpAclChoice>>,
     close: Callback<()>,
-) -> AnyView {
+) -> Result<AnyView, NotLoaded> {
     let id = key.id;
     let submit = Callback::new(move |input: KeyFormInput| {
         let (expires, expiry_date) = input.expiry.unzip();
         action.dispatch(UpdateApiKey { id, name: input.name, ip_acl_id: input.ip_acl_id, expires, expiry_date });
     });
-    view! {
+    Ok(view! {
         <ApiKeyForm
             text=FormText::EDIT
             initial_name=key.name
@@ -64,5 +69,5 @@ fn edit_api_key_body(
             on_cancel=close
         />
     }
-    .into_any()
+    .into_any())
 }

@@ -4,7 +4,7 @@
 use super::token_once::TokenShownOnce;
 use crate::api::Field;
 use crate::api::api_keys::{ApiKeySummary, RollApiKey, RolledApiKey};
-use crate::app::dialog::{Modal, fetch_when_wanted, lazy_body};
+use crate::app::dialog::{DialogCode, Modal, NotLoaded, lazy_body};
 use crate::app::form::{FieldError, FormFooter, field_error, general_error, last_error};
 use crate::app::format::utc_minute;
 use crate::app::layout::refocus_if_row_gone;
@@ -29,11 +29,11 @@ pub fn RollApiKeyDialog(
         action.value().set(None);
     });
     let open = Signal::derive(move || rolling.with(Option::is_some));
-    let loaded = fetch_when_wanted!(Signal::derive(move || open.get() || prefetch.get()), __preload_roll_api_key_body);
+    let code = DialogCode::fetch_when_wanted(open, prefetch, preload_roll_api_key_body);
     view! {
         <Modal open on_close=close labelled_by="roll-api-key-title">
             {move || {
-                lazy_body(loaded, "roll-api-key-title", "Roll API Key", move || {
+                lazy_body(code, "roll-api-key-title", "Roll API Key", close, move || {
                     roll_api_key_body(rolling, rolled, action, close)
                 })
             }}
@@ -42,19 +42,24 @@ pub fn RollApiKeyDialog(
 }
 
 /// The choice of grace, then the new token: fetched at the first opening (see [`lazy_body`]).
-#[lazy]
+#[leptos::wasm_split::wasm_split(
+    roll_api_key_dialog,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_roll_api_key_body),
+    fallible
+)]
 fn roll_api_key_body(
     rolling: RwSignal<Option<ApiKeySummary>>,
     rolled: Memo<Option<RolledApiKey>>,
     action: ServerAction<RollApiKey>,
     close: Callback<()>,
-) -> AnyView {
-    (move || match (rolled.get(), rolling.get()) {
+) -> Result<AnyView, NotLoaded> {
+    Ok((move || match (rolled.get(), rolling.get()) {
         (Some(rolled), _) => view! { <Rolled rolled on_close=close /> }.into_any(),
         (None, Some(key)) => view! { <RollForm key action on_cancel=close /> }.into_any(),
         (None, None) => ().into_any(),
     })
-    .into_any()
+    .into_any())
 }
 
 #[component]
