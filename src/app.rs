@@ -10,13 +10,14 @@ mod ip_acls;
 mod layout;
 mod login;
 mod pager;
+mod split;
 
 pub use login::{LOGIN_PATH, SignInFailure};
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, lazy_route, path};
+use leptos_router::{Lazy, LazyRoute, path};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -82,29 +83,46 @@ pub fn App() -> impl IntoView {
 /// the sign-in, Overview and API Keys pages too made a first visit to API
 /// Keys heavier (shared code in many small files compresses worse) and
 /// slower (each file one more round trip); see BENCHMARKS.md. The server
-/// renders a lazy page as any other route.
+/// renders a lazy page as any other route, and names its file in the page
+/// so the browser fetches it early for hydration.
+///
+/// Written out rather than with `#[lazy_route]`, whose loader panics when
+/// the file cannot be fetched (the connection drops at that moment), which
+/// ends the page's whole wasm: `fallible` makes that a page that says so,
+/// and the rest of the console keeps working.
 macro_rules! lazy_page {
-    ($route:ident, $page:path) => {
+    ($route:ident, $split:ident, $preload:ident, $page:path) => {
         #[derive(Debug)]
         struct $route;
 
-        #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
                 $route
             }
 
-            fn view(_this: Self) -> AnyView {
-                mark_hydrated();
-                $page().into_any()
+            async fn view(_this: Self) -> AnyView {
+                #[cfg(feature = "ssr")]
+                leptos::prefetch_lazy_fn_on_server(stringify!($split));
+                $split().await.unwrap_or_else(|split::NotLoaded| split::PageNotLoaded().into_any())
             }
+
+            async fn preload() {
+                // A failure shows when the page is chosen, which fetches again.
+                let _ = $preload().await;
+            }
+        }
+
+        #[leptos::wasm_split::wasm_split($split, wasm_split_path = ::leptos::wasm_split, preload($preload), fallible)]
+        fn $split() -> Result<AnyView, split::NotLoaded> {
+            mark_hydrated();
+            Ok($page().into_any())
         }
     };
 }
 
-lazy_page!(KeyRoute, api_keys::KeyPage);
-lazy_page!(IpAclsRoute, ip_acls::IpAclsPage);
-lazy_page!(AuditLogRoute, audit_log::AuditLogPage);
+lazy_page!(KeyRoute, key_page, preload_key_page, api_keys::KeyPage);
+lazy_page!(IpAclsRoute, ip_acls_page, preload_ip_acls_page, ip_acls::IpAclsPage);
+lazy_page!(AuditLogRoute, audit_log_page, preload_audit_log_page, audit_log::AuditLogPage);
 
 /// Sets `data-hydrated` on `<html>` once the wasm has attached the page's
 /// handlers: effects run only in the browser, and a lazy page's only after

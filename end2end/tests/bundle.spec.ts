@@ -1,5 +1,6 @@
 import { test, expect } from './fixtures';
 import * as fs from 'fs';
+import type { Page } from '@playwright/test';
 import { waitForHydration } from './api-keys-page';
 
 /**
@@ -102,13 +103,8 @@ test('while its code is on the way, a dialog already has its name and says it is
   await expect(dialog.getByRole('status')).toHaveCount(0);
 });
 
-test.describe('with the connection dropping', () => {
-  // The refused download, as the browser and the loader report it (the loader can leave
-  // its fetch's rejection unhandled for a moment); a panic would still fail the test.
-  test.use({ expectedConsoleErrors: /net::ERR_INTERNET_DISCONNECTED|^(TypeError: )?Failed to fetch/ });
-
-test('a dialog whose code cannot be fetched says so, and Try again fetches it', async ({ page }) => {
-  const file = /split_add_api_key_dialog[^/]*\.wasm$/;
+/** Opens API Keys with every download of `file` refused, as a dropped connection would; counts the attempts. */
+async function onApiKeysRefusing(page: Page, file: RegExp): Promise<() => number> {
   let refused = 0;
   await page.route(file, (route) => {
     refused += 1;
@@ -116,29 +112,60 @@ test('a dialog whose code cannot be fetched says so, and Try again fetches it', 
   });
   await page.goto('/settings/api-keys');
   await waitForHydration(page);
-  const add = page.getByRole('button', { name: 'Add API Key' });
-  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
-  await add.click();
-  await expect(dialog.getByRole('alert')).toHaveText(
-    'This dialog could not be loaded. Check the connection, then try again.',
-  );
-  await expect(dialog.getByRole('button', { name: 'Try again' })).toBeFocused();
-  expect(refused).toBeGreaterThan(0);
+  return () => refused;
+}
 
-  // The page lives on: Cancel closes the dialog, and the next opening asks again.
-  await dialog.getByRole('button', { name: 'Cancel' }).click();
-  await expect(dialog).toBeHidden();
-  const before = refused;
-  await add.click();
-  await expect.poll(() => refused).toBeGreaterThan(before);
-  await expect(dialog.getByRole('button', { name: 'Try again' })).toBeFocused();
+test.describe('with the connection dropping', () => {
+  // The refused download, as the browser and the loader report it (the loader can leave
+  // its fetch's rejection unhandled for a moment); a panic would still fail the test.
+  test.use({ expectedConsoleErrors: /net::ERR_INTERNET_DISCONNECTED|^(TypeError: )?Failed to fetch/ });
 
-  // The connection is back: Try again brings the form, its first field focused.
-  await page.unroute(file);
-  await dialog.getByRole('button', { name: 'Try again' }).click();
-  await expect(dialog.getByLabel('API Key Name')).toBeFocused();
-  await expect(dialog.getByRole('alert')).toHaveCount(0);
-});
+  test('a dialog whose code cannot be fetched says so, and Try again fetches it', async ({ page }) => {
+    const file = /split_add_api_key_dialog[^/]*\.wasm$/;
+    const refused = await onApiKeysRefusing(page, file);
+    const add = page.getByRole('button', { name: 'Add API Key' });
+    const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+    await add.click();
+    await expect(dialog.getByRole('alert')).toHaveText(
+      'This dialog could not be loaded. Check the connection, then try again.',
+    );
+    await expect(dialog.getByRole('button', { name: 'Try again' })).toBeFocused();
+    expect(refused()).toBeGreaterThan(0);
+
+    // The page lives on: Cancel closes the dialog, and the next opening asks again.
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toBeHidden();
+    const before = refused();
+    await add.click();
+    await expect.poll(refused).toBeGreaterThan(before);
+    await expect(dialog.getByRole('button', { name: 'Try again' })).toBeFocused();
+
+    // The connection is back: Try again brings the form, its first field focused.
+    await page.unroute(file);
+    await dialog.getByRole('button', { name: 'Try again' }).click();
+    await expect(dialog.getByLabel('API Key Name')).toBeFocused();
+    await expect(dialog.getByRole('alert')).toHaveCount(0);
+  });
+
+  test('a page whose code cannot be fetched says so, and the console keeps working', async ({ page }) => {
+    const file = /split_ip_acls_page[^/]*\.wasm$/;
+    const refused = await onApiKeysRefusing(page, file);
+    const menu = page.getByRole('navigation', { name: 'Main menu' });
+    await menu.getByRole('link', { name: 'IP ACLs' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Page not loaded');
+    await expect(page.getByRole('alert')).toHaveText('This page could not be loaded. Check the connection, then try again.');
+    await expect(page.getByRole('link', { name: 'Try again' })).toHaveAttribute('href', '/settings/ip-acls');
+    expect(refused()).toBeGreaterThan(0);
+
+    // The rest of the console works: its code is alive.
+    await menu.getByRole('link', { name: 'API Keys' }).click();
+    await expect(page.getByRole('button', { name: 'Add API Key' })).toBeVisible();
+    // The connection is back: the page loads without a reload.
+    await page.unroute(file);
+    await menu.getByRole('link', { name: 'IP ACLs' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('IP ACLs');
+    await expect(page.getByRole('button', { name: 'Add IP ACL' })).toBeVisible();
+  });
 });
 
 /**

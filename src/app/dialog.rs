@@ -5,6 +5,7 @@
 use crate::api::ConsoleError;
 use crate::app::form::{FormError, close_on_success, general_error, last_error};
 use crate::app::layout::{announce_deleted, refocus_if_row_gone};
+use crate::app::split::NotLoaded;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -46,19 +47,6 @@ pub fn Modal(
         >
             {move || open.get().then(|| children())}
         </dialog>
-    }
-}
-
-/// A dialog's content code could not be fetched (the connection dropped at
-/// that moment). The content functions return it so that a failed download
-/// is shown in the dialog with Try again; without it, the loader panics,
-/// which ends the page's whole wasm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotLoaded;
-
-impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
-    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
-        NotLoaded
     }
 }
 

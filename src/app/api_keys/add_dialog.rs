@@ -3,8 +3,9 @@
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use super::token_once::TokenShownOnce;
 use crate::api::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
-use crate::app::dialog::{DialogCode, Modal, NotLoaded, lazy_body};
+use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::last_error;
+use crate::app::split::NotLoaded;
 use leptos::prelude::*;
 
 #[component]

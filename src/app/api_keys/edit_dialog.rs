@@ -2,9 +2,10 @@
 
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
 use crate::api::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
-use crate::app::dialog::{DialogCode, Modal, NotLoaded, lazy_body};
+use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::{close_on_success, last_error};
 use crate::app::layout::refocus_if_row_gone;
+use crate::app::split::NotLoaded;
 use leptos::prelude::*;
 
 #[component]

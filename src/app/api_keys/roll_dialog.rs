@@ -4,10 +4,11 @@
 use super::token_once::TokenShownOnce;
 use crate::api::Field;
 use crate::api::api_keys::{ApiKeySummary, RollApiKey, RolledApiKey};
-use crate::app::dialog::{DialogCode, Modal, NotLoaded, lazy_body};
+use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::{FieldError, FormFooter, field_error, general_error, last_error};
 use crate::app::format::utc_minute;
 use crate::app::layout::refocus_if_row_gone;
+use crate::app::split::NotLoaded;
 use leptos::html;
 use leptos::prelude::*;
 
