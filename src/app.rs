@@ -64,7 +64,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · TextPeak Console") />
         <Router>
             <Routes fallback=layout::NotFound>
-                <Route path=path!("/login") view=login::LoginPage />
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
                 <ParentRoute path=path!("") view=layout::ConsoleLayout>
                     <Route path=path!("") view=home::HomePage />
                     <Route path=path!("/settings/api-keys") view=api_keys::ApiKeysPage />
@@ -79,10 +79,12 @@ pub fn App() -> impl IntoView {
 
 /// A page whose code the browser fetches only when the page is visited:
 /// `cargo leptos --split` moves what only its view reaches into a wasm file
-/// of its own. Only pages a first visit rarely starts on are lazy: splitting
-/// the sign-in, Overview and API Keys pages too made a first visit to API
-/// Keys heavier (shared code in many small files compresses worse) and
-/// slower (each file one more round trip); see BENCHMARKS.md. The server
+/// of its own. Only pages a first visit rarely starts on are lazy, and the
+/// sign-in page, which the browser renders only after a navigation inside
+/// the console (`/login` itself loads no wasm): splitting the Overview and
+/// API Keys pages too made a first visit to API Keys heavier (shared code in
+/// many small files compresses worse) and slower (each file one more round
+/// trip); see BENCHMARKS.md. The server
 /// renders a lazy page as any other route, and names its file in the page
 /// so the browser fetches it early for hydration.
 ///
@@ -120,6 +122,7 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(LoginRoute, login_page, preload_login_page, login::LoginPage);
 lazy_page!(KeyRoute, key_page, preload_key_page, api_keys::KeyPage);
 lazy_page!(IpAclsRoute, ip_acls_page, preload_ip_acls_page, ip_acls::IpAclsPage);
 lazy_page!(AuditLogRoute, audit_log_page, preload_audit_log_page, audit_log::AuditLogPage);
