@@ -9,7 +9,7 @@ import { waitForHydration } from './api-keys-page';
  * it), in bytes. Issue 11 aims at 160 KB; until the bundle gets there this is
  * the ceiling it has reached, so a change that makes it heavier fails here.
  */
-const BUDGET_BYTES = Number(process.env.BUNDLE_BUDGET_BYTES ?? 305_000);
+const BUDGET_BYTES = Number(process.env.BUNDLE_BUDGET_BYTES ?? 300_000);
 const TARGET_BYTES = 160_000;
 
 test('a first visit to API Keys stays within the bundle budget', async ({ page }) => {
