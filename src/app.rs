@@ -90,10 +90,14 @@ pub fn App() -> impl IntoView {
 ///
 /// Written out rather than with `#[lazy_route]`, whose loader panics when
 /// the file cannot be fetched (the connection drops at that moment), which
-/// ends the page's whole wasm: `fallible` makes that a page that says so,
-/// and the rest of the console keeps working.
+/// ends the page's whole wasm: with `fallible`, a page followed from inside
+/// the console says so and the rest keeps working, and a page loaded from
+/// the server reloads once (see [`split::page_not_loaded_while_hydrating`]).
 macro_rules! lazy_page {
     ($route:ident, $split:ident, $preload:ident, $page:path) => {
+        lazy_page!($route, $split, $preload, $page, || view! { <split::PageNotLoaded /> }.into_any());
+    };
+    ($route:ident, $split:ident, $preload:ident, $page:path, $not_loaded:expr) => {
         #[derive(Debug)]
         struct $route;
 
@@ -105,12 +109,14 @@ macro_rules! lazy_page {
             async fn view(_this: Self) -> AnyView {
                 #[cfg(feature = "ssr")]
                 leptos::prefetch_lazy_fn_on_server(stringify!($split));
-                $split().await.unwrap_or_else(|split::NotLoaded| split::PageNotLoaded().into_any())
+                $split().await.unwrap_or_else(|split::NotLoaded| $not_loaded())
             }
 
             async fn preload() {
-                // A failure shows when the page is chosen, which fetches again.
-                let _ = $preload().await;
+                // After a navigation, the page is chosen next, fetches again, and shows a failure.
+                if $preload().await.is_err() {
+                    split::page_not_loaded_while_hydrating().await;
+                }
             }
         }
 
@@ -122,7 +128,13 @@ macro_rules! lazy_page {
     };
 }
 
-lazy_page!(LoginRoute, login_page, preload_login_page, login::LoginPage);
+// Outside the console's layout: the message needs a `<main>` of its own.
+lazy_page!(LoginRoute, login_page, preload_login_page, login::LoginPage, || view! {
+    <main id="main" class="content">
+        <split::PageNotLoaded />
+    </main>
+}
+.into_any());
 lazy_page!(KeyRoute, key_page, preload_key_page, api_keys::KeyPage);
 lazy_page!(IpAclsRoute, ip_acls_page, preload_ip_acls_page, ip_acls::IpAclsPage);
 lazy_page!(AuditLogRoute, audit_log_page, preload_audit_log_page, audit_log::AuditLogPage);

@@ -157,14 +157,59 @@ test.describe('with the connection dropping', () => {
     await expect(page.getByRole('link', { name: 'Try again' })).toHaveAttribute('href', '/settings/ip-acls');
     expect(refused()).toBeGreaterThan(0);
 
-    // The rest of the console works: its code is alive.
+    // The rest of the console works: its code is alive, and the menu navigates
+    // in the page (a full load would drop the mark).
+    await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
     await menu.getByRole('link', { name: 'API Keys' }).click();
     await expect(page.getByRole('button', { name: 'Add API Key' })).toBeVisible();
+    expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
     // The connection is back: the page loads without a reload.
     await page.unroute(file);
     await menu.getByRole('link', { name: 'IP ACLs' }).click();
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('IP ACLs');
     await expect(page.getByRole('button', { name: 'Add IP ACL' })).toBeVisible();
+  });
+
+  test('a page loaded from the server whose code cannot be fetched reloads once and works', async ({ page }) => {
+    const file = /split_ip_acls_page[^/]*\.wasm$/;
+    let navigations = 0;
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations += 1;
+    });
+    let refused = 0;
+    // Refused throughout the first load (the server's early fetch and the loader's), served after.
+    await page.route(file, (route) => {
+      if (navigations > 1) return route.continue();
+      refused += 1;
+      return route.abort('internetdisconnected');
+    });
+    await page.goto('/settings/ip-acls');
+    await waitForHydration(page);
+    expect(refused).toBeGreaterThan(0);
+    expect(navigations).toBe(2);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('IP ACLs');
+    await page.getByRole('button', { name: 'Add IP ACL' }).click();
+    await expect(page.getByRole('dialog', { name: 'Add IP ACL' })).toBeVisible();
+    // The server names the page's file in the page, for an early fetch.
+    await expect(page.locator('link[href$="/split_ip_acls_page.wasm"]').first()).toBeAttached();
+  });
+
+  test('a page whose code stays missing reloads only once and stays readable', async ({ page }) => {
+    const file = /split_ip_acls_page[^/]*\.wasm$/;
+    let navigations = 0;
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations += 1;
+    });
+    await page.route(file, (route) => route.abort('internetdisconnected'));
+    const gaveUp = page.waitForEvent('console', (message) =>
+      message.text().includes('could not be fetched after a reload either'),
+    );
+    await page.goto('/settings/ip-acls');
+    await gaveUp;
+    expect(navigations).toBe(2);
+    // As the server drew it, without a crash (the fixture fails the test on one).
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('IP ACLs');
+    await expect(page.locator('html[data-hydrated]')).toHaveCount(0);
   });
 });
 

@@ -62,9 +62,10 @@ enum CodeState {
 /// `#[wasm_split(…, fallible)]` function out of the main file, since most
 /// visits open no dialog. It is fetched the first time the dialog opens or
 /// `prefetch` turns true (the pointer or focus reached a button that opens
-/// it, a moment before the click), and again when the dialog opens after a
-/// failed attempt: the loader does not remember failures. The server never
-/// renders an open dialog, so it fetches nothing.
+/// it, a moment before the click). A failure is shown only while the
+/// dialog is open and forgotten when it closes (the loader forgets it too),
+/// so the next opening starts again from "Loading…" and fetches again. The
+/// server never renders an open dialog, so it fetches nothing.
 #[derive(Clone, Copy)]
 pub struct DialogCode {
     state: RwSignal<CodeState>,
@@ -81,20 +82,23 @@ impl DialogCode {
         let fetch = Callback::new(move |_| {
             state.set(CodeState::Fetching);
             leptos::task::spawn_local(async move {
-                let done = if preload().await.is_ok() { CodeState::Loaded } else { CodeState::Failed };
+                let done = match preload().await {
+                    Ok(()) => CodeState::Loaded,
+                    Err(_) if open.try_get_untracked().unwrap_or(false) => CodeState::Failed,
+                    // A prefetch that failed while closed: the opening asks again.
+                    Err(_) => CodeState::NotAsked,
+                };
                 state.try_set(done);
             });
         });
-        Effect::new(move |was_open: Option<bool>| {
+        Effect::new(move |_| {
             let is_open = open.get();
             let wanted = is_open || prefetch.get();
-            let opened = is_open && was_open != Some(true);
             match state.get_untracked() {
                 CodeState::NotAsked if wanted => fetch.run(()),
-                CodeState::Failed if opened => fetch.run(()),
+                CodeState::Failed if !is_open => state.set(CodeState::NotAsked),
                 _ => {}
             }
-            is_open
         });
         DialogCode { state, fetch }
     }
@@ -103,8 +107,9 @@ impl DialogCode {
 /// A dialog's split content, built where the dialog's content is built (so
 /// it lives and goes with the dialog, as content that came with the page
 /// would). Until its file has arrived the dialog shows its title (carrying
-/// `title_id`, so the dialog is named meanwhile) and "Loading…"; if the
-/// download failed, says so, with Cancel and Try again. Once the file is
+/// `title_id`, so the dialog is named meanwhile, and holding focus) and
+/// "Loading…", with Cancel for a download that stalls; if the download
+/// failed, says so, with Cancel and Try again. Once the file is
 /// there, `body()` is ready at the first poll. `showModal()` moved focus when
 /// the dialog opened, possibly before the content was there: it then goes to
 /// the content's `autofocus` field, as the browser would have put it.
@@ -159,9 +164,17 @@ where
     } else {
         view! {
             <div class="dialog-body">
-                <h2 id=title_id>{title}</h2>
+                <h2 id=title_id tabindex="-1" autofocus=true>
+                    {title}
+                </h2>
                 <p role="status">"Loading…"</p>
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>
+                        "Cancel"
+                    </button>
+                </div>
             </div>
+            <FocusAutofocus />
         }
         .into_any()
     }
