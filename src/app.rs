@@ -145,6 +145,7 @@ lazy_page!(AuditLogRoute, audit_log_page, preload_audit_log_page, audit_log::Aud
 /// calls it.
 pub(crate) fn mark_hydrated() {
     Effect::new(move |_| {
+        split::forget_reload();
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("data-hydrated", "true");
         }

@@ -26,21 +26,53 @@ impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
 /// the server drew is being hydrated, nothing else may take its place
 /// (hydration expects the server's HTML, and a page still loading is not
 /// it), so the browser reloads it once instead, and hydration never goes
-/// on: this does not return. If the reloaded page fails too, it stays as
-/// the server drew it, its own buttons inert and the menu's links working.
+/// on: this does not return. If the reloaded page fails too (or the tab
+/// cannot remember that it reloaded), the page stays as the server drew
+/// it, says that its buttons will not work, and its links load pages from
+/// the server.
 pub async fn page_not_loaded_while_hydrating() {
     #[cfg(feature = "hydrate")]
     {
         let hydrating = document().document_element().is_some_and(|html| !html.has_attribute("data-hydrated"));
         if hydrating {
-            if reloaded::take() {
-                leptos::logging::warn!("this page's code could not be fetched after a reload either");
-            } else {
-                reloaded::mark();
+            if !reloaded::take() && reloaded::mark() {
                 let _ = window().location().reload();
+            } else {
+                leptos::logging::warn!("this page's code could not be fetched after a reload either");
+                as_the_server_drew_it();
             }
             std::future::pending::<()>().await;
         }
+    }
+}
+
+/// A page that has hydrated clears the reload
+/// mark, so the next failure in this tab may reload once again.
+pub fn forget_reload() {
+    #[cfg(feature = "hydrate")]
+    reloaded::forget();
+}
+
+/// The page stays as the server drew it. The router already listens for
+/// clicks on links and would wait forever for a page it cannot build: a
+/// click is stopped before it gets there, so the browser follows the link
+/// and loads the page from the server. A notice at the top of the page
+/// says why its buttons do nothing.
+#[cfg(feature = "hydrate")]
+fn as_the_server_drew_it() {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let stop = Closure::<dyn Fn(leptos::web_sys::Event)>::new(|ev: leptos::web_sys::Event| {
+        ev.stop_immediate_propagation();
+    });
+    let _ = window().add_event_listener_with_callback_and_bool("click", stop.as_ref().unchecked_ref(), true);
+    stop.forget();
+    if let Ok(Some(main)) = document().query_selector("main") {
+        let _ = main.insert_adjacent_html(
+            "afterbegin",
+            "<p class=\"form-error\" role=\"alert\">This page could not be loaded completely, so its buttons \
+             do nothing. Check the connection, then reload the page.</p>",
+        );
     }
 }
 
@@ -76,8 +108,14 @@ mod reloaded {
         }
     }
 
-    pub fn mark() {
-        let _ = set_item(KEY, "1");
+    /// False when the tab cannot keep the mark (storage full or refused):
+    /// then it must not reload, or it would reload for ever.
+    pub fn mark() -> bool {
+        set_item(KEY, "1").is_ok()
+    }
+
+    pub fn forget() {
+        let _ = remove_item(KEY);
     }
 }
 
