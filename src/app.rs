@@ -139,6 +139,10 @@ lazy_page!(KeyRoute, key_page, preload_key_page, api_keys::KeyPage);
 lazy_page!(IpAclsRoute, ip_acls_page, preload_ip_acls_page, ip_acls::IpAclsPage);
 lazy_page!(AuditLogRoute, audit_log_page, preload_audit_log_page, audit_log::AuditLogPage);
 
+/// The attribute [`mark_hydrated`] sets; `split` reads it to tell a first
+/// load's hydration from a later navigation.
+pub(crate) const HYDRATED: &str = "data-hydrated";
+
 /// Sets `data-hydrated` on `<html>` once the wasm has attached the page's
 /// handlers: effects run only in the browser, and a lazy page's only after
 /// its code has arrived, so tests wait for this before clicking. Every page
@@ -147,7 +151,7 @@ pub(crate) fn mark_hydrated() {
     Effect::new(move |_| {
         split::forget_reload();
         if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
+            let _ = root.set_attribute(HYDRATED, "true");
         }
     });
 }

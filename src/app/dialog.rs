@@ -142,42 +142,45 @@ where
         CodeState::Failed => true,
         CodeState::NotAsked | CodeState::Fetching => false,
     };
-    if failed {
-        view! {
-            <div class="dialog-body">
-                <h2 id=title_id>{title}</h2>
-                <p class="form-error" role="alert">
-                    "This dialog could not be loaded. Check the connection, then try again."
-                </p>
-                <div class="dialog-actions">
-                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>
-                        "Cancel"
-                    </button>
-                    <button type="button" class="button primary" autofocus=true on:click=move |_| code.fetch.run(())>
-                        "Try again"
-                    </button>
-                </div>
+    // Focus: on Try again after a failure; on the heading while loading
+    // (Try again, if it had focus, is gone).
+    view! {
+        <div class="dialog-body">
+            <h2 id=title_id tabindex="-1" autofocus=!failed>
+                {title}
+            </h2>
+            {if failed {
+                view! {
+                    <p class="form-error" role="alert">
+                        "This dialog could not be loaded. Check the connection, then try again."
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! { <p role="status">"Loading…"</p> }.into_any()
+            }}
+            <div class="dialog-actions">
+                <button type="button" class="button" on:click=move |_| on_cancel.run(())>
+                    "Cancel"
+                </button>
+                {failed
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="button primary"
+                                autofocus=true
+                                on:click=move |_| code.fetch.run(())
+                            >
+                                "Try again"
+                            </button>
+                        }
+                    })}
             </div>
-            <FocusAutofocus />
-        }
-        .into_any()
-    } else {
-        view! {
-            <div class="dialog-body">
-                <h2 id=title_id tabindex="-1" autofocus=true>
-                    {title}
-                </h2>
-                <p role="status">"Loading…"</p>
-                <div class="dialog-actions">
-                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>
-                        "Cancel"
-                    </button>
-                </div>
-            </div>
-            <FocusAutofocus />
-        }
-        .into_any()
+        </div>
+        <FocusAutofocus />
     }
+    .into_any()
 }
 
 /// Renders nothing; once mounted, focuses the open dialog's `autofocus` field.

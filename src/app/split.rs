@@ -33,7 +33,7 @@ impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
 pub async fn page_not_loaded_while_hydrating() {
     #[cfg(feature = "hydrate")]
     {
-        let hydrating = document().document_element().is_some_and(|html| !html.has_attribute("data-hydrated"));
+        let hydrating = document().document_element().is_some_and(|html| !html.has_attribute(crate::app::HYDRATED));
         if hydrating {
             if !reloaded::take() && reloaded::mark() {
                 let _ = window().location().reload();
