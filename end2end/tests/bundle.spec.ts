@@ -1,7 +1,7 @@
 import { test, expect } from './fixtures';
 import * as fs from 'fs';
 import type { Page } from '@playwright/test';
-import { waitForHydration } from './api-keys-page';
+import { ApiKeysPage, unique, waitForHydration } from './api-keys-page';
 
 /**
  * What a first visit to Settings > API Keys may transfer of the browser bundle
@@ -93,14 +93,26 @@ test('while its code is on the way, a dialog already has its name and says it is
   });
   await page.goto('/settings/api-keys');
   await waitForHydration(page);
-  await page.getByRole('button', { name: 'Add API Key' }).click();
+  const add = page.getByRole('button', { name: 'Add API Key' });
+  await add.click();
   const dialog = page.getByRole('dialog', { name: 'Add API Key' });
   await expect(dialog.getByRole('status')).toHaveText('Loading…');
+  // Focus is in the dialog, on its name, rather than left behind on the page.
+  await expect(dialog.getByRole('heading', { name: 'Add API Key' })).toBeFocused();
   expect(heldBack).toBe(1);
+
+  // A download that stalls does not hold the admin: Cancel closes, and focus goes back.
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(add).toBeFocused();
+  // Opening again while the first download is still under way waits for it, not a second one.
+  await add.click();
+  await expect(dialog.getByRole('status')).toHaveText('Loading…');
   release();
   // The form arrives after the dialog opened; focus still goes to its first field.
   await expect(dialog.getByLabel('API Key Name')).toBeFocused();
   await expect(dialog.getByRole('status')).toHaveCount(0);
+  expect(heldBack).toBe(1);
 });
 
 /** Opens API Keys with every download of `file` refused, as a dropped connection would; counts the attempts. */
@@ -147,6 +159,30 @@ test.describe('with the connection dropping', () => {
     await expect(dialog.getByRole('alert')).toHaveCount(0);
   });
 
+  // The same two code paths as Add API Key's, for the dialogs a row opens.
+  for (const { button, title, field, file } of [
+    { button: 'Edit', title: 'Edit API Key', field: 'Name', file: /split_edit_api_key_dialog[^/]*\.wasm$/ },
+    { button: 'Roll', title: 'Roll API Key', field: 'Old token stops working', file: /split_roll_api_key_dialog[^/]*\.wasm$/ },
+  ]) {
+    test(`${title} says so when its code cannot be fetched, and Try again brings it`, async ({ page }) => {
+      const refused = await onApiKeysRefusing(page, file);
+      const keys = new ApiKeysPage(page);
+      const name = unique(`${button} offline`);
+      await keys.createKey(name);
+      await keys.row(name).getByRole('button', { name: button }).click();
+      const dialog = page.getByRole('dialog', { name: title });
+      await expect(dialog.getByRole('alert')).toHaveText(
+        'This dialog could not be loaded. Check the connection, then try again.',
+      );
+      await expect(dialog.getByRole('button', { name: 'Try again' })).toBeFocused();
+      expect(refused()).toBeGreaterThan(0);
+      await page.unroute(file);
+      await dialog.getByRole('button', { name: 'Try again' }).click();
+      await expect(dialog.getByLabel(field)).toBeFocused();
+      await expect(dialog.getByRole('alert')).toHaveCount(0);
+    });
+  }
+
   test('a page whose code cannot be fetched says so, and the console keeps working', async ({ page }) => {
     const file = /split_ip_acls_page[^/]*\.wasm$/;
     const refused = await onApiKeysRefusing(page, file);
@@ -168,6 +204,34 @@ test.describe('with the connection dropping', () => {
     await menu.getByRole('link', { name: 'IP ACLs' }).click();
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('IP ACLs');
     await expect(page.getByRole('button', { name: 'Add IP ACL' })).toBeVisible();
+  });
+
+  // The same path for the other pages with a file of their own.
+  test('the Audit Log and a key page say so when their code cannot be fetched', async ({ page }) => {
+    const files = /split_(audit_log|key)_page[^/]*\.wasm$/;
+    const keys = new ApiKeysPage(page);
+    await keys.goto();
+    const name = unique('Page offline');
+    await keys.createKey(name);
+    let refused = 0;
+    await page.route(files, (route) => {
+      refused += 1;
+      return route.abort('internetdisconnected');
+    });
+    const heading = page.getByRole('heading', { level: 1 });
+    await keys.row(name).getByRole('link', { name }).click();
+    await expect(heading).toHaveText('Page not loaded');
+    await expect(page.getByRole('link', { name: 'Try again' })).toHaveAttribute('href', /\/settings\/api-keys\/\d+$/);
+    const menu = page.getByRole('navigation', { name: 'Main menu' });
+    await menu.getByRole('link', { name: 'Audit Log' }).click();
+    await expect(heading).toHaveText('Page not loaded');
+    await expect(page.getByRole('link', { name: 'Try again' })).toHaveAttribute('href', '/settings/audit-log');
+    expect(refused).toBeGreaterThanOrEqual(2);
+
+    await page.unroute(files);
+    await page.getByRole('link', { name: 'Try again' }).click();
+    await expect(heading).toHaveText('Audit Log');
+    await waitForHydration(page);
   });
 
   test('a page loaded from the server whose code cannot be fetched reloads once and works', async ({ page }) => {
