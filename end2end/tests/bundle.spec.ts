@@ -2,6 +2,8 @@ import { test, expect } from './fixtures';
 import * as fs from 'fs';
 import type { Page } from '@playwright/test';
 import { ApiKeysPage, unique, waitForHydration } from './api-keys-page';
+import { ADMIN, SIGNED_OUT } from './accounts';
+import { signIn } from './sign-in-page';
 
 /**
  * What a first visit to Settings > API Keys may transfer of the browser bundle
@@ -232,6 +234,33 @@ test.describe('with the connection dropping', () => {
     await page.getByRole('link', { name: 'Try again' }).click();
     await expect(heading).toHaveText('Audit Log');
     await waitForHydration(page);
+  });
+
+  test.describe('with a session of its own', () => {
+    test.use({ storageState: SIGNED_OUT });
+
+    // Sign out goes to the sign-in page inside the console, so its code is fetched then.
+    test('Sign out signs out even when the sign-in page cannot be loaded', async ({ page }) => {
+      await signIn(page, ADMIN.username, ADMIN.password);
+      await waitForHydration(page);
+      const file = /split_login_page[^/]*\.wasm$/;
+      let refused = 0;
+      await page.route(file, (route) => {
+        refused += 1;
+        return route.abort('internetdisconnected');
+      });
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await expect(page).toHaveURL(/\/login$/);
+      await expect(page.getByRole('heading', { level: 1 })).toHaveText('Page not loaded');
+      expect(refused).toBeGreaterThan(0);
+
+      // The session ended all the same, and Try again loads the sign-in form from the server.
+      await page.unroute(file);
+      await page.getByRole('link', { name: 'Try again' }).click();
+      await expect(page.getByLabel('Username')).toBeVisible();
+      await page.goto('/settings/api-keys');
+      await expect(page).toHaveURL(/\/login\?next=%2Fsettings%2Fapi-keys$/);
+    });
   });
 
   test('a page loaded from the server whose code cannot be fetched reloads once and works', async ({ page }) => {
