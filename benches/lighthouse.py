@@ -10,6 +10,9 @@ Targets (issue 11): Performance 100, Total Blocking Time 0 ms, Time to
 Interactive at most 1.0 s, Accessibility 100.
 
     python3 benches/lighthouse.py [--runs 3] [--json FILE]
+
+LIGHTHOUSE_REPORTS=DIR keeps each run's whole report there (long tasks,
+network requests), to see where a figure comes from.
 """
 
 import argparse
@@ -40,6 +43,13 @@ def lighthouse(url, cookie):
     env = dict(os.environ, CHROME_PATH=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     report = json.loads(out)
+    keep = os.environ.get("LIGHTHOUSE_REPORTS")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        name = url.rstrip("/").rsplit("/", 1)[-1] or "root"
+        n = len([f for f in os.listdir(keep) if f.startswith(name)])
+        with open(os.path.join(keep, f"{name}-{n}.json"), "w") as saved:
+            saved.write(out)
     if report.get("runtimeError"):
         sys.exit(f"{url}: {report['runtimeError']}")
     audits = report["audits"]

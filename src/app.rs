@@ -17,7 +17,7 @@ pub use login::{LOGIN_PATH, SignInFailure};
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, path};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,7 +65,11 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=layout::NotFound>
                 <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
-                <ParentRoute path=path!("") view=layout::ConsoleLayout>
+                // Streamed in order: out of order, the signed-in line and the table came in
+                // later chunks that moved the page down as they landed (layout shift) and
+                // flashed "Loading…", for queries that take milliseconds. (`Async` also
+                // renders whole, but drops a lazy page's preload hints.)
+                <ParentRoute path=path!("") view=layout::ConsoleLayout ssr=SsrMode::InOrder>
                     <Route path=path!("") view=home::HomePage />
                     <Route path=path!("/settings/api-keys") view=api_keys::ApiKeysPage />
                     <Route path=path!("/settings/api-keys/:id") view={Lazy::<KeyRoute>::new()} />

@@ -50,6 +50,33 @@ test('a first visit to API Keys stays within the bundle budget', async ({ page }
   expect(total).toBeLessThanOrEqual(BUDGET_BYTES);
 });
 
+test('the server sends each console page whole, with nothing left to stream in', async ({ page }) => {
+  const keys = new ApiKeysPage(page);
+  await keys.goto();
+  const name = unique('Whole page');
+  await keys.createKey(name);
+
+  // Streamed out of order, the page came with "Loading…" placeholders that later chunks
+  // replaced, moving the page down as they landed.
+  const html = await (await page.request.get('/settings/api-keys', { headers: { 'Sec-Fetch-Site': 'same-origin' } })).text();
+  expect(html).not.toContain('Loading API keys');
+  expect(html).toContain(`>${name}<`);
+  expect(html).toContain('Signed in as');
+  // Nor does the page move while it loads, on a phone's width (where the signed-in line wraps).
+  await page.setViewportSize({ width: 412, height: 823 });
+  await page.reload();
+  await waitForHydration(page);
+  const shifts = await page.evaluate(async () => {
+    let total = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) total += (entry as unknown as { value: number }).value;
+    }).observe({ type: 'layout-shift', buffered: true });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return total;
+  });
+  expect(shifts).toBe(0);
+});
+
 test("the dialogs' code is fetched when a button that opens one is reached, not with the page", async ({ page }) => {
   const fetched: { path: string; request: import('@playwright/test').Request }[] = [];
   page.on('requestfinished', (request) => {
