@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""What hydrating at load costs on the console pages, and what moving it
+would cost admins (issue 11). An experiment: the console serves none of the
+variants below but the first.
+
+The release server (50 keys) is put behind one rewriting proxy per variant,
+so every variant goes through the same proxy as the baseline:
+
+    as served    the page unchanged: the baseline
+    no wasm      the scripts and preload hints removed: the server's HTML alone
+    on intent    the bundle fetched at load as now, but hydrated only on the
+                 first pointer, touch, key or focus event (hydration/intent.js)
+    after paint  the bundle fetched only after the first contentful paint
+                 (no preload hints), then hydrated on intent as above
+
+Each variant is measured twice:
+- Lighthouse 12.2.3, mobile preset, median of --runs, on API Keys and IP ACLs;
+- real Chromium throttled like that preset (hydration/tap.mjs), median of
+  --loads: how soon Add API Key opens its dialog, clicked at once, clicked
+  after a hover, or tapped.
+
+    python3 benches/hydration.py [--runs 3] [--loads 5]
+
+About 15 minutes. Needs `make build` (release server, seed_keys example) and
+end2end's node_modules.
+"""
+
+import argparse
+import gzip
+import http.server
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lighthouse import lighthouse, median_run  # noqa: E402
+from load import REPO, pinned, server_env, wait_until_up  # noqa: E402
+from table import PASSWORD, sign_in  # noqa: E402
+
+HERE = os.path.join(REPO, "benches", "hydration")
+PAGES = ["/settings/api-keys", "/settings/ip-acls"]
+PRELOADS = re.compile(r'<link[^>]*rel="(?:module)?preload"[^>]*>')
+MODULE_SCRIPT = re.compile(r'(<script type="module"[^>]*>).*?</script>', re.S)
+
+
+def intent_script(after_paint):
+    with open(os.path.join(HERE, "intent.js")) as source:
+        return source.read().replace("AFTER_PAINT", "true" if after_paint else "false")
+
+
+def rewriters():
+    on_intent, after_paint = intent_script(False), intent_script(True)
+    return {
+        "as served": lambda html: html,
+        "no wasm": lambda html: MODULE_SCRIPT.sub("", PRELOADS.sub("", html)),
+        "on intent": lambda html: MODULE_SCRIPT.sub(lambda m: m.group(1) + on_intent + "</script>", html, count=1),
+        "after paint": lambda html: MODULE_SCRIPT.sub(
+            lambda m: m.group(1) + after_paint + "</script>", PRELOADS.sub("", html), count=1),
+    }
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def proxy(upstream, port, rewrite):
+    """Serves `upstream` on `port`, HTML rewritten (and gzipped again), everything else as is."""
+    opener = urllib.request.build_opener(NoRedirects)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def forward(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            # HTML is asked for uncompressed, to be rewritten; assets keep their precompressed forms.
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("host", "content-length")
+                       and (k.lower() != "accept-encoding" or self.path.startswith("/pkg/"))}
+            request = urllib.request.Request(upstream + self.path, data=body, headers=headers, method=self.command)
+            try:
+                response = opener.open(request)
+            except urllib.error.HTTPError as refused:
+                response = refused
+            data = response.read()
+            html = "text/html" in response.headers.get("Content-Type", "")
+            if html:
+                data = gzip.compress(rewrite(data.decode()).encode(), 6)
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                    self.send_header(name, value)
+                elif name.lower() == "content-encoding" and not html:
+                    self.send_header(name, value)
+            if html:
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = forward
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per page and variant")
+    parser.add_argument("--loads", type=int, default=5, help="throttled Chromium loads per moment and variant")
+    parser.add_argument("--port", type=int, default=3250)
+    args = parser.parse_args()
+    upstream = f"http://127.0.0.1:{args.port}"
+    variants = rewriters()
+    bases = {name: f"http://127.0.0.1:{args.port + 1 + i}" for i, name in enumerate(variants)}
+    with tempfile.TemporaryDirectory() as data:
+        env = server_env(data, args.port, PASSWORD)
+        seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
+        subprocess.run([seed, "50"], check=True, capture_output=True, env=env, cwd=REPO)
+        server = subprocess.Popen(pinned(0, [os.path.join(REPO, "target", "release", "textpeak")]), env=env, cwd=REPO)
+        proxies = [proxy(upstream, args.port + 1 + i, rewrite) for i, rewrite in enumerate(variants.values())]
+        try:
+            wait_until_up(f"{upstream}/api/v1/health", server)
+            cookie = sign_in(upstream)
+            for path in PAGES:
+                runs = {name: [] for name in variants}
+                for _ in range(args.runs):  # variants alternate, so drift over the run hits all of them
+                    for name in variants:
+                        runs[name].append(lighthouse(bases[name] + path, cookie))
+                print(f"\nLighthouse, {path}, median of {args.runs}:")
+                for name, taken in runs.items():
+                    if any(not r["final_url"].endswith(path) for r in taken):
+                        sys.exit(f"{name} {path}: Lighthouse was sent to {taken[0]['final_url']} (not signed in?)")
+                    r = median_run(taken)
+                    print(f"  {name:12} Performance {r['performance']:3}  TBT {r['tbt_ms']:4.0f} ms  "
+                          f"TTI {r['tti_ms']:5.0f} ms  LCP {r['lcp_ms']:5.0f} ms  transferred {r['transfer_kib']:6.1f} KiB",
+                          flush=True)
+            clickable = [f"{name}={bases[name]}" for name in variants if name != "no wasm"]
+            out = subprocess.run(["node", os.path.join(HERE, "tap.mjs"), str(args.loads), cookie, *clickable],
+                                 check=True, capture_output=True, text=True).stdout
+        finally:
+            for running in proxies:
+                running.shutdown()
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"\nThrottled Chromium, Add API Key until its form shows, median of {args.loads} (ratio to as served):")
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    baseline = {row["moment"]: statistics.median(row["ms"]) for row in rows if row["variant"] == "as served"}
+    for row in rows:
+        median = statistics.median(row["ms"])
+        print(f"  {row['moment']:6} {row['variant']:12} {median:6.0f} ms  ({median / baseline[row['moment']]:.2f})  "
+              f"runs {', '.join(str(ms) for ms in row['ms'])}")
+
+
+if __name__ == "__main__":
+    main()
