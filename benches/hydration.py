@@ -15,14 +15,16 @@ so every variant goes through the same proxy as the baseline:
 
 Each variant is measured twice:
 - Lighthouse 12.2.3, mobile preset, median of --runs, on API Keys and IP ACLs;
-- real Chromium throttled like that preset (hydration/tap.mjs), median of
-  --loads: how soon Add API Key opens its dialog, clicked at once, clicked
-  after a hover, or tapped.
+- real Chromium throttled with that preset's simulated values
+  (hydration/tap.mjs), median of --loads: how soon Add API Key opens its
+  dialog, clicked at once, clicked after a hover, or tapped, and how soon
+  Add IP ACL does when tapped.
 
     python3 benches/hydration.py [--runs 3] [--loads 5]
 
-About 15 minutes. Needs `make build` (release server, seed_keys example) and
-end2end's node_modules.
+About 20 minutes. Needs `make build` (the release server and the seed_keys
+example) and end2end's node_modules (`make playwright`); Lighthouse is
+installed from benches/lighthouse's lock file if missing.
 """
 
 import argparse
@@ -40,29 +42,39 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lighthouse import lighthouse, median_run  # noqa: E402
+from lighthouse import install, lighthouse, median_run  # noqa: E402
 from load import REPO, pinned, server_env, wait_until_up  # noqa: E402
 from table import PASSWORD, sign_in  # noqa: E402
 
 HERE = os.path.join(REPO, "benches", "hydration")
 PAGES = ["/settings/api-keys", "/settings/ip-acls"]
 PRELOADS = re.compile(r'<link[^>]*rel="(?:module)?preload"[^>]*>')
-MODULE_SCRIPT = re.compile(r'(<script type="module"[^>]*>).*?</script>', re.S)
+MODULE_SCRIPT = re.compile(r'(<script type="module"[^>]*>)(.*?)</script>', re.S)
+# The arguments Leptos's hydration script ends with: root, pkg path, JS and wasm names, defer.
+HYDRATION_ARGS = re.compile(r'\(("[^"]*", "[^"]*", "[^"]*", "[^"]*"), (?:true|false)\);\s*$')
 
 
-def intent_script(after_paint):
+def with_intent(after_paint):
+    """Replaces the page's hydration script with intent.js, called with the same bundle names."""
     with open(os.path.join(HERE, "intent.js")) as source:
-        return source.read().replace("AFTER_PAINT", "true" if after_paint else "false")
+        code = "\n".join(line for line in source.read().splitlines() if not line.lstrip().startswith("//"))
+
+    def replace(script):
+        args = HYDRATION_ARGS.search(script.group(2))
+        if not args:
+            raise ValueError("the page's hydration script is not the one this experiment knows how to replace")
+        return f"{script.group(1)}{code}({args.group(1)}, {'true' if after_paint else 'false'});</script>"
+
+    return lambda html: MODULE_SCRIPT.sub(replace, html, count=1)
 
 
 def rewriters():
-    on_intent, after_paint = intent_script(False), intent_script(True)
+    on_intent, after_paint = with_intent(False), with_intent(True)
     return {
         "as served": lambda html: html,
         "no wasm": lambda html: MODULE_SCRIPT.sub("", PRELOADS.sub("", html)),
-        "on intent": lambda html: MODULE_SCRIPT.sub(lambda m: m.group(1) + on_intent + "</script>", html, count=1),
-        "after paint": lambda html: MODULE_SCRIPT.sub(
-            lambda m: m.group(1) + after_paint + "</script>", PRELOADS.sub("", html), count=1),
+        "on intent": on_intent,
+        "after paint": lambda html: after_paint(PRELOADS.sub("", html)),
     }
 
 
@@ -76,18 +88,27 @@ def proxy(upstream, port, rewrite):
     opener = urllib.request.build_opener(NoRedirects)
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        # Keep-alive, as the server itself does: one connection per request would
+        # charge every variant handshakes the console does not cost.
+        protocol_version = "HTTP/1.1"
+
         def forward(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            # HTML is asked for uncompressed, to be rewritten; assets keep their precompressed forms.
+            # The browser's Host is kept, so the server's same-origin check sees the
+            # origin the browser names. HTML is asked for uncompressed, to be
+            # rewritten; assets keep their precompressed forms.
             headers = {k: v for k, v in self.headers.items()
-                       if k.lower() not in ("host", "content-length")
+                       if k.lower() not in ("content-length", "connection")
                        and (k.lower() != "accept-encoding" or self.path.startswith("/pkg/"))}
             request = urllib.request.Request(upstream + self.path, data=body, headers=headers, method=self.command)
             try:
-                response = opener.open(request)
+                response = opener.open(request, timeout=30)
             except urllib.error.HTTPError as refused:
                 response = refused
+            except (urllib.error.URLError, OSError) as failed:
+                self.send_error(502, f"upstream: {failed}")
+                return
             data = response.read()
             html = "text/html" in response.headers.get("Content-Type", "")
             if html:
@@ -120,6 +141,7 @@ def main():
     parser.add_argument("--loads", type=int, default=5, help="throttled Chromium loads per moment and variant")
     parser.add_argument("--port", type=int, default=3250)
     args = parser.parse_args()
+    install()
     upstream = f"http://127.0.0.1:{args.port}"
     variants = rewriters()
     bases = {name: f"http://127.0.0.1:{args.port + 1 + i}" for i, name in enumerate(variants)}
@@ -132,33 +154,44 @@ def main():
         try:
             wait_until_up(f"{upstream}/api/v1/health", server)
             cookie = sign_in(upstream)
+            # Each rewrite tried once before measuring: a page it cannot rewrite stops here, not in a proxy thread.
+            page = urllib.request.Request(upstream + PAGES[0], headers={"Cookie": cookie, "Sec-Fetch-Site": "same-origin"})
+            html = urllib.request.urlopen(page, timeout=30).read().decode()
+            for rewrite in variants.values():
+                rewrite(html)
             for path in PAGES:
                 runs = {name: [] for name in variants}
                 for _ in range(args.runs):  # variants alternate, so drift over the run hits all of them
                     for name in variants:
-                        runs[name].append(lighthouse(bases[name] + path, cookie))
+                        run = lighthouse(bases[name] + path, cookie)
+                        if not run["final_url"].endswith(path):
+                            sys.exit(f"{name} {path}: Lighthouse was sent to {run['final_url']} (not signed in?)")
+                        runs[name].append(run)
                 print(f"\nLighthouse, {path}, median of {args.runs}:")
                 for name, taken in runs.items():
-                    if any(not r["final_url"].endswith(path) for r in taken):
-                        sys.exit(f"{name} {path}: Lighthouse was sent to {taken[0]['final_url']} (not signed in?)")
                     r = median_run(taken)
                     print(f"  {name:12} Performance {r['performance']:3}  TBT {r['tbt_ms']:4.0f} ms  "
                           f"TTI {r['tti_ms']:5.0f} ms  LCP {r['lcp_ms']:5.0f} ms  transferred {r['transfer_kib']:6.1f} KiB",
                           flush=True)
             clickable = [f"{name}={bases[name]}" for name in variants if name != "no wasm"]
-            out = subprocess.run(["node", os.path.join(HERE, "tap.mjs"), str(args.loads), cookie, *clickable],
-                                 check=True, capture_output=True, text=True).stdout
+            out = subprocess.run(["node", os.path.join(HERE, "tap.mjs"), str(args.loads), *clickable],
+                                 env=dict(os.environ, TAP_COOKIE=cookie),
+                                 check=True, stdout=subprocess.PIPE, text=True, timeout=3600).stdout
         finally:
             for running in proxies:
                 running.shutdown()
+                running.server_close()
             server.terminate()
             server.wait(timeout=30)
-    print(f"\nThrottled Chromium, Add API Key until its form shows, median of {args.loads} (ratio to as served):")
+    print(f"\nThrottled Chromium, until the dialog's form shows, median of {args.loads} (ratio to as served):")
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    baseline = {row["moment"]: statistics.median(row["ms"]) for row in rows if row["variant"] == "as served"}
+    def median_ms(runs):
+        return statistics.median(int(str(ms).split("+")[0]) for ms in runs)
+
+    baseline = {row["moment"]: median_ms(row["ms"]) for row in rows if row["variant"] == "as served"}
     for row in rows:
-        median = statistics.median(row["ms"])
-        print(f"  {row['moment']:6} {row['variant']:12} {median:6.0f} ms  ({median / baseline[row['moment']]:.2f})  "
+        median = median_ms(row["ms"])
+        print(f"  {row['moment']:11} {row['variant']:12} {median:6.0f} ms  ({median / baseline[row['moment']]:.2f})  "
               f"runs {', '.join(str(ms) for ms in row['ms'])}")
 
 

@@ -65,6 +65,12 @@ def lighthouse(url, cookie):
     }
 
 
+def install():
+    """Lighthouse from benches/lighthouse's lock file, once."""
+    if not os.path.exists(os.path.join(HERE, "node_modules", ".bin", "lighthouse")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+
+
 def median_run(runs):
     """The run with the median Performance score (ties: median TTI), as Lighthouse's own docs advise."""
     ordered = sorted(runs, key=lambda r: (r["performance"], -r["tti_ms"]))
@@ -78,8 +84,7 @@ def main():
     parser.add_argument("--port", type=int, default=3220)
     parser.add_argument("--json")
     args = parser.parse_args()
-    if not os.path.exists(os.path.join(HERE, "node_modules", ".bin", "lighthouse")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+    install()
     base = f"http://127.0.0.1:{args.port}"
     figures = {}
     with tempfile.TemporaryDirectory() as data:
