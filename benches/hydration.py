@@ -36,15 +36,14 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lighthouse import install, lighthouse, median_run  # noqa: E402
-from load import REPO, pinned, server_env, wait_until_up  # noqa: E402
-from table import PASSWORD, sign_in  # noqa: E402
+from load import REPO  # noqa: E402
+from table import signed_in_server  # noqa: E402
 
 HERE = os.path.join(REPO, "benches", "hydration")
 PAGES = ["/settings/api-keys", "/settings/ip-acls"]
@@ -142,31 +141,22 @@ def main():
     parser.add_argument("--port", type=int, default=3250)
     args = parser.parse_args()
     install()
-    upstream = f"http://127.0.0.1:{args.port}"
     variants = rewriters()
     bases = {name: f"http://127.0.0.1:{args.port + 1 + i}" for i, name in enumerate(variants)}
-    with tempfile.TemporaryDirectory() as data:
-        env = server_env(data, args.port, PASSWORD)
-        seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
-        subprocess.run([seed, "50"], check=True, capture_output=True, env=env, cwd=REPO)
-        server = subprocess.Popen(pinned(0, [os.path.join(REPO, "target", "release", "textpeak")]), env=env, cwd=REPO)
-        proxies = [proxy(upstream, args.port + 1 + i, rewrite) for i, rewrite in enumerate(variants.values())]
+    with signed_in_server(args.port, 50) as server:
+        cookie = server.cookie
+        # Each rewrite tried once before measuring: a page it cannot rewrite stops here, not in a proxy thread.
+        page = urllib.request.Request(server.base + PAGES[0], headers={"Cookie": cookie, "Sec-Fetch-Site": "same-origin"})
+        html = urllib.request.urlopen(page, timeout=30).read().decode()
+        for rewrite in variants.values():
+            rewrite(html)
+        proxies = [proxy(server.base, args.port + 1 + i, rewrite) for i, rewrite in enumerate(variants.values())]
         try:
-            wait_until_up(f"{upstream}/api/v1/health", server)
-            cookie = sign_in(upstream)
-            # Each rewrite tried once before measuring: a page it cannot rewrite stops here, not in a proxy thread.
-            page = urllib.request.Request(upstream + PAGES[0], headers={"Cookie": cookie, "Sec-Fetch-Site": "same-origin"})
-            html = urllib.request.urlopen(page, timeout=30).read().decode()
-            for rewrite in variants.values():
-                rewrite(html)
             for path in PAGES:
                 runs = {name: [] for name in variants}
                 for _ in range(args.runs):  # variants alternate, so drift over the run hits all of them
                     for name in variants:
-                        run = lighthouse(bases[name] + path, cookie)
-                        if not run["final_url"].endswith(path):
-                            sys.exit(f"{name} {path}: Lighthouse was sent to {run['final_url']} (not signed in?)")
-                        runs[name].append(run)
+                        runs[name].append(lighthouse(bases[name] + path, cookie))
                 print(f"\nLighthouse, {path}, median of {args.runs}:")
                 for name, taken in runs.items():
                     r = median_run(taken)
@@ -181,19 +171,15 @@ def main():
             for running in proxies:
                 running.shutdown()
                 running.server_close()
-            server.terminate()
-            server.wait(timeout=30)
     print(f"\nThrottled Chromium, until the dialog's form shows, median of {args.loads} (ratio to as served):")
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    def median_ms(runs):
-        return statistics.median(int(str(ms).split("+")[0]) for ms in runs)
-
-    baseline = {row["moment"]: median_ms(row["ms"]) for row in rows if row["variant"] == "as served"}
+    medians = {(row["moment"], row["variant"]): statistics.median(run["ms"] for run in row["runs"]) for row in rows}
     for row in rows:
-        median = median_ms(row["ms"])
-        print(f"  {row['moment']:11} {row['variant']:12} {median:6.0f} ms  ({median / baseline[row['moment']]:.2f})  "
-              f"runs {', '.join(str(ms) for ms in row['ms'])}")
-
+        median = medians[row["moment"], row["variant"]]
+        ratio = median / medians[row["moment"], "as served"]
+        # A run that needed more than one try reads "1234+1".
+        runs = ", ".join(f"{run['ms']}" + (f"+{run['tries'] - 1}" if run["tries"] > 1 else "") for run in row["runs"])
+        print(f"  {row['moment']:11} {row['variant']:12} {median:6.0f} ms  ({ratio:.2f})  runs {runs}")
 
 if __name__ == "__main__":
     main()

@@ -18,20 +18,21 @@ network requests), to see where a figure comes from.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import tempfile
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import REPO, pinned, server_env, wait_until_up  # noqa: E402
-from table import PASSWORD, sign_in, wrk_mean_ms  # noqa: E402
+from load import REPO  # noqa: E402
+from table import signed_in_server, wrk_mean_ms  # noqa: E402
 
 HERE = os.path.join(REPO, "benches", "lighthouse")
 PAGES = ["/login", "/settings/api-keys", "/settings/ip-acls"]
 
 
 def lighthouse(url, cookie):
+    """One run's figures. With a cookie the page is a console page: a run that
+    ended anywhere else (sent to sign in) stops the benchmark."""
     command = [
         os.path.join(HERE, "node_modules", ".bin", "lighthouse"), url,
         "--output=json", "--output-path=stdout", "--quiet",
@@ -46,12 +47,17 @@ def lighthouse(url, cookie):
     keep = os.environ.get("LIGHTHOUSE_REPORTS")
     if keep:
         os.makedirs(keep, exist_ok=True)
-        name = url.rstrip("/").rsplit("/", 1)[-1] or "root"
+        address = urllib.parse.urlsplit(url)
+        # The port as well: hydration.py measures the same page behind one port per variant.
+        name = f"{address.port}-{address.path.rstrip('/').rsplit('/', 1)[-1] or 'root'}"
         n = len([f for f in os.listdir(keep) if f.startswith(name)])
         with open(os.path.join(keep, f"{name}-{n}.json"), "w") as saved:
             saved.write(out)
     if report.get("runtimeError"):
         sys.exit(f"{url}: {report['runtimeError']}")
+    final_url = report.get("finalDisplayedUrl") or report.get("finalUrl")
+    if cookie and not final_url.endswith(urllib.parse.urlsplit(url).path):
+        sys.exit(f"{url}: Lighthouse was sent to {final_url} (not signed in?)")
     audits = report["audits"]
     return {
         "performance": round(report["categories"]["performance"]["score"] * 100),
@@ -61,7 +67,6 @@ def lighthouse(url, cookie):
         "fcp_ms": audits["first-contentful-paint"]["numericValue"],
         "lcp_ms": audits["largest-contentful-paint"]["numericValue"],
         "transfer_kib": audits["total-byte-weight"]["numericValue"] / 1024,
-        "final_url": report.get("finalDisplayedUrl") or report.get("finalUrl"),
     }
 
 
@@ -85,31 +90,18 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
     install()
-    base = f"http://127.0.0.1:{args.port}"
     figures = {}
-    with tempfile.TemporaryDirectory() as data:
-        env = server_env(data, args.port, PASSWORD)
-        seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
-        subprocess.run([seed, "50"], check=True, capture_output=True, env=env, cwd=REPO)
-        server = subprocess.Popen(pinned(0, [os.path.join(REPO, "target", "release", "textpeak")]), env=env, cwd=REPO)
-        try:
-            wait_until_up(f"{base}/api/v1/health", server)
-            cookie = sign_in(base)
-            for path in PAGES:
-                runs = [lighthouse(base + path, None if path == "/login" else cookie) for _ in range(args.runs)]
-                if path != "/login" and any(not r["final_url"].endswith(path) for r in runs):
-                    sys.exit(f"{path}: Lighthouse was sent to {runs[0]['final_url']} (not signed in?)")
-                figures[path] = median_run(runs)
-                r = figures[path]
-                print(f"{path:22} Performance {r['performance']:3}  Accessibility {r['accessibility']:3}  "
-                      f"TBT {r['tbt_ms']:5.0f} ms  TTI {r['tti_ms']:6.0f} ms  FCP {r['fcp_ms']:5.0f} ms  "
-                      f"LCP {r['lcp_ms']:5.0f} ms  transferred {r['transfer_kib']:6.1f} KiB", flush=True)
-            headers = {"Cookie": cookie, "Sec-Fetch-Site": "same-origin"}
-            page = wrk_mean_ms(f"{base}/settings/api-keys", args.seconds, headers)
-            health = wrk_mean_ms(f"{base}/api/v1/health", args.seconds, {})
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with signed_in_server(args.port, 50) as server:
+        for path in PAGES:
+            runs = [lighthouse(server.base + path, None if path == "/login" else server.cookie)
+                    for _ in range(args.runs)]
+            figures[path] = r = median_run(runs)
+            print(f"{path:22} Performance {r['performance']:3}  Accessibility {r['accessibility']:3}  "
+                  f"TBT {r['tbt_ms']:5.0f} ms  TTI {r['tti_ms']:6.0f} ms  FCP {r['fcp_ms']:5.0f} ms  "
+                  f"LCP {r['lcp_ms']:5.0f} ms  transferred {r['transfer_kib']:6.1f} KiB", flush=True)
+        headers = {"Cookie": server.cookie, "Sec-Fetch-Site": "same-origin"}
+        page = wrk_mean_ms(f"{server.base}/settings/api-keys", args.seconds, headers)
+        health = wrk_mean_ms(f"{server.base}/api/v1/health", args.seconds, {})
     print(f"server render of /settings/api-keys (50 keys), one connection: {page[2]:.0f} req/s, p99 {page[1]:.2f} ms; "
           f"/api/v1/health {health[2]:.0f} req/s, p99 {health[1]:.2f} ms; ratio {page[2] / health[2]:.3f}")
     met = all(r["performance"] == 100 and r["tbt_ms"] == 0 and r["tti_ms"] <= 1000 and r["accessibility"] == 100

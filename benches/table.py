@@ -14,6 +14,7 @@ figure that matters is the ratio of the 100,000-key time to the 100-key time
 """
 
 import argparse
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import urllib.parse
 import urllib.request
 
@@ -59,6 +61,27 @@ def wrk_mean_ms(url, seconds, headers, body=None):
     p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return mean, p99, rps
+
+
+@contextlib.contextmanager
+def signed_in_server(port, keys):
+    """The release server on a fresh database seeded with `keys` keys, signed in as its admin.
+
+    Yields `base`, `cookie`, `data` (the data directory) and `seed_s` (seconds the seeding took)."""
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data:
+        env = server_env(data, port, PASSWORD)
+        seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
+        started = time.time()
+        subprocess.run([seed, str(keys)], check=True, capture_output=True, env=env, cwd=REPO)
+        seed_s = time.time() - started
+        server = subprocess.Popen(pinned(0, [os.path.join(REPO, "target", "release", "textpeak")]), env=env, cwd=REPO)
+        try:
+            wait_until_up(f"{base}/api/v1/health", server)
+            yield types.SimpleNamespace(base=base, cookie=sign_in(base), data=data, seed_s=seed_s)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def sign_in(base):
@@ -102,43 +125,32 @@ def traffic_for(database_file, key_id, now_ms):
 
 
 def measure(keys, seconds, port):
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as data:
-        env = server_env(data, port, PASSWORD)
-        seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
-        started = time.time()
-        subprocess.run([seed, str(keys)], check=True, capture_output=True, env=env, cwd=REPO)
-        print(f"seeded {keys:,} keys in {time.time() - started:.1f} s", flush=True)
-        server = subprocess.Popen(pinned(0, [os.path.join(REPO, "target", "release", "textpeak")]), env=env, cwd=REPO)
-        try:
-            wait_until_up(f"{base}/api/v1/health", server)
-            cookie = sign_in(base)
-            # The middle key by creation order is where "a page deep in the list" starts.
-            middle = f"load {keys // 2}"
-            found = list_keys(base, cookie, {"q": middle})["keys"]
-            deep = next(k["id"] for k in found if k["name"] == middle)
-            # Names are "load 0" … "load N-1": this search finds a handful of keys.
-            search = f"load {keys // 2 + 7}"
-            hits = len(list_keys(base, cookie, {"q": search})["keys"])
-            views = {
-                "first page": {},
-                f"search ({hits} hits)": {"q": search},
-                "deep page": {"after": str(deep)},
-            }
-            headers = {"Cookie": cookie, "Sec-Fetch-Site": "same-origin"}
-            traffic_for(os.path.join(data, "textpeak.db"), deep, int(time.time() * 1000))
-            results = {}
-            for label, form in views.items():
-                query = urllib.parse.urlencode(form)
-                page = f"{base}/settings/api-keys" + (f"?{query}" if query else "")
-                results[("page", label)] = wrk_mean_ms(page, seconds, headers)
-                rpc_headers = dict(headers, Origin=base)
-                results[("rpc", label)] = wrk_mean_ms(f"{base}/rpc/list_api_keys", seconds, rpc_headers, body=query)
-            # A key's page, for the key with 30 days of traffic, against the table's first page.
-            results[("key page", "key page")] = wrk_mean_ms(f"{base}/settings/api-keys/{deep}", seconds, headers)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with signed_in_server(port, keys) as server:
+        base, cookie = server.base, server.cookie
+        print(f"seeded {keys:,} keys in {server.seed_s:.1f} s", flush=True)
+        # The middle key by creation order is where "a page deep in the list" starts.
+        middle = f"load {keys // 2}"
+        found = list_keys(base, cookie, {"q": middle})["keys"]
+        deep = next(k["id"] for k in found if k["name"] == middle)
+        # Names are "load 0" … "load N-1": this search finds a handful of keys.
+        search = f"load {keys // 2 + 7}"
+        hits = len(list_keys(base, cookie, {"q": search})["keys"])
+        views = {
+            "first page": {},
+            f"search ({hits} hits)": {"q": search},
+            "deep page": {"after": str(deep)},
+        }
+        headers = {"Cookie": cookie, "Sec-Fetch-Site": "same-origin"}
+        traffic_for(os.path.join(server.data, "textpeak.db"), deep, int(time.time() * 1000))
+        results = {}
+        for label, form in views.items():
+            query = urllib.parse.urlencode(form)
+            page = f"{base}/settings/api-keys" + (f"?{query}" if query else "")
+            results[("page", label)] = wrk_mean_ms(page, seconds, headers)
+            rpc_headers = dict(headers, Origin=base)
+            results[("rpc", label)] = wrk_mean_ms(f"{base}/rpc/list_api_keys", seconds, rpc_headers, body=query)
+        # A key's page, for the key with 30 days of traffic, against the table's first page.
+        results[("key page", "key page")] = wrk_mean_ms(f"{base}/settings/api-keys/{deep}", seconds, headers)
     return results
 
 

@@ -3,19 +3,19 @@
 // slower; its DevTools-throttling mode would use 562.5 ms and 1.47 Mbit/s).
 // Run by benches/hydration.py: TAP_COOKIE=… node tap.mjs LOADS name=url ...
 // (TAP_MOMENTS=early,tap limits the moments).
-// Prints one JSON line per (moment, variant) with each load's milliseconds:
+// Prints one JSON line per (moment, variant) with each load's milliseconds and tries:
 //   early       API Keys: from navigation until Add API Key's form shows,
-//               clicking the button as soon as it is visible and again after
-//               each failed try (about every 100-300 ms: each try is three
-//               round trips to the browser, slower while its main thread is
-//               busy), so the figure is good to a few hundred ms;
+//               clicking the button as soon as it is visible and again
+//               whenever 100 ms have passed with nothing open (each check is
+//               a round trip to the browser, slower while its main thread is
+//               busy), so the figure is good to a couple of hundred ms;
 //   hover       API Keys, 5 s after load: from the pointer reaching Add API
 //               Key, resting 100 ms and clicking, until its form shows;
 //   tap         API Keys, 5 s after load: from a touch tap (no hover) on Add
 //               API Key until its form shows;
 //   ip-acls tap IP ACLs, 5 s after load: the same with Add IP ACL.
 // After a click or tap that opened nothing, the same is done again a second
-// later, as a person would; such a run reads "1234+1" (one more try).
+// later, as a person would, and the run counts its tries.
 import { chromium } from '../../end2end/node_modules/playwright-core/index.mjs';
 
 const [loads, ...variants] = process.argv.slice(2);
@@ -28,6 +28,23 @@ const MOMENTS = {
   tap: { path: '/settings/api-keys', button: 'Add API Key', field: 'API Key Name', touch: true },
   'ip-acls tap': { path: '/settings/ip-acls', button: 'Add IP ACL', field: 'Entries', touch: true },
 };
+
+// Until `form` shows, `again` is done whenever `every` ms have passed since the
+// last try and no dialog is open. Returns the time since `from` and the tries.
+async function untilOpen(page, form, again, every, from) {
+  let tries = 1;
+  let last = Date.now();
+  while (!(await form.isVisible())) {
+    if (Date.now() - from > 30000) throw new Error(`${page.url()}: the dialog never opened`);
+    if (Date.now() - last >= every && !(await page.locator('dialog[open]').count())) {
+      tries += 1;
+      last = Date.now();
+      await again();
+    }
+    await page.waitForTimeout(50);
+  }
+  return { ms: Date.now() - from, tries };
+}
 
 async function measure(base, moment) {
   const { path, button: name, field, touch = false } = MOMENTS[moment];
@@ -51,15 +68,7 @@ async function measure(base, moment) {
     const form = page.getByRole('dialog').getByLabel(field);
     if (moment === 'early') {
       await button.click({ noWaitAfter: true });
-      const deadline = Date.now() + 30000;
-      while (!(await form.isVisible())) {
-        if (Date.now() > deadline) throw new Error(`${base}${path}: the dialog never opened`);
-        await page.waitForTimeout(100);
-        if (!(await page.locator('dialog[open]').count())) {
-          await button.click({ noWaitAfter: true, timeout: 1000 }).catch(() => {});
-        }
-      }
-      return Date.now() - start;
+      return await untilOpen(page, form, () => button.click({ noWaitAfter: true, timeout: 1000 }).catch(() => {}), 100, start);
     }
     await page.waitForLoadState('load');
     await page.waitForTimeout(5000);
@@ -72,16 +81,7 @@ async function measure(base, moment) {
       await button.click();
     }
     // A tap that opened nothing is made again a second later, as a person would.
-    let tries = 1;
-    while (!(await form.isVisible())) {
-      if (Date.now() - at > 30000) throw new Error(`${base}${path}: the dialog never opened`);
-      if (!(await page.locator('dialog[open]').count()) && Date.now() - at >= 1000 * tries) {
-        tries += 1;
-        await (touch ? button.tap() : button.click());
-      }
-      await page.waitForTimeout(50);
-    }
-    return Date.now() - at + (tries > 1 ? `+${tries - 1}` : '');
+    return await untilOpen(page, form, () => (touch ? button.tap() : button.click()), 1000, at);
   } finally {
     await context.close();
   }
@@ -96,6 +96,6 @@ for (const moment of chosen) {
       runs[name].push(await measure(base, moment));
     }
   }
-  for (const [name, ms] of Object.entries(runs)) console.log(JSON.stringify({ moment, variant: name, ms }));
+  for (const [name, taken] of Object.entries(runs)) console.log(JSON.stringify({ moment, variant: name, runs: taken }));
 }
 await browser.close();
