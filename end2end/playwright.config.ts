@@ -63,6 +63,10 @@ export default defineConfig({
       LEPTOS_ENV: 'PROD',
       TEXTPEAK_ADMIN_PASSWORD: ADMIN.password,
       RUST_LOG: 'info',
+      // The tests reuse the sessions signed in by the setup project; the suite
+      // must not outlast their proof of identity. Confirm access is tested on
+      // a server of its own with a window of seconds (security.spec.ts).
+      TEXTPEAK_CONFIRM_ACCESS_SECONDS: '3600',
       ...database,
     },
   },

@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod audit_log;
+mod confirm;
 mod dialog;
 mod form;
 mod format;
@@ -9,10 +10,14 @@ mod home;
 mod ip_acls;
 mod layout;
 mod login;
+mod me;
 mod pager;
+mod security;
+mod shown_once;
 mod split;
+mod team;
 
-pub use login::{LOGIN_PATH, SignInFailure};
+pub use login::{FormFailure, LOGIN_PATH, TWO_FACTOR_PATH, second_step_url};
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
@@ -21,9 +26,10 @@ use leptos_router::{Lazy, LazyRoute, SsrMode, path};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let me = me::Me::of_request();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-me=me.map(|me| me.encode())>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -38,15 +44,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Whether the page being rendered loads the browser bundle. The sign-in page
-/// does not: it is a plain form that works without it, and it is what every
-/// visitor sees first, signed in or not, so it paints and works at once on a
-/// slow connection instead of waiting for a download it has no use for. The
-/// bundle comes with the first console page after it.
+/// Whether the page being rendered loads the browser bundle. The pages of
+/// the signed out (sign-in, its second step, joining) do not: they are plain
+/// forms that work without it, and sign-in is what every visitor sees first,
+/// so it paints and works at once on a slow connection instead of waiting
+/// for a download it has no use for. The bundle comes with the first console
+/// page after it.
 fn needs_bundle() -> bool {
     #[cfg(feature = "ssr")]
     {
-        use_context::<axum::http::request::Parts>().is_none_or(|request| request.uri.path() != LOGIN_PATH)
+        use_context::<axum::http::request::Parts>().is_none_or(|request| {
+            let path = request.uri.path();
+            path != LOGIN_PATH && !path.starts_with("/login/") && !path.starts_with("/join/")
+        })
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -57,6 +67,7 @@ fn needs_bundle() -> bool {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    me::provide();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/textpeak.css" />
@@ -65,6 +76,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=layout::NotFound>
                 <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
+                <Route path=path!("/login/two-factor") view={Lazy::<TwoFactorRoute>::new()} ssr=SsrMode::InOrder />
+                <Route path=path!("/join/:token") view={Lazy::<JoinRoute>::new()} ssr=SsrMode::InOrder />
                 // Streamed in order: out of order, the signed-in line and the table came in
                 // later chunks that moved the page down as they landed (layout shift) and
                 // flashed "Loading…", for queries that take milliseconds. (`Async` also
@@ -75,6 +88,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/api-keys/:id") view={Lazy::<KeyRoute>::new()} />
                     <Route path=path!("/settings/ip-acls") view={Lazy::<IpAclsRoute>::new()} />
                     <Route path=path!("/settings/audit-log") view={Lazy::<AuditLogRoute>::new()} />
+                    <Route path=path!("/settings/team") view={Lazy::<TeamRoute>::new()} />
+                    <Route path=path!("/settings/security") view={Lazy::<SecurityRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -139,7 +154,21 @@ lazy_page!(LoginRoute, login_page, preload_login_page, login::LoginPage, || view
     </main>
 }
 .into_any());
+lazy_page!(TwoFactorRoute, two_factor_page, preload_two_factor_page, login::TwoFactorPage, || view! {
+    <main id="main" class="content">
+        <split::PageNotLoaded />
+    </main>
+}
+.into_any());
+lazy_page!(JoinRoute, join_page, preload_join_page, login::JoinPage, || view! {
+    <main id="main" class="content">
+        <split::PageNotLoaded />
+    </main>
+}
+.into_any());
 lazy_page!(KeyRoute, key_page, preload_key_page, api_keys::KeyPage);
+lazy_page!(TeamRoute, team_page, preload_team_page, team::TeamPage);
+lazy_page!(SecurityRoute, security_page, preload_security_page, security::SecurityPage);
 lazy_page!(IpAclsRoute, ip_acls_page, preload_ip_acls_page, ip_acls::IpAclsPage);
 lazy_page!(AuditLogRoute, audit_log_page, preload_audit_log_page, audit_log::AuditLogPage);
 

@@ -2,11 +2,10 @@
 //! TextPeak Console: one crate built twice by cargo-leptos, as a server
 //! (`ssr`: axum, sea-orm, the domain) and as the browser's wasm (`hydrate`).
 
-pub mod api;
+pub mod rpc;
 pub mod app;
 #[cfg(feature = "ssr")]
 pub mod db;
-#[cfg(feature = "ssr")]
 pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod server;

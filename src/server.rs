@@ -5,6 +5,7 @@
 //! verifier), `changes` (the one seam every committed change goes through) and
 //! `jobs` (background work with its own start and stop).
 
+pub mod caller;
 pub mod changes;
 pub mod clock;
 pub mod console;

@@ -16,7 +16,7 @@ function freePort(): Promise<number> {
 }
 
 /** Starts another console process on this run's data folder, as a restart would. */
-export async function startSecondServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startSecondServer(extraEnv: Record<string, string> = {}): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const server = spawn(path.join(repo, 'target', 'release', 'textpeak'), [], {
@@ -29,6 +29,7 @@ export async function startSecondServer(): Promise<{ url: string; stop: () => Pr
       LEPTOS_SITE_ROOT: path.join(repo, 'target', 'site'),
       LEPTOS_ENV: 'PROD',
       RUST_LOG: 'warn',
+      ...extraEnv,
     },
     stdio: 'ignore',
   });

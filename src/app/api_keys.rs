@@ -10,11 +10,10 @@ mod key_page;
 mod lock_dialog;
 mod roll_dialog;
 mod table;
-mod token_once;
 mod toolbar;
 pub mod view;
 
-use crate::api::api_keys::{
+use crate::rpc::api_keys::{
     ApiKeySummary, CreateApiKey, DeleteApiKey, IpAclChoice, RollApiKey, SetApiKeyEnabled, UpdateApiKey, list_api_keys,
 };
 use crate::app::layout::PageHeader;
@@ -35,6 +34,8 @@ pub fn ApiKeysPage() -> impl IntoView {
     let delete = ServerAction::<DeleteApiKey>::new();
     let roll = ServerAction::<RollApiKey>::new();
     let switch = ServerAction::<SetApiKeyEnabled>::new();
+    crate::app::confirm::retry_when_confirmed(roll);
+    crate::app::confirm::retry_when_confirmed(delete);
     let query = use_query_map();
     let view = Memo::new(move |_| query.with(KeysView::from_query));
     // Bumped when a row finds its key gone (deleted in another tab).
@@ -52,8 +53,8 @@ pub fn ApiKeysPage() -> impl IntoView {
         move || (view.get(), versions(), refresh.get()),
         |(view, ..)| {
             let (after, before) = match view.cursor {
-                Some(crate::api::api_keys::PageCursor::After(id)) => (Some(id), None),
-                Some(crate::api::api_keys::PageCursor::Before(id)) => (None, Some(id)),
+                Some(crate::rpc::api_keys::PageCursor::After(id)) => (Some(id), None),
+                Some(crate::rpc::api_keys::PageCursor::Before(id)) => (None, Some(id)),
                 None => (None, None),
             };
             list_api_keys(Some(view.q), Some(view.status), Some(view.sort), Some(view.dir), after, before)
@@ -92,6 +93,7 @@ pub fn ApiKeysPage() -> impl IntoView {
         <PageHeader
             title="API Keys"
             action="Add API Key"
+            show_action=crate::app::me::manages_keys()
             on_action=Callback::new(move |_| adding.set(true))
             on_intent=want_dialogs
         />

@@ -1,7 +1,8 @@
 //! Settings > Audit Log: what the account's admins did, newest first.
 
-use crate::api::audit::{AuditRow, list_audit_log};
+use crate::rpc::audit::{AuditRow, list_audit_log};
 use crate::app::form::LoadError;
+use crate::app::format::utc_second;
 use crate::app::pager::{Pager, PagerInfo};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -55,7 +56,7 @@ pub fn AuditLogPage() -> impl IntoView {
 fn AuditLogRow(entry: AuditRow) -> impl IntoView {
     view! {
         <tr>
-            <td class="nowrap">{entry.at}</td>
+            <td class="nowrap">{utc_second(entry.at)}</td>
             <td>{entry.admin}</td>
             <th scope="row">{entry.action}</th>
             <td>{entry.subject.unwrap_or_default()}</td>

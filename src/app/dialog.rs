@@ -2,7 +2,7 @@
 //! moving in, the focus trap, the inert page behind, Escape, and focus returning
 //! to the opener, as the HTML standard defines them (WCAG technique H102).
 
-use crate::api::ConsoleError;
+use crate::rpc::ConsoleError;
 use crate::app::form::{FormError, close_on_success, general_error, last_error};
 use crate::app::layout::{announce_deleted, refocus_if_row_gone};
 use crate::app::split::NotLoaded;
@@ -223,6 +223,9 @@ pub fn DeleteRowDialog<R>(
     kind: &'static str,
     /// Said after the question: what else the delete does.
     consequence: &'static str,
+    /// The verb of the question and the status line ("Remove"); "Delete" by default.
+    #[prop(optional)]
+    verb: Option<(&'static str, &'static str)>,
     /// The page's status line.
     status: RwSignal<Option<String>>,
 ) -> impl IntoView
@@ -240,7 +243,8 @@ where
         result,
         Callback::new(move |_| {
             close.run(());
-            announce_deleted(status, format!("Deleted {kind} \u{201c}{}\u{201d}.", deleted_name.get_value()));
+            let done = verb.map_or("Deleted", |(_, done)| done);
+            announce_deleted(status, format!("{done} {kind} \u{201c}{}\u{201d}.", deleted_name.get_value()));
         }),
     );
     let confirm = move |_| {
@@ -257,7 +261,7 @@ where
             <div class="dialog-body">
                 <h2 id=title_id>{title}</h2>
                 <p>
-                    "Delete " {kind} " " <strong>{move || deleting.with(|row| row.as_ref().map(name_of))}</strong> "? "
+                    {verb.map_or("Delete", |(ask, _)| ask)} " " {kind} " " <strong>{move || deleting.with(|row| row.as_ref().map(name_of))}</strong> "? "
                     {consequence} " This cannot be undone."
                 </p>
                 <FormError error />

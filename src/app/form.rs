@@ -1,7 +1,7 @@
 //! Form pieces shared by the dialogs: a labelled field with its error message
 //! tied to it (`aria-invalid`, `aria-describedby`), and the form-wide error line.
 
-use crate::api::{ConsoleError, Field};
+use crate::rpc::{ConsoleError, Field};
 use leptos::callback::Callback;
 use leptos::html;
 use leptos::prelude::*;
@@ -152,10 +152,19 @@ pub fn close_on_success<T: Send + Sync + 'static>(
     });
 }
 
-/// A table that could not load; an ended session gets a way back in.
+/// A table that could not load. An ended session (signed out elsewhere, the
+/// admin removed) goes to the sign-in page at once, to come back here after;
+/// the link stays for a browser where that does not happen.
 #[component]
 pub fn LoadError(err: ConsoleError) -> impl IntoView {
     let signed_out = err == ConsoleError::Unauthenticated;
+    if signed_out {
+        Effect::new(move |_| {
+            let location = window().location();
+            let here = format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default());
+            let _ = location.assign(&format!("/login?next={}", crate::app::format::query_value(&here)));
+        });
+    }
     view! {
         <p class="form-error" role="alert">
             {err.to_string()}

@@ -12,6 +12,12 @@ pub fn utc_minute(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", minutes / 60, minutes % 60)
 }
 
+/// `2026-11-28 04:00:01 UTC`, for the audit log.
+pub fn utc_second(ms: i64) -> String {
+    let minute = utc_minute(ms);
+    format!("{}:{:02} UTC", &minute[..minute.len() - 4], ms.rem_euclid(60_000) / 1000)
+}
+
 /// `2026-11-28`, as a date field holds it.
 pub fn utc_date(ms: i64) -> String {
     let (y, m, d) = civil_from_days(ms.div_euclid(DAY_MS));
@@ -21,6 +27,19 @@ pub fn utc_date(ms: i64) -> String {
 /// "1 day", "14 days".
 pub fn days(n: i64) -> String {
     if n == 1 { "1 day".to_owned() } else { format!("{n} days") }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+pub fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Howard Hinnant's `civil_from_days`: the Gregorian date of a day number.
@@ -47,6 +66,7 @@ mod tests {
         assert_eq!(utc_minute(1_795_838_459_999), "2026-11-28 04:00 UTC");
         assert_eq!(utc_minute(951_782_400_000), "2000-02-29 00:00 UTC");
         assert_eq!(utc_date(1_795_838_400_000), "2026-11-28");
+        assert_eq!(utc_second(1_795_838_401_999), "2026-11-28 04:00:01 UTC");
         assert_eq!(days(1), "1 day");
         assert_eq!(days(3), "3 days");
     }

@@ -3,7 +3,7 @@
 mod acl_dialog;
 mod table;
 
-use crate::api::ip_acls::{CreateIpAcl, DeleteIpAcl, IpAclSummary, SavedIpAcl, UpdateIpAcl, list_ip_acls};
+use crate::rpc::ip_acls::{CreateIpAcl, DeleteIpAcl, IpAclSummary, SavedIpAcl, UpdateIpAcl, list_ip_acls};
 use crate::app::dialog::DeleteRowDialog;
 use crate::app::layout::PageHeader;
 use leptos::prelude::*;
@@ -33,7 +33,7 @@ pub fn IpAclsPage() -> impl IntoView {
     }
 
     view! {
-        <PageHeader title="IP ACLs" action="Add IP ACL" on_action=Callback::new(move |_| adding.set(true)) />
+        <PageHeader title="IP ACLs" action="Add IP ACL" show_action=crate::app::me::manages_keys() on_action=Callback::new(move |_| adding.set(true)) />
         <p class="page-status" role="status">
             {move || status.get()}
         </p>

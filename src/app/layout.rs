@@ -1,7 +1,8 @@
 //! The frame around every console page: the main menu at the side, the page at the right.
 
-use crate::api::ConsoleError;
-use crate::api::auth::{SignOut, current_admin};
+use crate::app::me::session;
+use crate::rpc::ConsoleError;
+use crate::rpc::auth::SignOut;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Outlet};
@@ -9,6 +10,7 @@ use leptos_router::hooks::use_location;
 
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
+    crate::app::confirm::provide();
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="layout">
@@ -20,13 +22,13 @@ pub fn ConsoleLayout() -> impl IntoView {
                 </main>
             </div>
         </div>
+        <crate::app::confirm::ConfirmAccessDialog />
     }
 }
 
 /// Who is signed in, and the way out.
 #[component]
 fn TopBar() -> impl IntoView {
-    let admin = Resource::new(|| (), |_| current_admin());
     let sign_out = ServerAction::<SignOut>::new();
     // An ended session cannot sign out on the server; leave for the sign-in page anyway.
     Effect::new(move |_| {
@@ -36,15 +38,11 @@ fn TopBar() -> impl IntoView {
     });
     view! {
         <header class="topbar">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    admin.await.ok().map(|admin| view! {
-                        <span class="signed-in">
-                            "Signed in as " <strong>{admin.username}</strong> " · " {admin.account}
-                        </span>
-                    })
-                })}
-            </Transition>
+            {session().me().map(|me| view! {
+                <span class="signed-in">
+                    "Signed in as " <strong>{me.username}</strong> " · " {me.account}
+                </span>
+            })}
             <ActionForm action=sign_out attr:class="sign-out">
                 <button type="submit" class="button small">"Sign out"</button>
             </ActionForm>
@@ -95,6 +93,12 @@ fn SideMenu() -> impl IntoView {
                         <li>
                             <A href="/settings/audit-log">"Audit Log"</A>
                         </li>
+                        <li>
+                            <A href="/settings/team">"Team"</A>
+                        </li>
+                        <li>
+                            <A href="/settings/security">"Security"</A>
+                        </li>
                     </ul>
                 </li>
             </ul>
@@ -126,6 +130,8 @@ pub fn NotFound() -> impl IntoView {
 pub fn PageHeader(
     title: &'static str,
     action: &'static str,
+    /// False for a role that may not do it: the button is not there at all.
+    show_action: bool,
     on_action: Callback<()>,
     /// The pointer or focus reached the action's button: a click may follow.
     #[prop(optional)]
@@ -140,15 +146,17 @@ pub fn PageHeader(
         <Title text=title />
         <header class="page-header">
             <h1 tabindex="-1">{title}</h1>
-            <button
-                type="button"
-                class="button primary"
-                on:click=move |_| on_action.run(())
-                on:pointerenter=move |_| intent()
-                on:focus=move |_| intent()
-            >
-                {action}
-            </button>
+            {show_action.then(|| view! {
+                <button
+                    type="button"
+                    class="button primary"
+                    on:click=move |_| on_action.run(())
+                    on:pointerenter=move |_| intent()
+                    on:focus=move |_| intent()
+                >
+                    {action}
+                </button>
+            })}
         </header>
     }
 }
@@ -156,6 +164,9 @@ pub fn PageHeader(
 /// Edit and Delete at the end of a table row; both described by the row's name.
 #[component]
 pub fn RowActions(name_id: String, on_edit: Callback<()>, on_delete: Callback<()>) -> impl IntoView {
+    if !crate::app::me::manages_keys() {
+        return view! { <td class="actions"></td> }.into_any();
+    }
     view! {
         <td class="actions">
             <button type="button" class="button small" aria-describedby=name_id.clone() on:click=move |_| on_edit.run(())>
@@ -171,6 +182,7 @@ pub fn RowActions(name_id: String, on_edit: Callback<()>, on_delete: Callback<()
             </button>
         </td>
     }
+    .into_any()
 }
 
 /// Puts keyboard and screen-reader focus on the page's heading. Used when the

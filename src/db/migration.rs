@@ -8,6 +8,7 @@ mod m20261128_000003_sign_in_throttle;
 mod m20261128_000004_key_tokens;
 mod m20261128_000005_key_name_search;
 mod m20261128_000006_key_usage;
+mod m20261206_000007_team;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_key_tokens::Migration),
             Box::new(m20261128_000005_key_name_search::Migration),
             Box::new(m20261128_000006_key_usage::Migration),
+            Box::new(m20261206_000007_team::Migration),
         ]
     }
 }

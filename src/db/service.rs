@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admins;
 pub mod api_keys;
 pub mod audit;
+pub mod invitations;
 pub mod ip_acls;
 pub mod sessions;
 pub mod throttle;

@@ -3,9 +3,10 @@
 //! session guard, the status of server-function errors).
 
 pub mod client_ip;
+pub mod cookies;
 pub mod guard;
 pub mod headers;
 pub mod limits;
-pub mod login_form;
+pub mod forms;
 pub mod routes;
 pub mod rpc;

@@ -1,5 +1,6 @@
 use crate::domain::crypto::MasterKey;
 use crate::domain::device::DeviceKey;
+use crate::domain::recovery::RecoveryKey;
 use crate::server::clock::Clock;
 use crate::server::console::throttle::SignInThrottle;
 use crate::server::public_api::verifier::Verifier;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     /// Signs the known-browser cookie (see `domain::device`).
     pub device_key: Arc<DeviceKey>,
+    /// Keys the recovery codes' HMACs (see `domain::recovery`).
+    pub recovery_key: Arc<RecoveryKey>,
     pub settings: Arc<Settings>,
     pub throttle: Arc<SignInThrottle>,
     pub verifier: Arc<Verifier>,

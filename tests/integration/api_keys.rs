@@ -4,7 +4,7 @@
 use crate::support::{TestServer, key_count};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use textpeak::api::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, RevealApiKey, UpdateApiKey};
+use textpeak::rpc::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, RevealApiKey, UpdateApiKey};
 
 async fn any_address_acl(server: &TestServer, client: &reqwest::Client) -> i64 {
     let (status, page) = server.call::<ListApiKeys>(client, &[]).await;
@@ -116,8 +116,8 @@ async fn bad_names_are_refused_with_a_message_naming_the_problem() {
     for (name, expected) in cases {
         let (status, body) = create(&server, &client, name, acl).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}: {body}");
-        assert_eq!(body["Invalid"]["field"], "Name", "{name:?}: {body}");
-        let message = body["Invalid"]["message"].as_str().unwrap();
+        assert_eq!(body["invalid"]["field"], "name", "{name:?}: {body}");
+        let message = body["invalid"]["message"].as_str().unwrap();
         assert!(message.contains(expected), "{name:?}: {message}");
     }
     let (status, body) = create(&server, &client, "x".repeat(100).as_str(), acl).await;
@@ -125,7 +125,7 @@ async fn bad_names_are_refused_with_a_message_naming_the_problem() {
 
     let (status, body) = create(&server, &client, "Other", 9999).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body["NotFound"].as_str().unwrap().contains("IP ACL"), "{body}");
+    assert!(body["not_found"].as_str().unwrap().contains("IP ACL"), "{body}");
 
     let (status, body) = server.call::<CreateApiKey>(&client, &[("name", "x"), ("ip_acl_id", "abc")]).await;
     assert_eq!(status.as_u16() / 100, 4, "a non-numeric id is a client error: {body}");
@@ -163,7 +163,7 @@ async fn edit_renames_and_moves_and_refuses_what_is_gone() {
     let (status, body) =
         server.call::<UpdateApiKey>(&client, &[("id", "424242"), ("name", "x"), ("ip_acl_id", &acl.to_string())]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body, json!({ "NotFound": "This API key no longer exists." }));
+    assert_eq!(body, json!({ "not_found": "This API key no longer exists." }));
 }
 
 #[tokio::test]
@@ -184,7 +184,7 @@ async fn a_deleted_key_stops_working_at_once() {
 
     let (status, body) = server.call::<DeleteApiKey>(&client, &[("id", &id)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["NotFound"], "This API key no longer exists.");
+    assert_eq!(body["not_found"], "This API key no longer exists.");
     let (status, _) = server.call::<RevealApiKey>(&client, &[("id", &id)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -5,9 +5,9 @@ use crate::support::{ADMIN_PASSWORD, TestServer, key_count};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
-use textpeak::api::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, RevealApiKey, UpdateApiKey};
-use textpeak::api::audit::ListAuditLog;
-use textpeak::api::auth::{CurrentAdmin, SignIn, SignOut};
+use textpeak::rpc::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, RevealApiKey, UpdateApiKey};
+use textpeak::rpc::audit::ListAuditLog;
+use textpeak::rpc::auth::{CurrentAdmin, SignIn, SignOut};
 use textpeak::db::entities::admin;
 
 const BETA_PASSWORD: &str = "beta's long password";
@@ -35,13 +35,14 @@ async fn every_server_function_needs_a_session() {
     let paths: Vec<&str> = server_fn::axum::server_fn_paths().map(|(path, _)| path).collect();
     assert!(paths.len() >= 8, "server functions found: {paths:?}");
     for path in paths {
-        if path == <SignIn as server_fn::ServerFn>::PATH {
+        let endpoint = path.trim_start_matches("/rpc/");
+        if textpeak::domain::roles::rule_for(endpoint).is_some_and(|rule| rule.need == textpeak::domain::roles::Need::Nobody) {
             continue;
         }
         let response = anonymous.post(server.url(path)).form(&[("id", "1"), ("page", "0")]).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(response.headers()["cache-control"], "no-store");
-        assert_eq!(response.json::<Value>().await.unwrap(), json!("Unauthenticated"), "{path}");
+        assert_eq!(response.json::<Value>().await.unwrap(), json!("unauthenticated"), "{path}");
     }
 }
 
@@ -111,7 +112,7 @@ async fn wrong_username_and_wrong_password_get_the_same_answer() {
     let (status_b, body_b) = server.sign_in(&client, "nobody", ADMIN_PASSWORD).await;
     assert_eq!(status_a, StatusCode::UNAUTHORIZED);
     assert_eq!((status_a, &body_a), (status_b, &body_b));
-    assert_eq!(body_a, json!("WrongCredentials"));
+    assert_eq!(body_a, json!("wrong_credentials"));
     assert_eq!(server.call::<CurrentAdmin>(&client, &[]).await.0, StatusCode::UNAUTHORIZED);
 }
 
@@ -158,7 +159,7 @@ async fn repeated_failures_are_throttled_with_429() {
     // Even the right password waits now: that is what stops guessing.
     let (status, body) = server.sign_in(&client, "admin", ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    let wait = body["TooManyAttempts"]["retry_after_secs"].as_u64().unwrap();
+    let wait = body["too_many_attempts"]["retry_after_secs"].as_u64().unwrap();
     assert!((1..=12).contains(&wait), "{wait}");
 }
 
@@ -185,15 +186,17 @@ async fn parallel_guesses_get_no_more_tries_than_sequential_ones() {
         let server = &server;
         async move { server.sign_in(&client, "second", &format!("guess number {i}")).await.0 }
     });
-    // Twenty guesses at once: only five are even tried; the rest are refused
-    // (429), or told the server is busy (503) when too many wait for a turn.
+    // Twenty guesses at once: at most five are even tried; the rest are
+    // refused (429), or told the server is busy (503): one address holds two
+    // places in the queue at most.
     let answers = futures::future::join_all(guesses).await;
     let tried = answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
     let refused = answers
         .iter()
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS || **s == StatusCode::SERVICE_UNAVAILABLE)
         .count();
-    assert_eq!((tried, refused), (5, 15), "{answers:?}");
+    assert!(tried >= 1 && tried <= 5, "{answers:?}");
+    assert_eq!(tried + refused, 20, "{answers:?}");
 }
 
 #[tokio::test]
@@ -214,7 +217,7 @@ async fn sign_out_really_ends_the_session() {
     let jar = std::sync::Arc::new(Jar::default());
     let client = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
     assert_eq!(server.sign_in(&client, "admin", ADMIN_PASSWORD).await.0, StatusCode::OK);
-    assert_eq!(server.call::<CurrentAdmin>(&client, &[]).await.1, json!({ "username": "admin", "account": "Default" }));
+    assert_eq!(server.call::<CurrentAdmin>(&client, &[]).await.1, json!({ "username": "admin", "account": "Default", "role": "owner", "two_factor": false }));
     let cookie = jar.cookies(&server.url("/").parse().unwrap()).expect("a session cookie");
 
     let (status, _) = server.call::<SignOut>(&client, &[]).await;
@@ -267,7 +270,7 @@ async fn cross_site_calls_are_refused_even_with_a_valid_cookie() {
     let foreign =
         client.post(&path).header("origin", "https://evil.example").form(&[("page", "0")]).send().await.unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
-    assert_eq!(foreign.json::<Value>().await.unwrap(), json!("Forbidden"));
+    assert_eq!(foreign.json::<Value>().await.unwrap(), json!("forbidden"));
     let cross_site =
         client.post(&path).header("sec-fetch-site", "cross-site").form(&[("page", "0")]).send().await.unwrap();
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
@@ -311,7 +314,7 @@ async fn another_accounts_ids_are_answered_like_ids_that_do_not_exist() {
     assert_ne!(beta_acl, alpha_acl);
     assert_eq!(beta_page["ip_acls"].as_array().unwrap().len(), 1);
 
-    let missing = json!({ "NotFound": "This API key no longer exists." });
+    let missing = json!({ "not_found": "This API key no longer exists." });
     for (name, (status, body)) in [
         ("reveal", server.call::<RevealApiKey>(&beta, &[("id", &alpha_key)]).await),
         (
@@ -393,7 +396,7 @@ async fn the_audit_log_records_reveals_and_never_a_token() {
     let reveal = &log["entries"][2];
     assert_eq!(reveal["admin"], "admin");
     assert_eq!(reveal["client_ip"], "127.0.0.1");
-    assert!(reveal["at"].as_str().unwrap().ends_with(" UTC"));
+    assert!(reveal["at"].as_i64().unwrap() > 1_700_000_000_000, "milliseconds since the epoch");
     assert_eq!(log["entries"][1]["detail"], "renamed from \u{201c}Audited\u{201d}");
     // No token anywhere in the log, as served or as stored.
     assert!(!log.to_string().contains(&token[3..40]));

@@ -130,7 +130,7 @@ impl Running {
     }
 
     pub async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> StatusCode {
-        self.call::<textpeak::api::auth::SignIn>(client, &[("username", username), ("password", password)]).await.0
+        self.call::<textpeak::rpc::auth::SignIn>(client, &[("username", username), ("password", password)]).await.0
     }
 
     pub async fn call<F: server_fn::ServerFn>(
@@ -171,7 +171,7 @@ async fn first_start_prints_a_generated_password_once_and_only_on_stdout() {
 
 #[tokio::test]
 async fn logs_never_hold_a_token_and_stopping_saves_the_last_uses() {
-    use textpeak::api::api_keys::{CreateApiKey, ListApiKeys, RevealApiKey};
+    use textpeak::rpc::api_keys::{CreateApiKey, ListApiKeys, RevealApiKey};
     let dir = tempfile::tempdir().unwrap();
     let password = "an operator's password";
     // Debug logging for every crate: the most a log could ever show.
@@ -217,7 +217,7 @@ async fn admin_add_onboards_a_customer_account() {
     };
     let added = run(&["admin", "add", "--account", "Beta Corp", "--username", "Beta.Admin"], "beta's long password\n");
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-    assert_eq!(String::from_utf8_lossy(&added.stdout).trim(), "Added admin \"beta.admin\" to account \"Beta Corp\".");
+    assert_eq!(String::from_utf8_lossy(&added.stdout).trim(), "Added admin \"beta.admin\" to account \"Beta Corp\" as Owner.");
 
     let short = run(&["admin", "add", "--account", "Beta Corp", "--username", "second"], "short\n");
     assert!(!short.status.success());

@@ -8,8 +8,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
-use textpeak::api::api_keys::{CreateApiKey, ListApiKeys, UpdateApiKey};
-use textpeak::api::audit::ListAuditLog;
+use textpeak::rpc::api_keys::{CreateApiKey, ListApiKeys, UpdateApiKey};
+use textpeak::rpc::audit::ListAuditLog;
 
 const ROUNDS: usize = 20;
 
@@ -157,7 +157,7 @@ async fn a_full_disk_refuses_changes_cleanly_and_recovers_without_a_restart() {
     let started = Instant::now();
     let (status, body) = server.call::<CreateApiKey>(&client, &[("name", "During"), ("ip_acl_id", &acl)]).await;
     assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{body}");
-    assert_eq!(body, Value::String("StorageFull".into()));
+    assert_eq!(body, Value::String("storage_full".into()));
     let (status, body) =
         server.call::<UpdateApiKey>(&client, &[("id", &id), ("name", "Renamed"), ("ip_acl_id", &acl)]).await;
     assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{body}");

@@ -5,8 +5,8 @@
 use crate::support::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use textpeak::api::api_keys::{ApiKeyDetails, CreateApiKey, ListApiKeys, LockApiKeyToAddresses, SetApiKeyEnabled};
-use textpeak::api::ip_acls::{CreateIpAcl, ListIpAcls, UpdateIpAcl};
+use textpeak::rpc::api_keys::{ApiKeyDetails, CreateApiKey, ListApiKeys, LockApiKeyToAddresses, SetApiKeyEnabled};
+use textpeak::rpc::ip_acls::{CreateIpAcl, ListIpAcls, UpdateIpAcl};
 
 struct Setup {
     server: TestServer,
@@ -187,9 +187,9 @@ async fn locking_a_key_to_its_observed_addresses_admits_exactly_those() {
     let empty = [("id", id.as_str()), ("name", "Empty"), ("addresses", ""), ("report_only", "true")];
     let (status, body) = s.server.call::<LockApiKeyToAddresses>(&s.client, &empty).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["Invalid"]["field"], "Entries");
+    assert_eq!(body["invalid"]["field"], "entries");
     let taken = [("id", id.as_str()), ("name", "Busy observed"), ("addresses", "127.0.0.9"), ("report_only", "true")];
-    assert_eq!(s.server.call::<LockApiKeyToAddresses>(&s.client, &taken).await.1["Invalid"]["field"], "Name");
+    assert_eq!(s.server.call::<LockApiKeyToAddresses>(&s.client, &taken).await.1["invalid"]["field"], "name");
     assert_eq!(s.details(&id).await["key"]["ip_acl_name"], "Busy observed");
 }
 
@@ -200,7 +200,7 @@ async fn another_accounts_key_page_is_not_found() {
     s.server.add_admin("Other", "other", "other's long password").await;
     let other = s.server.signed_in_client("other", "other's long password").await;
     let (status, body) = s.server.call::<ApiKeyDetails>(&other, &[("id", &id)]).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({ "NotFound": "This API key no longer exists." })));
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({ "not_found": "This API key no longer exists." })));
     let lock = [("id", id.as_str()), ("name", "Mine now"), ("addresses", "127.0.0.1"), ("report_only", "false")];
     assert_eq!(s.server.call::<LockApiKeyToAddresses>(&other, &lock).await.0, StatusCode::NOT_FOUND);
 }

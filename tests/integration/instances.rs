@@ -12,8 +12,8 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use textpeak::api::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, SetApiKeyEnabled};
-use textpeak::api::ip_acls::{CreateIpAcl, UpdateIpAcl};
+use textpeak::rpc::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, SetApiKeyEnabled};
+use textpeak::rpc::ip_acls::{CreateIpAcl, UpdateIpAcl};
 
 const WHY: &str = "instances share changes through PostgreSQL's NOTIFY";
 
@@ -225,9 +225,9 @@ async fn a_database_that_goes_away_is_answered_with_try_again_and_comes_back() {
     assert_eq!((status, &body["error"]), (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")));
     assert!(took < Duration::from_secs(2), "{took:?}");
     let (status, body) = server.call::<ListApiKeys>(&admin, &[]).await;
-    assert_eq!((status, body), (StatusCode::SERVICE_UNAVAILABLE, json!("Unavailable")));
+    assert_eq!((status, body), (StatusCode::SERVICE_UNAVAILABLE, json!("unavailable")));
     assert_eq!(
-        textpeak::api::ConsoleError::Unavailable.to_string(),
+        textpeak::rpc::ConsoleError::Unavailable.to_string(),
         "The database is unavailable, try again shortly.",
         "what the dialog shows"
     );

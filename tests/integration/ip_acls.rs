@@ -4,8 +4,8 @@
 use crate::support::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use textpeak::api::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, UpdateApiKey};
-use textpeak::api::ip_acls::{CreateIpAcl, DeleteIpAcl, ListIpAcls, UpdateIpAcl};
+use textpeak::rpc::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, UpdateApiKey};
+use textpeak::rpc::ip_acls::{CreateIpAcl, DeleteIpAcl, ListIpAcls, UpdateIpAcl};
 
 struct Setup {
     server: TestServer,
@@ -191,9 +191,9 @@ async fn bad_entries_are_refused_line_by_line_and_nothing_is_saved() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["Invalid"]["field"], "Entries");
+    assert_eq!(body["invalid"]["field"], "entries");
     assert_eq!(
-        body["Invalid"]["message"],
+        body["invalid"]["message"],
         "line 3: 10.0.0.300/24 is not an IPv4 or IPv6 address or CIDR\nline 4: not-an-ip is not an IPv4 or IPv6 address or CIDR"
     );
     let (_, list) = s.server.call::<ListIpAcls>(&s.client, &[]).await;
@@ -205,7 +205,7 @@ async fn bad_entries_are_refused_line_by_line_and_nothing_is_saved() {
     ] {
         let (status, body) = s.server.call::<CreateIpAcl>(&s.client, &[("name", "Office"), ("entries", entries)]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body["Invalid"]["message"].as_str().unwrap().contains(expected), "{body}");
+        assert!(body["invalid"]["message"].as_str().unwrap().contains(expected), "{body}");
     }
 
     let (status, body) = s
@@ -226,7 +226,7 @@ async fn bad_entries_are_refused_line_by_line_and_nothing_is_saved() {
 
     let (status, body) = s.server.call::<CreateIpAcl>(&s.client, &[("name", "OFFICE"), ("entries", "10.0.0.1")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["Invalid"]["field"], "Name");
+    assert_eq!(body["invalid"]["field"], "name");
 }
 
 #[tokio::test]
@@ -239,7 +239,7 @@ async fn an_acl_in_use_cannot_be_deleted_and_any_address_is_ordinary() {
 
     let (status, body) = s.server.call::<DeleteIpAcl>(&s.client, &[("id", &office)]).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let message = body["Conflict"].as_str().unwrap();
+    let message = body["conflict"].as_str().unwrap();
     assert!(message.contains("\u{201c}Billing\u{201d}") && message.contains("\u{201c}Reports\u{201d}"), "{message}");
     let (_, list) = s.server.call::<ListIpAcls>(&s.client, &[]).await;
     let office_row = list.as_array().unwrap().iter().find(|a| a["name"] == "Office").unwrap();

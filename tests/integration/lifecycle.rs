@@ -6,10 +6,10 @@ use crate::support::{TestServer, key_count};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use textpeak::api::api_keys::{
+use textpeak::rpc::api_keys::{
     CreateApiKey, KeysNeedingAttention, ListApiKeys, RevealApiKey, RollApiKey, SetApiKeyEnabled, UpdateApiKey,
 };
-use textpeak::api::audit::ListAuditLog;
+use textpeak::rpc::audit::ListAuditLog;
 
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -55,15 +55,18 @@ impl Setup {
         self.server.whoami(token).await
     }
 
-    fn later(&self, by: Duration) {
+    /// Moves the server's clock on; a jump past the session's idle timeout
+    /// ends it, as it would for a real admin, so the admin signs in again.
+    async fn later(&mut self, by: Duration) {
         self.server.state.clock.advance(by);
+        self.client = self.server.admin_client().await;
     }
 }
 
 #[tokio::test]
 async fn after_a_roll_both_tokens_work_until_the_grace_ends() {
     for (grace, lasts) in [("1h", HOUR), ("24h", DAY), ("7d", 7 * DAY)] {
-        let s = Setup::new().await;
+        let mut s = Setup::new().await;
         let (id, old) = s.key("Rolling", &[]).await;
         assert_eq!(s.whoami(&old).await.0, StatusCode::OK);
         let rolled = s.roll(&id, grace).await;
@@ -76,13 +79,13 @@ async fn after_a_roll_both_tokens_work_until_the_grace_ends() {
         assert_eq!(row["masked_token"], format!("tp_••••••••{}", &new[48..]));
         assert_eq!(row["old_token_until"], rolled["old_token_until"]);
 
-        s.later(lasts - Duration::from_secs(1));
+        s.later(lasts - Duration::from_secs(1)).await;
         assert_eq!(s.whoami(&old).await.0, StatusCode::OK, "{grace}: the old token still works");
         let (status, body) = s.whoami(&old).await;
         assert_eq!(status, StatusCode::OK);
         assert!(body["expires_at"].is_string(), "whoami says when the old token stops: {body}");
         assert_eq!(s.whoami(&new).await.1["expires_at"], Value::Null);
-        s.later(Duration::from_secs(1));
+        s.later(Duration::from_secs(1)).await;
         let (status, body) = s.whoami(&old).await;
         assert_eq!((status, &body["error"]), (StatusCode::UNAUTHORIZED, &json!("token_expired")), "{grace}");
         assert_eq!(s.whoami(&new).await.0, StatusCode::OK);
@@ -92,10 +95,10 @@ async fn after_a_roll_both_tokens_work_until_the_grace_ends() {
 
 #[tokio::test]
 async fn rolling_now_ends_the_old_token_at_once_and_a_second_roll_ends_the_first() {
-    let s = Setup::new().await;
+    let mut s = Setup::new().await;
     let (id, first) = s.key("Twice", &[]).await;
     let second = s.roll(&id, "24h").await["token"].as_str().unwrap().to_owned();
-    s.later(HOUR);
+    s.later(HOUR).await;
     let third = s.roll(&id, "24h").await;
     assert_eq!(third["ended_earlier"], true, "the dialog was right to warn");
     // At most two live tokens: the first one stopped at the second roll.
@@ -107,7 +110,7 @@ async fn rolling_now_ends_the_old_token_at_once_and_a_second_roll_ends_the_first
     assert_eq!(s.whoami(now["token"].as_str().unwrap()).await.0, StatusCode::OK);
     let (status, body) = s.server.call::<RollApiKey>(&s.client, &[("id", &id), ("grace", "2d")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["Invalid"]["field"], "Grace");
+    assert_eq!(body["invalid"]["field"], "grace");
 }
 
 #[tokio::test]
@@ -130,15 +133,15 @@ async fn a_disabled_key_is_refused_at_once_and_enable_restores_the_same_token() 
 
 #[tokio::test]
 async fn an_expired_key_says_so_and_a_later_expiry_brings_it_back() {
-    let s = Setup::new().await;
+    let mut s = Setup::new().await;
     let (id, token) = s.key("Temporary", &[("expires", "30d")]).await;
     let (status, body) = s.whoami(&token).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body["expires_at"].as_str().unwrap().ends_with('Z'), "{body}");
     assert_eq!(s.row("Temporary").await["status"], "Active");
-    s.later(17 * DAY);
+    s.later(17 * DAY).await;
     assert_eq!(s.row("Temporary").await["status"], json!({ "ExpiresSoon": { "days": 13 } }));
-    s.later(13 * DAY);
+    s.later(13 * DAY).await;
     let (status, body) = s.whoami(&token).await;
     assert_eq!((status, &body["error"]), (StatusCode::UNAUTHORIZED, &json!("key_expired")));
     assert_eq!(s.row("Temporary").await["status"], "Expired", "it stays in the table");
@@ -170,7 +173,7 @@ async fn expiry_dates_in_the_past_or_too_far_ahead_are_refused_next_to_the_field
         let form = [("name", "Dated"), ("ip_acl_id", s.acl.as_str()), ("expires", "date"), ("expiry_date", date)];
         let (status, body) = s.server.call::<CreateApiKey>(&s.client, &form).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{date}");
-        assert_eq!(body, json!({ "Invalid": { "field": "ExpiryDate", "message": message } }), "{date}");
+        assert_eq!(body, json!({ "invalid": { "field": "expiry_date", "message": message } }), "{date}");
     }
     let (_, page) = s.server.call::<ListApiKeys>(&s.client, &[]).await;
     assert_eq!(key_count(&page), 0, "nothing was made");
@@ -235,20 +238,20 @@ async fn rolls_expiry_changes_disables_and_enables_are_audited() {
 
 #[tokio::test]
 async fn the_overview_lists_keys_that_need_attention() {
-    let s = Setup::new().await;
+    let mut s = Setup::new().await;
     let (rolled, _) = s.key("Rolled recently", &[]).await;
     s.key("Ends soon", &[("expires", "30d")]).await;
     s.key("Forgotten", &[]).await;
     s.roll(&rolled, "7d").await;
     let (_, list) = s.server.call::<KeysNeedingAttention>(&s.client, &[]).await;
     assert_eq!(list["old_tokens"][0]["name"], "Rolled recently");
-    s.later(20 * DAY);
+    s.later(20 * DAY).await;
     let (status, list) = s.server.call::<KeysNeedingAttention>(&s.client, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["expiring"][0]["name"], "Ends soon");
     assert_eq!(list["old_tokens"].as_array().unwrap().len(), 0, "the grace is over");
     assert_eq!(list["unused"].as_array().unwrap().len(), 0, "not yet 90 days");
-    s.later(75 * DAY);
+    s.later(75 * DAY).await;
     let (_, list) = s.server.call::<KeysNeedingAttention>(&s.client, &[]).await;
     let unused: Vec<&str> = list["unused"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(unused.len(), 3, "{list}");

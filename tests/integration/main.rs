@@ -12,3 +12,4 @@ mod instances;
 mod ip_acls;
 mod lifecycle;
 mod support;
+mod team;

@@ -125,7 +125,7 @@ impl TestServer {
     }
 
     pub async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> (StatusCode, Value) {
-        self.call::<textpeak::api::auth::SignIn>(client, &[("username", username), ("password", password)]).await
+        self.call::<textpeak::rpc::auth::SignIn>(client, &[("username", username), ("password", password)]).await
     }
 
     /// Onboards an admin (creating the account if needed), as `textpeak admin add` does.
@@ -133,10 +133,16 @@ impl TestServer {
         textpeak::db::service::admins::add(&self.state.db, account, username, password).await.unwrap();
     }
 
+    /// Adds an admin with `role` to the first admin's account ("Default").
+    pub async fn add_member(&self, username: &str, password: &str, role: textpeak::domain::roles::Role) -> i32 {
+        let (_, account) = textpeak::db::service::admins::find_by_username(&self.state.db, "admin").await.unwrap().unwrap();
+        textpeak::db::service::admins::create(&self.state.db, account.id, username, password, role).await.unwrap().id
+    }
+
     /// Signs `admin` in and returns the `Cookie` header value of the session.
     pub async fn admin_session_cookie(&self) -> String {
         let response = Self::client()
-            .post(self.url(<textpeak::api::auth::SignIn as ServerFn>::PATH))
+            .post(self.url(<textpeak::rpc::auth::SignIn as ServerFn>::PATH))
             .header("origin", format!("http://{}", self.addr))
             .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
             .send()

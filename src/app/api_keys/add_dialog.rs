@@ -1,8 +1,8 @@
 //! Add API Key: the form, then the new token with its Copy button.
 
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
-use super::token_once::TokenShownOnce;
-use crate::api::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
+use crate::app::shown_once::{ShownOnce, token_intro};
+use crate::rpc::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
 use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::last_error;
 use crate::app::split::NotLoaded;
@@ -53,10 +53,11 @@ fn add_api_key_body(
 ) -> Result<AnyView, NotLoaded> {
     Ok((move || match created.get() {
         Some(created) => view! {
-            <TokenShownOnce
+            <ShownOnce
                 title_id=FormText::ADD.title_id
                 title="API key was created successfully"
-                name=created.name
+                intro=token_intro(&created.name)
+                label="API key"
                 token=created.token
                 on_close=close
             />

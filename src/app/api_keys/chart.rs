@@ -2,7 +2,7 @@
 //! library in the bundle), with the same figures as a table for screen
 //! readers and anyone who wants numbers.
 
-use crate::api::api_keys::DayCounts;
+use crate::rpc::api_keys::DayCounts;
 use crate::app::format::utc_date;
 use leptos::prelude::*;
 

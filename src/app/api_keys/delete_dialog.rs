@@ -1,6 +1,6 @@
 //! Delete: a confirmation that names the key.
 
-use crate::api::api_keys::{ApiKeySummary, DeleteApiKey};
+use crate::rpc::api_keys::{ApiKeySummary, DeleteApiKey};
 use crate::app::dialog::DeleteRowDialog;
 use leptos::prelude::*;
 

@@ -1,7 +1,7 @@
 //! The form of the add and edit dialogs: a name, an IP ACL, and when the key expires.
 
-use crate::api::api_keys::IpAclChoice;
-use crate::api::{ConsoleError, Field};
+use crate::rpc::api_keys::IpAclChoice;
+use crate::rpc::{ConsoleError, Field};
 use crate::app::form::{FieldError, FormFooter, TextField, field_error, general_error};
 use crate::app::format::utc_date;
 use leptos::html;

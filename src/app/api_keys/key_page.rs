@@ -8,8 +8,8 @@ use super::edit_dialog::EditApiKeyDialog;
 use super::lock_dialog::LockToAddressesDialog;
 use super::table::StatusText;
 use super::view::PAGE;
-use crate::api::ConsoleError;
-use crate::api::api_keys::{
+use crate::rpc::ConsoleError;
+use crate::rpc::api_keys::{
     AddressRow, ApiKeySummary, DeleteApiKey, IpAclChoice, KeyDetails, LockApiKeyToAddresses, RefusalRow, UpdateApiKey,
     api_key_details,
 };
@@ -28,6 +28,7 @@ pub fn KeyPage() -> impl IntoView {
     let update = ServerAction::<UpdateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();
     let lock = ServerAction::<LockApiKeyToAddresses>::new();
+    crate::app::confirm::retry_when_confirmed(delete);
     let details =
         Resource::new(move || (id.get(), update.version().get(), lock.version().get()), |(id, ..)| api_key_details(id));
     let editing = RwSignal::new(None::<ApiKeySummary>);
@@ -82,6 +83,7 @@ fn KeyDetailsView(
     let (for_edit, for_delete) = (key.clone(), key.clone());
     let observed: Vec<String> = details.addresses.iter().map(|a| a.ip.clone()).collect();
     let has_addresses = !observed.is_empty();
+    let manages = crate::app::me::manages_keys();
     view! {
         <Title text=key.name.clone() />
         <p class="breadcrumb">
@@ -89,14 +91,16 @@ fn KeyDetailsView(
         </p>
         <header class="page-header">
             <h1 tabindex="-1">{key.name.clone()}</h1>
-            <div class="header-actions">
-                <button type="button" class="button" on:click=move |_| editing.set(Some(for_edit.clone()))>
-                    "Edit"
-                </button>
-                <button type="button" class="button danger-outline" on:click=move |_| deleting.set(Some(for_delete.clone()))>
-                    "Delete"
-                </button>
-            </div>
+            {manages.then(|| view! {
+                <div class="header-actions">
+                    <button type="button" class="button" on:click=move |_| editing.set(Some(for_edit.clone()))>
+                        "Edit"
+                    </button>
+                    <button type="button" class="button danger-outline" on:click=move |_| deleting.set(Some(for_delete.clone()))>
+                        "Delete"
+                    </button>
+                </div>
+            })}
         </header>
         <section class="panel" aria-label="Details">
             <dl class="details">
@@ -130,9 +134,11 @@ fn KeyDetailsView(
         <section class="panel" aria-labelledby="addresses-title">
             <div class="section-header">
                 <h2 id="addresses-title">"Addresses"</h2>
-                <button type="button" class="button" disabled=!has_addresses on:click=move |_| locking.set(true)>
-                    "Lock to these addresses"
-                </button>
+                {manages.then(|| view! {
+                    <button type="button" class="button" disabled=!has_addresses on:click=move |_| locking.set(true)>
+                        "Lock to these addresses"
+                    </button>
+                })}
             </div>
             <AddressesTable addresses=details.addresses.clone() dropped=details.addresses_dropped />
         </section>

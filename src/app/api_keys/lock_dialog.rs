@@ -2,8 +2,8 @@
 //! came from, given to the key at once; report-only first, so the admin can
 //! watch before anything is refused.
 
-use crate::api::Field;
-use crate::api::api_keys::LockApiKeyToAddresses;
+use crate::rpc::Field;
+use crate::rpc::api_keys::LockApiKeyToAddresses;
 use crate::app::dialog::Modal;
 use crate::app::form::{FieldError, FormFooter, TextField, close_on_success, field_error, general_error, last_error};
 use leptos::html;

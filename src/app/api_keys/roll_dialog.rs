@@ -1,9 +1,9 @@
 //! Roll API Key: a new token, while the old one keeps working for the time
 //! chosen, so the software that uses it can move over without an outage.
 
-use super::token_once::TokenShownOnce;
-use crate::api::Field;
-use crate::api::api_keys::{ApiKeySummary, RollApiKey, RolledApiKey};
+use crate::app::shown_once::{ShownOnce, token_intro};
+use crate::rpc::Field;
+use crate::rpc::api_keys::{ApiKeySummary, RollApiKey, RolledApiKey};
 use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::{FieldError, FormFooter, field_error, general_error, last_error};
 use crate::app::format::utc_minute;
@@ -116,10 +116,11 @@ fn Rolled(rolled: RolledApiKey, on_close: Callback<()>) -> impl IntoView {
         note.push_str(" The token kept from the previous roll stopped working now.");
     }
     view! {
-        <TokenShownOnce
+        <ShownOnce
             title_id="roll-api-key-title"
             title="API key was rolled successfully"
-            name=rolled.name
+            intro=token_intro(&rolled.name)
+            label="API key"
             token=rolled.token
             note
             on_close

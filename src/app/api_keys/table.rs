@@ -2,8 +2,8 @@
 //! Roll, Edit, Disable or Enable, and Delete; sortable columns and paging.
 
 use super::view::KeysView;
-use crate::api::ConsoleError;
-use crate::api::api_keys::{
+use crate::rpc::ConsoleError;
+use crate::rpc::api_keys::{
     ApiKeySummary, ApiKeysPage, KeyStatus, SetApiKeyEnabled, SortColumn, SortDirection, reveal_api_key,
 };
 use crate::app::form::LoadError;
@@ -192,15 +192,10 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
     let switch_id = format!("api-key-{id}-switch");
     let masked = key.masked_token.clone();
     let refresh = row.refresh;
-    let toggle = move |_| {
-        if fetching.get_untracked() {
-            return;
-        }
-        problem.set(None);
-        if revealed.get_untracked().is_some() {
-            revealed.set(None);
-            return;
-        }
+    // Asks the server for the token; asked again after Confirm access if the server wanted that first.
+    let confirm = crate::app::confirm::use_confirm();
+    let again = StoredValue::new(None::<Callback<()>>);
+    let fetch = Callback::new(move |_| {
         fetching.set(true);
         leptos::task::spawn_local(async move {
             let answer = reveal_api_key(id).await;
@@ -208,6 +203,11 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
             match answer {
                 Ok(token) => {
                     revealed.try_set(Some(token));
+                }
+                Err(ConsoleError::ConfirmAccess) => {
+                    if let Some(again) = again.try_get_value().flatten() {
+                        confirm.ask(again);
+                    }
                 }
                 Err(err) => {
                     problem.try_set(Some(err.to_string()));
@@ -217,6 +217,18 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
                 }
             }
         });
+    });
+    again.set_value(Some(fetch));
+    let toggle = move |_| {
+        if fetching.get_untracked() {
+            return;
+        }
+        problem.set(None);
+        if revealed.get_untracked().is_some() {
+            revealed.set(None);
+            return;
+        }
+        fetch.run(());
     };
     let shown = move || revealed.with(Option::is_some);
     let disabled = key.status == KeyStatus::Disabled;
@@ -232,6 +244,8 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
     let (for_roll, for_edit, for_delete) = (key.clone(), key.clone(), key.clone());
     let name_for_switch = key.name.clone();
     let old_token = key.old_token_until.map(|until| format!("Old token stops working {}", utc_minute(until)));
+    // A Viewer reads the table; the buttons that change keys or show tokens are not there.
+    let manages = crate::app::me::manages_keys();
 
     view! {
         <tr>
@@ -244,16 +258,18 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
                     <code id=token_id.clone() class="token" class:revealed=shown>
                         {move || revealed.get().unwrap_or_else(|| masked.clone())}
                     </code>
-                    <button
-                        type="button"
-                        class="icon-button"
-                        aria-label=move || if shown() { "Hide API key contents" } else { "Show API key contents" }
-                        aria-controls=token_id
-                        aria-describedby=name_id.clone()
-                        on:click=toggle
-                    >
-                        <EyeIcon crossed=Signal::derive(shown) />
-                    </button>
+                    {manages.then(|| view! {
+                        <button
+                            type="button"
+                            class="icon-button"
+                            aria-label=move || if shown() { "Hide API key contents" } else { "Show API key contents" }
+                            aria-controls=token_id
+                            aria-describedby=name_id.clone()
+                            on:click=toggle
+                        >
+                            <EyeIcon crossed=Signal::derive(shown) />
+                        </button>
+                    })}
                 </div>
                 {old_token.map(|text| view! { <p class="note">{text}</p> })}
                 <Show when=move || problem.with(Option::is_some)>
@@ -276,6 +292,7 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
                 }}
             </td>
             <td class="actions">
+                {manages.then(|| view! {
                 <button
                     type="button"
                     class="button small"
@@ -317,6 +334,7 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
                 >
                     "Delete"
                 </button>
+                })}
             </td>
         </tr>
     }

@@ -2,7 +2,7 @@
 //! so the view survives a reload and Back returns to the previous one.
 
 use super::view::{KeysView, PAGE};
-use crate::api::api_keys::StatusFilter;
+use crate::rpc::api_keys::StatusFilter;
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;

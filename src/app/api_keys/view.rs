@@ -1,7 +1,8 @@
 //! The table's view (search, status filter, sort, page) as the page's URL
 //! holds it, so reload and Back keep it and a link can point at it.
 
-use crate::api::api_keys::{PageCursor, SortColumn, SortDirection, StatusFilter};
+use crate::app::format::query_value;
+use crate::rpc::api_keys::{PageCursor, SortColumn, SortDirection, StatusFilter};
 use leptos_router::params::ParamsMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,7 +48,7 @@ impl KeysView {
             Some(PageCursor::Before(id)) => query.push(("before", id.to_string())),
             None => {}
         }
-        let encoded: Vec<String> = query.into_iter().map(|(k, v)| format!("{k}={}", encode(&v))).collect();
+        let encoded: Vec<String> = query.into_iter().map(|(k, v)| format!("{k}={}", query_value(&v))).collect();
         if encoded.is_empty() { PAGE.to_owned() } else { format!("{PAGE}?{}", encoded.join("&")) }
     }
 
@@ -68,19 +69,6 @@ impl KeysView {
 }
 
 pub const PAGE: &str = "/settings/api-keys";
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

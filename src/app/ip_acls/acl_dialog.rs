@@ -1,7 +1,7 @@
 //! Add IP ACL and Edit: a name and the entries, one address or CIDR per line.
 
-use crate::api::Field;
-use crate::api::ip_acls::{CreateIpAcl, IpAclSummary, UpdateIpAcl};
+use crate::rpc::Field;
+use crate::rpc::ip_acls::{CreateIpAcl, IpAclSummary, UpdateIpAcl};
 use crate::app::dialog::Modal;
 use crate::app::form::{
     FormFooter, TextAreaField, TextField, close_on_success, field_error, general_error, last_error,
@@ -97,7 +97,7 @@ fn IpAclForm(
     name: String,
     entries: String,
     report_only: bool,
-    error: Signal<Option<crate::api::ConsoleError>>,
+    error: Signal<Option<crate::rpc::ConsoleError>>,
     #[prop(into)] pending: Signal<bool>,
     /// Called with the name, the entries and whether the ACL only reports.
     on_submit: Callback<(String, String, bool)>,

@@ -1,5 +1,5 @@
-use crate::api::ConsoleError;
-use crate::api::ip_acls::{IpAclSummary, PREVIEW_ENTRIES};
+use crate::rpc::ConsoleError;
+use crate::rpc::ip_acls::{IpAclSummary, PREVIEW_ENTRIES};
 use crate::app::form::LoadError;
 use crate::app::layout::RowActions;
 use leptos::prelude::*;

@@ -13,6 +13,15 @@ pub struct Model {
     /// Argon2id PHC string.
     pub password_hash: String,
     pub created_at: i64,
+    /// `domain::roles::Role` as text.
+    pub role: String,
+    /// The TOTP secret, sealed under the master key, bound to this admin; `None`: two-factor is off.
+    pub totp_sealed: Option<Vec<u8>>,
+    /// A secret shown for setting up, not yet confirmed by a code.
+    pub totp_pending_sealed: Option<Vec<u8>>,
+    /// The last time step whose code was accepted (RFC 6238 §5.2: never twice).
+    pub totp_last_step: Option<i64>,
+    pub last_sign_in_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

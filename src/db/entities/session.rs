@@ -12,6 +12,11 @@ pub struct Model {
     pub account_id: i32,
     pub created_at: i64,
     pub last_seen_at: i64,
+    /// The browser's User-Agent at sign-in (clipped), for the Sessions table.
+    pub user_agent: String,
+    pub client_ip: String,
+    /// When this session last proved who it is: signing in, or Confirm access.
+    pub proved_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,10 @@ pub enum AccountError {
     Db(#[from] DbErr),
 }
 
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<account::Model>, DbErr> {
+    account::Entity::find_by_id(id).one(db).await
+}
+
 pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<account::Model>, DbErr> {
     account::Entity::find().filter(account::Column::Name.eq(name)).one(db).await
 }
@@ -62,6 +66,18 @@ pub async fn create(db: &DatabaseConnection, name: &str) -> Result<account::Mode
     .await?;
     txn.commit().await?;
     Ok(account)
+}
+
+/// Switches the account's two-factor requirement; returns whether it changed.
+pub async fn set_require_two_factor(db: &impl ConnectionTrait, account_id: i32, on: bool) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let changed = account::Entity::update_many()
+        .col_expr(account::Column::RequireTwoFactor, Expr::value(on))
+        .filter(account::Column::Id.eq(account_id))
+        .filter(account::Column::RequireTwoFactor.ne(on))
+        .exec(db)
+        .await?;
+    Ok(changed.rows_affected == 1)
 }
 
 /// The account a fresh install starts with; created on first start.

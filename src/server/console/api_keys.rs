@@ -2,18 +2,20 @@
 //! change through `changes`, shape the answer for the browser, and say what
 //! failed in the admin's words.
 
-use crate::api::api_keys::{
+use crate::rpc::api_keys::{
     ApiKeySummary, ApiKeysPage, AttentionItem, AttentionList, CreatedApiKey, IpAclChoice, KeyStatus, LastUse,
     PAGE_SIZE, PageCursor, RolledApiKey, SortColumn, SortDirection, StatusFilter,
 };
-use crate::api::{ConsoleError, Field};
+use crate::rpc::{ConsoleError, Field};
 use crate::db::entities::api_key;
 use crate::db::service::api_keys::{self as keys, Cursor, KeyError, KeyRow, ListQuery, SortKey};
 use crate::db::service::audit::{self, Action};
 use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, Expiry, ExpiryError, Grace, Status, UNUSED_DAYS};
 use crate::domain::token::masked;
 use crate::server::changes::{self, Change};
-use crate::server::http::rpc::{Caller, db_error, format_minute, internal};
+use crate::domain::roles::Need;
+use crate::server::caller::{Caller, internal};
+use crate::server::console::format_minute;
 use crate::server::public_api::verifier::Usage;
 use crate::server::state::AppState;
 
@@ -52,7 +54,7 @@ pub async fn list(state: &AppState, caller: &Caller, view: &View) -> Result<ApiK
         }),
         per_page: PAGE_SIZE,
     };
-    let found = keys::list(&state.db, caller.account_id, &query, now).await.map_err(db_error)?;
+    let found = keys::list(&state.db, caller.account_id, &query, now).await?;
     let cursor = |c: Cursor| match c {
         Cursor::After(id) => PageCursor::After(id),
         Cursor::Before(id) => PageCursor::Before(id),
@@ -73,9 +75,10 @@ pub async fn create(
     ip_acl_id: i32,
     (expires, date): (&str, &str),
 ) -> Result<CreatedApiKey, ConsoleError> {
+    caller.require(Need::Manage)?;
     let now = state.clock.now_ms();
     let expires_at = expiry(expires, date, now)?;
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (key, acl, token) = keys::create(&txn, &state.master_key, caller.account_id, name, ip_acl_id, expires_at, now)
         .await
         .map_err(from_key_error)?;
@@ -83,9 +86,9 @@ pub async fn create(
     if let Some(at) = expires_at {
         detail.push_str(&format!("; expires {}", format_minute(at)));
     }
-    audit::record(&txn, caller.audit(Action::KeyCreated, Some(&key.name), Some(detail))).await.map_err(db_error)?;
+    audit::record(&txn, caller.audit(Action::KeyCreated, Some(&key.name), Some(detail))).await?;
     // A new key has nothing cached anywhere yet.
-    changes::commit(state, txn, &[]).await.map_err(db_error)?;
+    changes::commit(state, txn, &[]).await?;
     tracing::info!(account = caller.account_id, key = key.id, "API key created");
     Ok(CreatedApiKey { name: key.name, token: token.expose().to_owned() })
 }
@@ -99,10 +102,11 @@ pub async fn update(
     ip_acl_id: i32,
     expiry_choice: Option<(&str, &str)>,
 ) -> Result<(), ConsoleError> {
+    caller.require(Need::Manage)?;
     let now = state.clock.now_ms();
     let new_expiry = expiry_choice.map(|(choice, date)| expiry(choice, date, now)).transpose()?;
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
-    let current = keys::find(&txn, caller.account_id, id).await.map_err(db_error)?.ok_or_else(not_found)?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let current = keys::find(&txn, caller.account_id, id).await?.ok_or_else(not_found)?;
     let expires_at = new_expiry.unwrap_or(current.expires_at);
     let (before, key, acl) =
         keys::update(&txn, caller.account_id, id, name, ip_acl_id, expires_at).await.map_err(from_key_error)?;
@@ -120,17 +124,18 @@ pub async fn update(
         });
     }
     let detail = (!changed.is_empty()).then(|| changed.join("; "));
-    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await.map_err(db_error)?;
-    changes::commit(state, txn, &[Change::Key(key.id)]).await.map_err(db_error)?;
+    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await?;
+    changes::commit(state, txn, &[Change::Key(key.id)]).await?;
     tracing::info!(account = caller.account_id, key = key.id, "API key updated");
     Ok(())
 }
 
 pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Result<RolledApiKey, ConsoleError> {
+    caller.require(Need::Manage)?;
     let grace = Grace::from_code(grace)
         .ok_or_else(|| ConsoleError::invalid(Field::Grace, "Choose when the old token stops working."))?;
     let now = state.clock.now_ms();
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let rolled =
         keys::roll(&txn, &state.master_key, caller.account_id, id, grace.ms(), now).await.map_err(from_key_error)?;
     let mut detail = format!("old token stops working {grace}");
@@ -139,8 +144,8 @@ pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Re
     }
     audit::record(&txn, caller.audit(Action::KeyRolled, Some(&rolled.key.name), Some(detail)))
         .await
-        .map_err(db_error)?;
-    changes::commit(state, txn, &[Change::Key(rolled.key.id)]).await.map_err(db_error)?;
+        ?;
+    changes::commit(state, txn, &[Change::Key(rolled.key.id)]).await?;
     tracing::info!(account = caller.account_id, key = rolled.key.id, "API key rolled");
     Ok(RolledApiKey {
         name: rolled.key.name,
@@ -151,33 +156,36 @@ pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Re
 }
 
 pub async fn set_enabled(state: &AppState, caller: &Caller, id: i32, enabled: bool) -> Result<(), ConsoleError> {
+    caller.require(Need::Manage)?;
     let now = state.clock.now_ms();
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (key, changed) =
         keys::set_disabled(&txn, caller.account_id, id, !enabled, now).await.map_err(from_key_error)?;
     if changed {
         let action = if enabled { Action::KeyEnabled } else { Action::KeyDisabled };
-        audit::record(&txn, caller.audit(action, Some(&key.name), None)).await.map_err(db_error)?;
+        audit::record(&txn, caller.audit(action, Some(&key.name), None)).await?;
     }
-    changes::commit(state, txn, &[Change::Key(key.id)]).await.map_err(db_error)?;
+    changes::commit(state, txn, &[Change::Key(key.id)]).await?;
     tracing::info!(account = caller.account_id, key = key.id, enabled, "API key switched");
     Ok(())
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
+    caller.require(Need::Manage)?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let key = keys::delete(&txn, caller.account_id, id).await.map_err(from_key_error)?;
-    audit::record(&txn, caller.audit(Action::KeyDeleted, Some(&key.name), None)).await.map_err(db_error)?;
-    changes::commit(state, txn, &[Change::Key(key.id)]).await.map_err(db_error)?;
+    audit::record(&txn, caller.audit(Action::KeyDeleted, Some(&key.name), None)).await?;
+    changes::commit(state, txn, &[Change::Key(key.id)]).await?;
     tracing::info!(account = caller.account_id, key = key.id, "API key deleted");
     Ok(())
 }
 
 /// Decrypts a key's current token; the reveal is audited before the token leaves.
 pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String, ConsoleError> {
+    caller.require(Need::Manage)?;
     let (key, token) =
         keys::reveal(&state.db, &state.master_key, caller.account_id, id).await.map_err(from_key_error)?;
-    audit::record(&state.db, caller.audit(Action::KeyRevealed, Some(&key.name), None)).await.map_err(db_error)?;
+    audit::record(&state.db, caller.audit(Action::KeyRevealed, Some(&key.name), None)).await?;
     tracing::info!(account = caller.account_id, key = key.id, "API key revealed");
     Ok(token.expose().to_owned())
 }
@@ -193,7 +201,7 @@ pub async fn attention(state: &AppState, caller: &Caller) -> Result<AttentionLis
         ATTENTION_LIMIT,
     )
     .await
-    .map_err(db_error)?;
+    ?;
     let item = |key: api_key::Model, at: i64| AttentionItem { id: key.id, name: key.name, at };
     Ok(AttentionList {
         expiring: found
@@ -262,7 +270,7 @@ pub fn from_key_error(err: KeyError) -> ConsoleError {
         KeyError::NameTaken => ConsoleError::invalid(Field::Name, err.to_string()),
         // A foreign IP ACL is answered exactly like one that does not exist.
         KeyError::AclNotFound | KeyError::NotFound => ConsoleError::NotFound(err.to_string()),
-        KeyError::Db(e) => db_error(e),
+        KeyError::Db(e) => e.into(),
         KeyError::Seal(_) | KeyError::Random => internal(err),
     }
 }

@@ -1,19 +1,19 @@
 //! The work behind Settings > Audit Log.
 
-use crate::api::ConsoleError;
-use crate::api::audit::{AuditLogPage, AuditRow, PAGE_SIZE};
+use crate::rpc::ConsoleError;
+use crate::rpc::audit::{AuditLogPage, AuditRow, PAGE_SIZE};
 use crate::db::service::audit::{self, Action};
-use crate::server::http::rpc::{Caller, db_error, format_second};
+use crate::server::caller::Caller;
 use crate::server::state::AppState;
 
 pub async fn page(state: &AppState, caller: &Caller, page: u64) -> Result<AuditLogPage, ConsoleError> {
-    let (entries, total, page) = audit::page(&state.db, caller.account_id, page, PAGE_SIZE).await.map_err(db_error)?;
+    let (entries, total, page) = audit::page(&state.db, caller.account_id, page, PAGE_SIZE).await?;
     Ok(AuditLogPage {
         entries: entries
             .into_iter()
             .map(|e| AuditRow {
                 id: e.id,
-                at: format_second(e.at),
+                at: e.at,
                 admin: e.admin,
                 action: Action::from_code(&e.action).map(Action::label).unwrap_or("Other").to_owned(),
                 subject: e.subject,

@@ -1,17 +1,21 @@
-//! Signing in and out: throttled (see `throttle`), audited, and silent about
-//! which half of a wrong username/password pair was wrong.
+//! Signing in (password, then a code when two-factor is on), signing out,
+//! and proving again who one is (Confirm access). Every guess is throttled
+//! (see `throttle`), audited, and silent about which half of a wrong
+//! username/password pair was wrong.
 
-use crate::api::ConsoleError;
-use crate::db::entities::admin;
+use crate::db::entities::{account, admin};
 use crate::db::service::audit::{self, Action, Entry};
-use crate::db::service::{admins, now_ms, sessions};
+use crate::db::service::{admins, sessions};
+use crate::domain::device::KnownBrowser;
+use crate::domain::totp::{CodeError, TotpSecret};
 use crate::domain::{password, validation};
-use crate::server::console::throttle::{Attempt, seconds};
-use crate::server::http::rpc::{Caller, db_error, internal};
+use crate::rpc::{ConsoleError, Field};
+use crate::server::caller::{Caller, internal};
+use crate::server::console::throttle::{Attempt, Taken, seconds};
 use crate::server::state::AppState;
 use std::net::IpAddr;
 
-/// What a successful sign-in leaves in the browser.
+/// What a finished sign-in leaves in the browser.
 #[derive(Debug)]
 pub struct SignedIn {
     /// The session id, for the session cookie.
@@ -20,108 +24,320 @@ pub struct SignedIn {
     pub known_browser: String,
 }
 
-/// Checks the credentials and starts a session. `known_browser` is the value
-/// of the request's known-browser cookie, if it had one.
-pub async fn sign_in(
-    state: &AppState,
-    client_ip: IpAddr,
-    username: &str,
-    password: &str,
-    known_browser: Option<&str>,
-) -> Result<SignedIn, ConsoleError> {
-    // A name the form would not accept is no admin's: it never reaches the
-    // database, and the throttle counts it with every other made-up name.
-    let found = match validation::username(username) {
-        Ok(name) => admins::find_by_username(&state.db, &name).await.map_err(db_error)?,
-        Err(_) => None,
-    };
-    let browser = known_browser.and_then(|value| state.device_key.verify(value));
-    let attempt = Attempt::new(found.as_ref().map(|(admin, _)| admin.username.as_str()), browser.as_ref(), client_ip);
-    let throttle = &state.throttle;
-    let too_many = |wait| ConsoleError::TooManyAttempts { retry_after_secs: seconds(wait) };
-    if let Some(wait) = throttle.blocked(&state.db, &attempt, now_ms()).await.map_err(db_error)? {
+/// After the right password: in, or one more step.
+#[derive(Debug)]
+pub enum SignInStep {
+    Done(SignedIn),
+    /// Two-factor is on: the id of the pending second step, for its cookie.
+    Code { challenge: String },
+}
+
+/// Who is signing in, from where.
+pub struct Visitor<'a> {
+    pub client_ip: IpAddr,
+    pub user_agent: String,
+    /// The value of the request's known-browser cookie, if it had one.
+    pub known_browser: Option<&'a str>,
+}
+
+impl Visitor<'_> {
+    fn browser(&self, state: &AppState) -> Option<KnownBrowser> {
+        self.known_browser.and_then(|value| state.device_key.verify(value))
+    }
+}
+
+fn too_many(wait: std::time::Duration) -> ConsoleError {
+    ConsoleError::TooManyAttempts { retry_after_secs: seconds(wait) }
+}
+
+/// Counts one guess of `attempt` before it is checked (a client that hangs
+/// up meanwhile has still spent it); refused at once when its keys have no
+/// guess left.
+async fn charge(state: &AppState, attempt: &Attempt) -> Result<Taken, ConsoleError> {
+    let now = state.clock.now_ms();
+    if let Some(wait) = state.throttle.blocked(&state.db, attempt, now).await? {
         return Err(too_many(wait));
     }
-    let turn = throttle.turn().await.map_err(|_| ConsoleError::Busy { retry_after_secs: 1 })?;
-    // Counted before the check: a client that hangs up while Argon2 runs has
-    // still spent the attempt.
-    let taken = match throttle.take(&state.db, &attempt, now_ms()).await.map_err(db_error)? {
-        Ok(taken) => taken,
-        Err(wait) => return Err(too_many(wait)),
-    };
-    let stored = found.as_ref().map(|(admin, _)| admin.password_hash.clone());
-    let attempt_password = password.to_owned();
-    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    // The turn goes with it, so it is held for as long as the hash runs even
-    // if this request is dropped meanwhile.
+    match state.throttle.take(&state.db, attempt, now).await? {
+        Ok(taken) => Ok(taken),
+        Err(wait) => Err(too_many(wait)),
+    }
+}
+
+/// A right guess gives its charge back; at worst one failure too many stays counted.
+async fn refund(state: &AppState, taken: Taken) {
+    if let Err(e) = state.throttle.refund(&state.db, taken).await {
+        tracing::warn!(error = %e, "could not refund a successful attempt");
+    }
+}
+
+/// Checks a password against a stored hash (or against nothing, taking as
+/// long) on a blocking thread, in turn with every other check: Argon2 takes
+/// tens of milliseconds of CPU and 19 MiB. The turn goes with the thread, so
+/// it is held for as long as the hash runs even if the request is dropped.
+async fn password_matches(
+    state: &AppState,
+    attempt: &Attempt,
+    stored: Option<String>,
+    typed: &str,
+) -> Result<bool, ConsoleError> {
+    let turn = state.throttle.turn(attempt).await.map_err(|_| ConsoleError::Busy { retry_after_secs: 1 })?;
+    let typed = typed.to_owned();
     let checks = state.throttle.clone();
-    let matches = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let _turn = turn;
         checks.check(|| match stored {
-            Some(stored) => password::verify(&attempt_password, &stored),
+            Some(stored) => password::verify(&typed, &stored),
             None => {
-                password::verify_against_nothing(&attempt_password);
+                password::verify_against_nothing(&typed);
                 false
             }
         })
     })
     .await
-    .map_err(internal)?;
+    .map_err(internal)
+}
 
+/// Checks the credentials; starts a session, or the second step when
+/// two-factor authentication is on.
+pub async fn sign_in(
+    state: &AppState,
+    visitor: &Visitor<'_>,
+    username: &str,
+    password: &str,
+) -> Result<SignInStep, ConsoleError> {
+    // A name the form would not accept is no admin's: it never reaches the
+    // database, and the throttle counts it with every other made-up name.
+    let found = match validation::username(username) {
+        Ok(name) => admins::find_by_username(&state.db, &name).await?,
+        Err(_) => None,
+    };
+    let browser = visitor.browser(state);
+    let attempt = Attempt::new(username, browser.as_ref(), visitor.client_ip);
+    let taken = charge(state, &attempt).await?;
+    let stored = found.as_ref().map(|(admin, _)| admin.password_hash.clone());
+    let matches = match password_matches(state, &attempt, stored, password).await {
+        Ok(matches) => matches,
+        Err(err) => {
+            // Busy: nothing was tried, so nothing is counted.
+            refund(state, taken).await;
+            return Err(err);
+        }
+    };
     let (admin, account) = match found {
         Some(pair) if matches => pair,
         other => {
-            tracing::warn!(%client_ip, known_username = other.is_some(), known_browser = browser.is_some(), "failed sign-in");
+            tracing::warn!(client_ip = %visitor.client_ip, known_username = other.is_some(), known_browser = browser.is_some(), "failed sign-in");
             if let Some((admin, _)) = other {
-                record_failure_later(state, admin, client_ip);
+                audit_later(state, &admin, visitor.client_ip, Action::SignInFailed);
             }
             return Err(ConsoleError::WrongCredentials);
         }
     };
-    if let Err(e) = throttle.refund(&state.db, taken).await {
-        // The admin is in; at worst one failure too many stays counted.
-        tracing::warn!(error = %e, "could not refund a successful sign-in's attempt");
+    refund(state, taken).await;
+    if admin.totp_sealed.is_some() {
+        let challenge = sessions::start_challenge(&state.db, admin.id, state.clock.now_ms()).await.map_err(session_error)?;
+        tracing::info!(client_ip = %visitor.client_ip, admin = admin.id, "password accepted; waiting for the code");
+        return Ok(SignInStep::Code { challenge });
     }
+    finish(state, visitor, &admin, &account, Action::SignIn).await.map(SignInStep::Done)
+}
 
-    let session_id = sessions::start(&state.db, &admin).await.map_err(|e| match e {
-        sessions::SessionError::Db(e) => db_error(e),
-        other => internal(other),
-    })?;
+/// A session for an admin who proved who they are.
+async fn finish(
+    state: &AppState,
+    visitor: &Visitor<'_>,
+    admin: &admin::Model,
+    account: &account::Model,
+    action: Action,
+) -> Result<SignedIn, ConsoleError> {
+    let now = state.clock.now_ms();
+    let origin = sessions::Origin { user_agent: visitor.user_agent.clone(), client_ip: visitor.client_ip.to_string() };
+    let session_id = sessions::start(&state.db, admin, &origin, now).await.map_err(session_error)?;
+    admins::mark_signed_in(&state.db, admin.id, now).await?;
     let entry = Entry {
         account_id: account.id,
         admin: &admin.username,
-        client_ip: client_ip.to_string(),
-        action: Action::SignIn,
+        client_ip: visitor.client_ip.to_string(),
+        action,
         subject: None,
         detail: None,
     };
-    audit::record(&state.db, entry).await.map_err(db_error)?;
+    audit::record(&state.db, entry).await?;
     let known_browser = state.device_key.issue(&admin.username).map_err(internal)?;
-    tracing::info!(%client_ip, admin = admin.id, account = account.id, "signed in");
+    tracing::info!(client_ip = %visitor.client_ip, admin = admin.id, account = account.id, "signed in");
     Ok(SignedIn { session_id, known_browser })
 }
 
-/// Audits a failed sign-in off the response path: the answer for a real
-/// username must take as long as for one that does not exist.
-fn record_failure_later(state: &AppState, admin: admin::Model, client_ip: IpAddr) {
-    let db = state.db.clone();
-    tokio::spawn(async move {
+/// What the second step was given: a code from the app, or a recovery code.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Code(&'a str),
+    RecoveryCode(&'a str),
+}
+
+/// The second step of a sign-in: the code (or a recovery code) for the
+/// challenge the password opened.
+pub async fn verify_second_step(
+    state: &AppState,
+    visitor: &Visitor<'_>,
+    challenge: &str,
+    proof: Proof<'_>,
+) -> Result<SignedIn, ConsoleError> {
+    let now = state.clock.now_ms();
+    let Some((admin, account)) = sessions::challenge(&state.db, challenge, now).await? else {
+        return Err(ConsoleError::ChallengeExpired);
+    };
+    let browser = visitor.browser(state);
+    let attempt = Attempt::new(&admin.username, browser.as_ref(), visitor.client_ip);
+    let taken = charge(state, &attempt).await?;
+    if let Err(err) = check_proof(state, &admin, proof).await {
+        audit_later(state, &admin, visitor.client_ip, Action::TwoFactorFailed);
+        return Err(err);
+    }
+    refund(state, taken).await;
+    // Used once: a second request with the same challenge finds it gone.
+    if !sessions::end_challenge(&state.db, challenge).await? {
+        return Err(ConsoleError::ChallengeExpired);
+    }
+    if let Proof::RecoveryCode(_) = proof {
+        let left = admins::recovery_codes_left(&state.db, admin.id).await?;
         let entry = Entry {
-            account_id: admin.account_id,
+            account_id: account.id,
             admin: &admin.username,
-            client_ip: client_ip.to_string(),
-            action: Action::SignInFailed,
+            client_ip: visitor.client_ip.to_string(),
+            action: Action::RecoveryCodeUsed,
             subject: None,
-            detail: None,
+            detail: Some(format!("{left} recovery codes left")),
         };
+        audit::record(&state.db, entry).await?;
+    }
+    finish(state, visitor, &admin, &account, Action::SignIn).await
+}
+
+/// The sealed TOTP secret of an admin, opened (bound to the admin: a secret
+/// copied onto another admin's row does not open).
+pub fn totp_secret(state: &AppState, admin_id: i32, sealed: &[u8]) -> Result<TotpSecret, ConsoleError> {
+    let plain = state.master_key.open(sealed, &totp_context(admin_id)).map_err(internal)?;
+    TotpSecret::from_bytes(plain).ok_or_else(|| internal("a stored two-factor secret has the wrong length"))
+}
+
+pub fn totp_context(admin_id: i32) -> Vec<u8> {
+    format!("totp:{admin_id}").into_bytes()
+}
+
+/// Checks a code or a recovery code of `admin`, spending it.
+async fn check_proof(state: &AppState, admin: &admin::Model, proof: Proof<'_>) -> Result<(), ConsoleError> {
+    match proof {
+        Proof::Code(code) => {
+            let sealed = admin.totp_sealed.as_deref().ok_or_else(|| code_error(CodeError::Wrong))?;
+            let secret = totp_secret(state, admin.id, sealed)?;
+            let step =
+                secret.check(code, state.clock.now_ms(), admin.totp_last_step).map_err(code_error)?;
+            // Two requests with one code at once: the database lets one through.
+            if !admins::accept_totp_step(&state.db, admin.id, step).await? {
+                return Err(code_error(CodeError::Replayed));
+            }
+            Ok(())
+        }
+        Proof::RecoveryCode(code) => {
+            let wrong = || ConsoleError::invalid(Field::RecoveryCode, "That recovery code is not right, or was used already.");
+            let digest = state.recovery_key.digest(code).ok_or_else(wrong)?;
+            if admins::use_recovery_code(&state.db, admin.id, digest, state.clock.now_ms()).await? {
+                Ok(())
+            } else {
+                Err(wrong())
+            }
+        }
+    }
+}
+
+pub fn code_error(err: CodeError) -> ConsoleError {
+    ConsoleError::invalid(Field::Code, err.to_string())
+}
+
+/// Confirm access: the signed-in admin proves again who they are, with the
+/// password, or with a code when two-factor is on; throttled like a sign-in.
+pub async fn confirm_access(
+    state: &AppState,
+    caller: &Caller,
+    password: Option<&str>,
+    code: Option<&str>,
+) -> Result<(), ConsoleError> {
+    let (admin, _) =
+        admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
+    let attempt = Attempt::new(&admin.username, None, caller.client_ip);
+    let taken = charge(state, &attempt).await?;
+    let outcome = if admin.totp_sealed.is_some() {
+        check_proof(state, &admin, Proof::Code(code.unwrap_or_default())).await
+    } else {
+        match password_matches(state, &attempt, Some(admin.password_hash.clone()), password.unwrap_or_default()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ConsoleError::invalid(Field::Password, "That is not your password.")),
+            Err(busy) => {
+                refund(state, taken).await;
+                return Err(busy);
+            }
+        }
+    };
+    if let Err(err) = outcome {
+        audit::record(&state.db, caller.audit(Action::AccessRefused, None, None)).await?;
+        return Err(err);
+    }
+    refund(state, taken).await;
+    sessions::prove(&state.db, caller.session_id, state.clock.now_ms()).await?;
+    audit::record(&state.db, caller.audit(Action::AccessConfirmed, None, None)).await?;
+    Ok(())
+}
+
+/// Checks the signed-in admin's current password (throttled, counted like a
+/// sign-in): for changing it, and for turning two-factor off.
+pub async fn check_own_password(state: &AppState, caller: &Caller, typed: &str) -> Result<admin::Model, ConsoleError> {
+    let (admin, _) =
+        admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
+    let attempt = Attempt::new(&admin.username, None, caller.client_ip);
+    let taken = charge(state, &attempt).await?;
+    let matches = match password_matches(state, &attempt, Some(admin.password_hash.clone()), typed).await {
+        Ok(matches) => matches,
+        Err(busy) => {
+            refund(state, taken).await;
+            return Err(busy);
+        }
+    };
+    if !matches {
+        audit::record(&state.db, caller.audit(Action::AccessRefused, None, Some("wrong current password".into())))
+            .await?;
+        return Err(ConsoleError::invalid(Field::Password, "That is not your current password."));
+    }
+    refund(state, taken).await;
+    // A right password is a fresh proof too.
+    sessions::prove(&state.db, caller.session_id, state.clock.now_ms()).await?;
+    Ok(admin)
+}
+
+/// Audits a failure off the response path: the answer for a real username
+/// must take as long as for one that does not exist.
+fn audit_later(state: &AppState, admin: &admin::Model, client_ip: IpAddr, action: Action) {
+    let db = state.db.clone();
+    let (account_id, username) = (admin.account_id, admin.username.clone());
+    tokio::spawn(async move {
+        let entry =
+            Entry { account_id, admin: &username, client_ip: client_ip.to_string(), action, subject: None, detail: None };
         if let Err(e) = audit::record(&db, entry).await {
             tracing::error!(error = %e, "could not audit a failed sign-in");
         }
     });
 }
 
+fn session_error(err: sessions::SessionError) -> ConsoleError {
+    match err {
+        sessions::SessionError::Db(e) => e.into(),
+        other => internal(other),
+    }
+}
+
 pub async fn sign_out(state: &AppState, caller: &Caller) -> Result<(), ConsoleError> {
-    sessions::end_by_row(&state.db, caller.session_id).await.map_err(db_error)?;
-    audit::record(&state.db, caller.audit(Action::SignOut, None, None)).await.map_err(db_error)?;
+    sessions::end_by_row(&state.db, caller.session_id).await?;
+    audit::record(&state.db, caller.audit(Action::SignOut, None, None)).await?;
     Ok(())
 }

@@ -1,16 +1,17 @@
 //! The work behind the IP ACLs server functions. Every change also reaches the
 //! token verifier at once, so the next API request sees it.
 
-use crate::api::ip_acls::{IpAclSummary, SavedIpAcl};
-use crate::api::{ConsoleError, Field};
+use crate::rpc::ip_acls::{IpAclSummary, SavedIpAcl};
+use crate::rpc::{ConsoleError, Field};
 use crate::db::service::audit::{self, Action};
 use crate::db::service::ip_acls::{self as acls, AclError, Saved};
 use crate::server::changes::{self, Change};
-use crate::server::http::rpc::{Caller, db_error};
+use crate::domain::roles::Need;
+use crate::server::caller::Caller;
 use crate::server::state::AppState;
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<IpAclSummary>, ConsoleError> {
-    let rows = acls::list_with_usage(&state.db, caller.account_id).await.map_err(db_error)?;
+    let rows = acls::list_with_usage(&state.db, caller.account_id).await?;
     Ok(rows
         .into_iter()
         .map(|row| IpAclSummary {
@@ -30,12 +31,13 @@ pub async fn create(
     entries: &str,
     report_only: bool,
 ) -> Result<SavedIpAcl, ConsoleError> {
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
+    caller.require(Need::Manage)?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let saved = acls::create(&txn, caller.account_id, name, entries, report_only).await.map_err(from_acl_error)?;
     audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl))))
         .await
-        .map_err(db_error)?;
-    changes::commit(state, txn, &[]).await.map_err(db_error)?;
+        ?;
+    changes::commit(state, txn, &[]).await?;
     Ok(answer(saved))
 }
 
@@ -47,20 +49,22 @@ pub async fn update(
     entries: &str,
     report_only: Option<bool>,
 ) -> Result<SavedIpAcl, ConsoleError> {
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
+    caller.require(Need::Manage)?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let saved = acls::update(&txn, caller.account_id, id, name, entries, report_only).await.map_err(from_acl_error)?;
     audit::record(&txn, caller.audit(Action::AclUpdated, Some(&saved.acl.name), Some(describe(&saved.acl))))
         .await
-        .map_err(db_error)?;
-    changes::commit(state, txn, &[Change::Acl(id)]).await.map_err(db_error)?;
+        ?;
+    changes::commit(state, txn, &[Change::Acl(id)]).await?;
     Ok(answer(saved))
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
+    caller.require(Need::Manage)?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let acl = acls::delete(&txn, caller.account_id, id).await.map_err(from_acl_error)?;
-    audit::record(&txn, caller.audit(Action::AclDeleted, Some(&acl.name), None)).await.map_err(db_error)?;
-    changes::commit(state, txn, &[Change::Acl(id)]).await.map_err(db_error)?;
+    audit::record(&txn, caller.audit(Action::AclDeleted, Some(&acl.name), None)).await?;
+    changes::commit(state, txn, &[Change::Acl(id)]).await?;
     Ok(())
 }
 
@@ -81,6 +85,6 @@ pub fn from_acl_error(err: AclError) -> ConsoleError {
         AclError::Entries(_) => ConsoleError::invalid(Field::Entries, err.to_string()),
         AclError::NotFound => ConsoleError::NotFound(err.to_string()),
         AclError::InUse(_) => ConsoleError::Conflict(err.to_string()),
-        AclError::Db(e) => db_error(e),
+        AclError::Db(e) => e.into(),
     }
 }

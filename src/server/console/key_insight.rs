@@ -2,8 +2,8 @@
 //! address, and what was refused, including what is not yet written), and
 //! locking the key to the addresses it was used from.
 
-use crate::api::ConsoleError;
-use crate::api::api_keys::{AddressRow, DayCounts, IpAclChoice, KeyDetails, RefusalRow};
+use crate::rpc::ConsoleError;
+use crate::rpc::api_keys::{AddressRow, DayCounts, IpAclChoice, KeyDetails, RefusalRow};
 use crate::db::service::audit::{self, Action};
 use crate::db::service::{api_keys as keys, ip_acls, usage};
 use crate::domain::lifecycle::DAY_MS;
@@ -11,7 +11,8 @@ use crate::domain::usage::{AddressStats, Counts, HOUR_MS, MAX_ADDRESSES, hour_of
 use crate::server::changes::{self, Change};
 use crate::server::console::api_keys::{from_key_error, not_found, summary};
 use crate::server::console::ip_acls::{describe, from_acl_error};
-use crate::server::http::rpc::{Caller, db_error};
+use crate::domain::roles::Need;
+use crate::server::caller::Caller;
 use crate::server::state::AppState;
 use std::collections::HashMap;
 
@@ -20,11 +21,11 @@ const DAYS: i64 = 30;
 
 pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDetails, ConsoleError> {
     let now = state.clock.now_ms();
-    let row = keys::row(&state.db, caller.account_id, id, now).await.map_err(db_error)?.ok_or_else(not_found)?;
-    let acls = ip_acls::all(&state.db, caller.account_id).await.map_err(db_error)?;
+    let row = keys::row(&state.db, caller.account_id, id, now).await?.ok_or_else(not_found)?;
+    let acls = ip_acls::all(&state.db, caller.account_id).await?;
     let first_day = now.div_euclid(DAY_MS) - (DAYS - 1);
     let since = first_day * DAY_MS;
-    let stored = usage::read(&state.db, id, hour_of(since), since).await.map_err(db_error)?;
+    let stored = usage::read(&state.db, id, hour_of(since), since).await?;
     let (pending, pending_refusals) = state.verifier.pending(id);
 
     // Hours, stored and not yet written, summed per UTC day.
@@ -102,19 +103,20 @@ pub async fn lock_to_addresses(
     addresses: &str,
     report_only: bool,
 ) -> Result<(), ConsoleError> {
-    let txn = crate::db::begin_write(&state.db).await.map_err(db_error)?;
-    let key = keys::find(&txn, caller.account_id, id).await.map_err(db_error)?.ok_or_else(not_found)?;
+    caller.require(Need::Manage)?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let key = keys::find(&txn, caller.account_id, id).await?.ok_or_else(not_found)?;
     let saved = ip_acls::create(&txn, caller.account_id, name, addresses, report_only).await.map_err(from_acl_error)?;
     let (key, _, _) = keys::update(&txn, caller.account_id, id, &key.name, saved.acl.id, key.expires_at)
         .await
         .map_err(from_key_error)?;
     audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl))))
         .await
-        .map_err(db_error)?;
+        ?;
     let mode = if report_only { " (report only)" } else { "" };
     let detail = format!("locked to its observed addresses: IP ACL now \u{201c}{}\u{201d}{mode}", saved.acl.name);
-    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), Some(detail))).await.map_err(db_error)?;
-    changes::commit(state, txn, &[Change::Key(id)]).await.map_err(db_error)?;
+    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), Some(detail))).await?;
+    changes::commit(state, txn, &[Change::Key(id)]).await?;
     tracing::info!(
         account = caller.account_id,
         key = id,

@@ -5,13 +5,17 @@
 //!   a minute per key, so every instance on a shared database agrees.
 //! - Keys: a browser that signed in as the admin before ([`KnownBrowser`]) is
 //!   counted on its own, per (username, browser). Any other attempt is counted
-//!   per username (all usernames that do not exist share one key, so made-up
-//!   names cost no memory) and per client address (IPv6 by /64).
-//! - An attempt is counted before its password is checked and refunded only
-//!   if it succeeds: hanging up mid-check still spends the attempt.
+//!   per username as typed, whether an admin has it or not (so the answers
+//!   never tell a real username from a made-up one), and per client address
+//!   (IPv6 by /64).
+//! - An attempt is counted before it waits for its turn, and refunded only if
+//!   it succeeds: hanging up mid-check still spends the attempt, and one
+//!   address cannot queue more checks than it has guesses.
 //! - Password checks take turns (Argon2 needs 19 MiB and tens of ms of CPU
-//!   each), the turn is held for as long as the check runs, and when too many
-//!   wait for a turn the next ones are told at once that the server is busy.
+//!   each), the turn is held for as long as the check runs; one address and
+//!   one username hold at most two places in the queue at once, so nobody
+//!   can fill it for everyone else; and when too many wait for a turn the
+//!   next ones are told at once that the server is busy.
 
 use crate::db::service::throttle::{self as counters, Quota};
 use crate::domain::address::client_key;
@@ -31,29 +35,62 @@ const CHECKS_AT_ONCE: usize = 1;
 pub const MAX_WAITING: usize = 16;
 /// Past this many remembered refusals, expired ones are dropped at once.
 const HINTS_MAX: usize = 10_000;
-/// The throttle key of every username that does not exist.
-const NO_SUCH_USER: &str = "user:*";
+/// Places in the queue one address, or one username, may hold at once.
+pub const PLACES_EACH: usize = 2;
 
-/// What one sign-in attempt is counted under.
+/// What one sign-in attempt is counted under, and whose places in the queue it takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     keys: Vec<String>,
+    places: [String; 2],
+}
+
+/// A username's throttle key: the same form for real and made-up names, and
+/// bounded in length whatever was typed.
+fn user_key(typed: &str) -> String {
+    let name = crate::domain::validation::username(typed).unwrap_or_else(|_| typed.trim().to_lowercase());
+    let digest = crate::domain::crypto::digest(&name);
+    format!("user:{}", digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 impl Attempt {
-    /// `admin`: the username of the admin the attempt names, if one exists.
+    /// `typed`: the username as typed, whether or not an admin has it.
     /// `browser`: the known-browser cookie the request carried, if valid.
-    pub fn new(admin: Option<&str>, browser: Option<&KnownBrowser>, client: IpAddr) -> Self {
-        let keys = match (admin, browser) {
-            (Some(admin), Some(browser)) if browser.username == admin => {
-                vec![format!("browser:{admin}:{}", browser.throttle_id())]
-            }
-            (admin, _) => vec![
-                admin.map_or_else(|| NO_SUCH_USER.to_owned(), |admin| format!("user:{admin}")),
-                format!("ip:{}", client_key(client)),
-            ],
+    pub fn new(typed: &str, browser: Option<&KnownBrowser>, client: IpAddr) -> Self {
+        let user = user_key(typed);
+        let address = format!("ip:{}", client_key(client));
+        let known = browser.filter(|browser| crate::domain::validation::username(typed).is_ok_and(|name| name == browser.username));
+        let keys = match known {
+            Some(browser) => vec![format!("browser:{}:{}", browser.username, browser.throttle_id())],
+            None => vec![user.clone(), address.clone()],
         };
-        Attempt { keys }
+        Attempt { keys, places: [address, user] }
+    }
+}
+
+/// A sign-in's turn: its place in the queue and the check's permit.
+pub struct Turn {
+    _permit: OwnedSemaphorePermit,
+    _places: Places,
+}
+
+/// The places an attempt holds, given back when it is dropped.
+struct Places {
+    held: Arc<Mutex<HashMap<String, usize>>>,
+    keys: [String; 2],
+}
+
+impl Drop for Places {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        for key in &self.keys {
+            if let Some(n) = held.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    held.remove(key);
+                }
+            }
+        }
     }
 }
 
@@ -72,6 +109,8 @@ pub struct SignInThrottle {
     hints: Mutex<HashMap<String, i64>>,
     checks: Arc<Semaphore>,
     waiting: AtomicUsize,
+    /// Places held in the queue (waiting or checking), per address and per username.
+    places: Arc<Mutex<HashMap<String, usize>>>,
     /// Password checks running and completed, for tests and the operator.
     hashing: AtomicUsize,
     checked: AtomicUsize,
@@ -90,6 +129,7 @@ impl SignInThrottle {
             hints: Mutex::new(HashMap::new()),
             checks: Arc::new(Semaphore::new(CHECKS_AT_ONCE)),
             waiting: AtomicUsize::new(0),
+            places: Arc::new(Mutex::new(HashMap::new())),
             hashing: AtomicUsize::new(0),
             checked: AtomicUsize::new(0),
         }
@@ -117,15 +157,27 @@ impl SignInThrottle {
     }
 
     /// Waits for the turn to check a password, or answers [`Busy`] at once
-    /// when too many are waiting already. Dropping the future while it waits
+    /// when too many are waiting already, or when the attempt's address or
+    /// username already holds its places. Dropping the future while it waits
     /// leaves the queue.
-    pub async fn turn(&self) -> Result<OwnedSemaphorePermit, Busy> {
+    pub async fn turn(&self, attempt: &Attempt) -> Result<Turn, Busy> {
+        let places = {
+            let mut held = self.places.lock().unwrap_or_else(|e| e.into_inner());
+            if attempt.places.iter().any(|key| held.get(key).copied().unwrap_or(0) >= PLACES_EACH) {
+                return Err(Busy);
+            }
+            for key in &attempt.places {
+                *held.entry(key.clone()).or_insert(0) += 1;
+            }
+            Places { held: self.places.clone(), keys: attempt.places.clone() }
+        };
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(Busy);
         }
         let _waiting = LeaveQueue(&self.waiting);
-        Ok(self.checks.clone().acquire_owned().await.expect("the semaphore is never closed"))
+        let permit = self.checks.clone().acquire_owned().await.expect("the semaphore is never closed");
+        Ok(Turn { _permit: permit, _places: places })
     }
 
     /// Counts the attempt as a failure before its password is checked; `Err`
@@ -252,16 +304,19 @@ mod tests {
 
     #[test]
     fn unknown_browsers_count_per_username_and_address_known_ones_on_their_own() {
-        let stranger = Attempt::new(Some("admin"), None, ip("2001:db8::1"));
-        assert_eq!(stranger.keys, vec!["user:admin", "ip:2001:db8::"]);
-        let nobody = Attempt::new(None, None, ip("192.0.2.1"));
-        assert_eq!(nobody.keys, vec![NO_SUCH_USER, "ip:192.0.2.1"]);
-        let known = Attempt::new(Some("admin"), Some(&browser("admin", 7)), ip("192.0.2.1"));
+        let stranger = Attempt::new("admin", None, ip("2001:db8::1"));
+        assert_eq!(stranger.keys, vec![user_key("admin"), "ip:2001:db8::".to_owned()]);
+        assert_eq!(user_key("Admin "), user_key("admin"), "as the sign-in form reads it");
+        let nobody = Attempt::new("nobody", None, ip("192.0.2.1"));
+        assert_eq!(nobody.keys.len(), 2);
+        assert_ne!(nobody.keys[0], stranger.keys[0], "a made-up name has a key of its own, like a real one");
+        assert_eq!(user_key(&"x".repeat(100_000)).len(), user_key("a").len());
+        let known = Attempt::new("admin", Some(&browser("admin", 7)), ip("192.0.2.1"));
         assert_eq!(known.keys.len(), 1);
         assert!(known.keys[0].starts_with("browser:admin:"));
         // A cookie for another admin is no help.
-        let other = Attempt::new(Some("admin"), Some(&browser("beta", 7)), ip("192.0.2.1"));
-        assert_eq!(other.keys[0], "user:admin");
+        let other = Attempt::new("admin", Some(&browser("beta", 7)), ip("192.0.2.1"));
+        assert_eq!(other.keys[0], user_key("admin"));
     }
 
     #[tokio::test]
@@ -269,39 +324,33 @@ mod tests {
         let db = db::connect("sqlite::memory:").await.unwrap();
         let throttle = SignInThrottle::default();
         let now = 1_000_000_000;
-        let stranger = Attempt::new(Some("admin"), None, ip("198.51.100.9"));
+        let stranger = Attempt::new("admin", None, ip("198.51.100.9"));
         for _ in 0..5 {
             assert!(fail(&throttle, &db, &stranger, now).await);
         }
         assert!(!fail(&throttle, &db, &stranger, now).await);
         // Another unknown browser elsewhere shares the username's limit...
-        let elsewhere = Attempt::new(Some("admin"), None, ip("203.0.113.1"));
+        let elsewhere = Attempt::new("admin", None, ip("203.0.113.1"));
         assert!(throttle.blocked(&db, &elsewhere, now).await.unwrap().is_some());
         // ...but the admin's own browser does not.
-        let own = Attempt::new(Some("admin"), Some(&browser("admin", 1)), ip("198.51.100.9"));
+        let own = Attempt::new("admin", Some(&browser("admin", 1)), ip("198.51.100.9"));
         assert_eq!(throttle.blocked(&db, &own, now).await.unwrap(), None);
         assert!(fail(&throttle, &db, &own, now).await);
     }
 
     #[tokio::test]
-    async fn made_up_usernames_share_one_key_and_ipv6_counts_by_slash_64() {
+    async fn ipv6_counts_by_slash_64() {
         let db = db::connect("sqlite::memory:").await.unwrap();
         let throttle = SignInThrottle::default();
         let now = 2_000_000_000;
+        // Five failures from one /64 under different usernames block that /64.
         for i in 0..5 {
-            let attempt = Attempt::new(None, None, ip(&format!("2001:db8:0:{i}::1")));
+            let attempt = Attempt::new(&format!("user{i}"), None, ip(&format!("2001:db8:1:1::{i}")));
             assert!(fail(&throttle, &db, &attempt, now).await);
         }
-        // Every made-up name is now refused, from anywhere.
-        assert!(throttle.blocked(&db, &Attempt::new(None, None, ip("192.0.2.200")), now).await.unwrap().is_some());
-        // Five failures from one /64 under different real usernames block that /64.
-        for i in 0..5 {
-            let attempt = Attempt::new(Some(&format!("user{i}")), None, ip(&format!("2001:db8:1:1::{i}")));
-            assert!(fail(&throttle, &db, &attempt, now).await);
-        }
-        let same_64 = Attempt::new(Some("admin"), None, ip("2001:db8:1:1:ffff::1"));
+        let same_64 = Attempt::new("admin", None, ip("2001:db8:1:1:ffff::1"));
         assert!(throttle.blocked(&db, &same_64, now).await.unwrap().is_some());
-        let next_64 = Attempt::new(Some("admin"), None, ip("2001:db8:1:2::1"));
+        let next_64 = Attempt::new("admin", None, ip("2001:db8:1:2::1"));
         assert_eq!(throttle.blocked(&db, &next_64, now).await.unwrap(), None);
     }
 
@@ -312,12 +361,12 @@ mod tests {
         let now = 3_000_000_000;
         // The address is spent on five other usernames.
         for i in 0..5 {
-            assert!(fail(&throttle, &db, &Attempt::new(Some(&format!("u{i}")), None, ip("192.0.2.5")), now).await);
+            assert!(fail(&throttle, &db, &Attempt::new(&format!("u{i}"), None, ip("192.0.2.5")), now).await);
         }
-        let admin_here = Attempt::new(Some("admin"), None, ip("192.0.2.5"));
+        let admin_here = Attempt::new("admin", None, ip("192.0.2.5"));
         assert!(!fail(&throttle, &db, &admin_here, now).await);
         // admin's own count was not touched by that refusal.
-        let admin_elsewhere = Attempt::new(Some("admin"), None, ip("192.0.2.6"));
+        let admin_elsewhere = Attempt::new("admin", None, ip("192.0.2.6"));
         for _ in 0..4 {
             assert!(fail(&throttle, &db, &admin_elsewhere, now).await);
         }
@@ -329,16 +378,17 @@ mod tests {
     #[tokio::test]
     async fn too_many_waiting_are_told_at_once() {
         let throttle = Arc::new(SignInThrottle::default());
-        let first = throttle.turn().await.unwrap();
+        let attempt = |i: usize| Attempt::new(&format!("user{i}"), None, ip(&format!("192.0.2.{}", i + 1)));
+        let first = throttle.turn(&attempt(100)).await.unwrap();
         let mut waiting = Vec::new();
-        for _ in 0..MAX_WAITING {
+        for i in 0..MAX_WAITING {
             let throttle = throttle.clone();
-            waiting.push(tokio::spawn(async move { throttle.turn().await.map(drop) }));
+            waiting.push(tokio::spawn(async move { throttle.turn(&attempt(i)).await.map(drop) }));
         }
         while throttle.waiting() < MAX_WAITING {
             tokio::task::yield_now().await;
         }
-        assert_eq!(throttle.turn().await.err(), Some(Busy));
+        assert_eq!(throttle.turn(&attempt(200)).await.err(), Some(Busy));
         // Leaving the queue (a client that hung up) makes room again.
         waiting.pop().unwrap().abort();
         while throttle.waiting() >= MAX_WAITING {
@@ -348,6 +398,32 @@ mod tests {
         for task in waiting {
             assert_eq!(task.await.unwrap(), Ok(()));
         }
+    }
+
+    #[tokio::test]
+    async fn one_address_or_username_holds_two_places_at_most() {
+        let throttle = Arc::new(SignInThrottle::default());
+        let from = |name: &str, addr: &str| Attempt::new(name, None, ip(addr));
+        let queue = |attempt: Attempt| {
+            let throttle = throttle.clone();
+            tokio::spawn(async move { throttle.turn(&attempt).await.map(drop) })
+        };
+        let running = throttle.turn(&from("a", "192.0.2.1")).await.unwrap();
+        let same_address = queue(from("b", "192.0.2.1"));
+        let same_name = queue(from("a", "192.0.2.2"));
+        while throttle.waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(throttle.turn(&from("c", "192.0.2.1")).await.err(), Some(Busy), "a third place for the address");
+        assert_eq!(throttle.turn(&from("A", "192.0.2.3")).await.err(), Some(Busy), "a third place for the username");
+        // Another address with another username still gets its turn.
+        let other = queue(from("z", "198.51.100.1"));
+        drop(running);
+        for task in [same_address, same_name, other] {
+            assert_eq!(task.await.unwrap(), Ok(()));
+        }
+        // All places given back.
+        assert!(throttle.turn(&from("c", "192.0.2.1")).await.is_ok());
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! Who may reach what. Console pages and server functions need a signed-in
-//! admin; server functions also refuse cross-site callers. The public API
-//! (`/api/v1`) and static files pass straight through, untouched.
+//! Who may reach what, decided once for every request. Console pages need a
+//! signed-in admin; server functions are let through only as the role table
+//! (`domain::roles`) says, with a recent proof of identity where it asks for
+//! one, and refuse cross-site callers. The sign-in, second-step and join
+//! pages are open to the signed out. The public API (`/api/v1`) and static
+//! files pass straight through, untouched.
 //!
 //! Before any session is looked up, a console request must name this console
 //! in its `Host` (so a DNS-rebinding page cannot drive it through the admin's
@@ -8,27 +11,31 @@
 //! function must say where it comes from (`Origin` or `Sec-Fetch-Site`, which
 //! every current browser sends) and come from the console itself.
 
-use crate::api::ConsoleError;
-use crate::api::auth::SignIn;
-use crate::db::service::sessions;
+use crate::db::service::{admins, sessions};
+use crate::domain::roles::{self, Need, Refused, Standing};
+use crate::rpc::ConsoleError;
+use crate::server::caller::Caller;
 use crate::server::http::client_ip::{ClientIp, ViaHttps};
-use crate::server::http::rpc::Caller;
-use crate::server::http::rpc::db_error;
+use crate::server::http::cookies::{CookiePolicy, cookie};
 use crate::server::startup::config::Settings;
 use crate::server::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use server_fn::ServerFn;
 use std::net::{IpAddr, Ipv4Addr};
+
+/// Where an admin who must set up two-factor authentication is sent.
+pub const SECURITY_PAGE: &str = "/settings/security";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Area {
     /// A console page: without a session, go to the sign-in page.
     Page,
-    /// The sign-in page itself.
+    /// The sign-in page and its second step: a signed-in visitor goes on into the console.
     Login,
+    /// Joining through an invitation: open to anyone who holds the link.
+    Join,
     /// A server function: without a session, 401.
     Rpc,
     /// What needs no session: the public API and the browser bundle's files.
@@ -40,64 +47,15 @@ enum Area {
 fn area(path: &str) -> Area {
     if path.starts_with("/rpc/") {
         Area::Rpc
-    } else if path == "/login" {
+    } else if path == "/login" || path.starts_with("/login/") {
         Area::Login
+    } else if path.starts_with("/join/") {
+        Area::Join
     } else if path.starts_with("/api/v1/") || path.starts_with("/pkg/") || path == "/favicon.svg" {
         Area::Open
     } else {
         Area::Page
     }
-}
-
-/// How this request's cookies are named and flagged: `Secure` with the
-/// `__Host-` prefix (which also pins a cookie to this host and path, so a
-/// sibling subdomain cannot plant one) whenever the browser reached the
-/// console over HTTPS, as far as the settings and a trusted proxy tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CookiePolicy {
-    pub secure: bool,
-}
-
-impl CookiePolicy {
-    pub fn session_name(self) -> &'static str {
-        if self.secure { "__Host-tp_session" } else { "tp_session" }
-    }
-
-    pub fn known_browser_name(self) -> &'static str {
-        if self.secure { "__Host-tp_browser" } else { "tp_browser" }
-    }
-
-    /// `Set-Cookie` for a new session, or (with `None`) one that removes it.
-    pub fn session_cookie(self, id: Option<&str>) -> HeaderValue {
-        let (value, max_age) = match id {
-            Some(id) => (id, (crate::domain::session::ABSOLUTE_TIMEOUT_MS / 1000) as u64),
-            None => ("", 0),
-        };
-        self.cookie(self.session_name(), value, max_age)
-    }
-
-    /// `Set-Cookie` for the known-browser note (see `domain::device`).
-    pub fn known_browser_cookie(self, value: &str) -> HeaderValue {
-        self.cookie(self.known_browser_name(), value, crate::domain::device::MAX_AGE_SECS)
-    }
-
-    fn cookie(self, name: &str, value: &str, max_age: u64) -> HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-        HeaderValue::from_str(&cookie).expect("cookie values are ASCII")
-    }
-}
-
-/// The value of one cookie in the request's `Cookie` headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
 }
 
 /// Did this request come from the console's own pages? Browsers send `Origin`
@@ -150,6 +108,33 @@ fn navigation_from_here(headers: &HeaderMap) -> bool {
     }
 }
 
+/// The caller a live session stands for.
+fn caller_of(found: sessions::SignedIn, client_ip: IpAddr) -> Caller {
+    let two_factor = found.admin.totp_sealed.is_some();
+    Caller {
+        session_id: found.session.id,
+        admin_id: found.admin.id,
+        role: admins::role_of(&found.admin),
+        username: found.admin.username,
+        account_id: found.account.id,
+        account_name: found.account.name,
+        two_factor,
+        must_set_up_two_factor: found.account.require_two_factor && !two_factor,
+        client_ip,
+    }
+}
+
+/// What the role table's refusal tells the caller.
+fn refusal(refused: Refused) -> ConsoleError {
+    match refused {
+        // An endpoint nobody decided about is closed.
+        Refused::Unlisted => ConsoleError::Forbidden,
+        Refused::Role(role) => ConsoleError::NotAllowed { role },
+        Refused::TwoFactorSetup => ConsoleError::TwoFactorSetupRequired,
+        Refused::ConfirmAccess => ConsoleError::ConfirmAccess,
+    }
+}
+
 /// Middleware: checks the host, resolves the session and enforces the rules above.
 pub async fn sessions(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -171,10 +156,13 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
         tracing::warn!(%path, "refused a cross-site server function call");
         return refuse(ConsoleError::Forbidden);
     }
-    // A sign-in form posted from another site would sign the admin's browser
-    // in to whatever account that site chose.
-    if area == Area::Login && request.method() == Method::POST && !same_origin(request.headers(), settings) {
-        tracing::warn!("refused a cross-site sign-in form");
+    // A sign-in or join form posted from another site would sign the admin's
+    // browser in to whatever account that site chose.
+    if matches!(area, Area::Login | Area::Join)
+        && request.method() == Method::POST
+        && !same_origin(request.headers(), settings)
+    {
+        tracing::warn!(%path, "refused a cross-site form");
         return (StatusCode::FORBIDDEN, format!("{}\n", ConsoleError::Forbidden)).into_response();
     }
 
@@ -187,11 +175,12 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
         return (StatusCode::FORBIDDEN, "This request was refused because it did not come from the console.\n")
             .into_response();
     }
+    let now = state.clock.now_ms();
     let signed_in = match &cookie_id {
-        Some(id) => match sessions::resume(&state.db, id).await {
+        Some(id) => match sessions::resume(&state.db, id, now).await {
             Ok(found) => found,
             Err(e) => {
-                let err = db_error(e);
+                let err = ConsoleError::from(e);
                 return match area {
                     Area::Rpc => refuse(err),
                     _ => {
@@ -204,8 +193,10 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
         None => None,
     };
     let client_ip = request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let proved_at = signed_in.as_ref().map(|found| found.session.proved_at);
+    let caller = signed_in.map(|found| caller_of(found, client_ip));
 
-    match (&signed_in, area) {
+    match (&caller, area) {
         (Some(_), Area::Login) if request.method() == Method::GET => {
             let next = request.uri().query().and_then(|query| {
                 form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "next").map(|(_, v)| v.into_owned())
@@ -216,27 +207,48 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
         (None, Area::Page) => {
             let mut response = Redirect::to(&login_url(request.uri())).into_response();
             if cookie_id.is_some() {
-                // The session ended (expired, signed out elsewhere): drop the stale cookie.
+                // The session ended (expired, signed out elsewhere, removed): drop the stale cookie.
                 response.headers_mut().insert(header::SET_COOKIE, policy.session_cookie(None));
             }
             return response;
         }
-        (None, Area::Rpc) if path != SignIn::PATH => return refuse(ConsoleError::Unauthenticated),
+        (Some(caller), Area::Page) if caller.must_set_up_two_factor && path != SECURITY_PAGE => {
+            return Redirect::to(SECURITY_PAGE).into_response();
+        }
+        (_, Area::Rpc) => {
+            let endpoint = path.trim_start_matches("/rpc/");
+            let open = roles::rule_for(endpoint).is_some_and(|rule| rule.need == Need::Nobody);
+            match &caller {
+                None if open => {}
+                None => {
+                    if roles::rule_for(endpoint).is_none() {
+                        tracing::warn!(%endpoint, "refused a server function that is not in the role table");
+                        return refuse(ConsoleError::Forbidden);
+                    }
+                    return refuse(ConsoleError::Unauthenticated);
+                }
+                Some(caller) => {
+                    let confirm_ms = settings.confirm_access_secs as i64 * 1000;
+                    let standing = Standing {
+                        role: caller.role,
+                        must_set_up_two_factor: caller.must_set_up_two_factor,
+                        recently_proved: proved_at.is_some_and(|at| now - at <= confirm_ms),
+                    };
+                    if let Err(refused) = roles::decide(endpoint, standing) {
+                        tracing::info!(%endpoint, admin = caller.admin_id, ?refused, "refused a server function");
+                        return refuse(refusal(refused));
+                    }
+                }
+            }
+        }
         _ => {}
     }
-    if let Some(found) = signed_in {
-        request.extensions_mut().insert(Caller {
-            session_id: found.session.id,
-            admin_id: found.admin.id,
-            username: found.admin.username,
-            account_id: found.account.id,
-            account_name: found.account.name,
-            client_ip,
-        });
+    if let Some(caller) = caller {
+        request.extensions_mut().insert(caller);
     }
     let mut response = next.run(request).await;
-    if area == Area::Rpc {
-        // Answers carry account data, and sometimes a token.
+    if area != Area::Open {
+        // Every console answer carries account data, and sometimes a token.
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
@@ -251,19 +263,14 @@ mod tests {
         assert_eq!(area("/"), Area::Page);
         assert_eq!(area("/settings/api-keys"), Area::Page);
         assert_eq!(area("/login"), Area::Login);
+        assert_eq!(area("/login/two-factor"), Area::Login);
+        assert_eq!(area("/loginx"), Area::Page);
+        assert_eq!(area("/join/abc"), Area::Join);
         assert_eq!(area("/rpc/list_api_keys123"), Area::Rpc);
         assert_eq!(area("/api/v1/whoami"), Area::Open);
         assert_eq!(area("/pkg/textpeak.wasm"), Area::Open);
         assert_eq!(area("/favicon.svg"), Area::Open);
         assert_eq!(area("/settings/some-future-page"), Area::Page);
         assert_eq!(area("/anything-else"), Area::Page);
-    }
-
-    #[test]
-    fn cookies_are_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; tp_session=abc ; b=2"));
-        assert_eq!(cookie(&headers, "tp_session"), Some("abc"));
-        assert_eq!(cookie(&headers, "tp_sess"), None);
     }
 }

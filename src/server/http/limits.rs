@@ -3,7 +3,7 @@
 //! form-encoded; anything larger is refused with 413 before any of it is
 //! parsed, so a multi-megabyte paste costs nothing but its upload.
 
-use crate::api::ConsoleError;
+use crate::rpc::ConsoleError;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -1,9 +1,10 @@
 //! The HTTP surface: the console's pages and server functions, the public
 //! TextPeak API, and the static files of the browser bundle.
 
-use crate::app::{App, LOGIN_PATH, shell};
+use crate::app::{App, LOGIN_PATH, TWO_FACTOR_PATH, shell};
 use crate::server::http::client_ip::{self, TrustedProxies};
-use crate::server::http::{guard, headers, limits, login_form, rpc};
+use crate::server::http::forms::{self, Which};
+use crate::server::http::{guard, headers, limits, rpc};
 use crate::server::public_api;
 use crate::server::state::AppState;
 use axum::Router;
@@ -37,7 +38,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/{*rest}", any(public_api::not_found))
         .route(
             LOGIN_PATH,
-            post(move |state: State<AppState>, request: Request| login_form::submit(state, page_context, request)),
+            post(move |state: State<AppState>, request: Request| forms::submit(state, Which::SignIn, page_context, request)),
+        )
+        .route(
+            TWO_FACTOR_PATH,
+            post(move |state: State<AppState>, request: Request| {
+                forms::submit(state, Which::SecondStep, page_context, request)
+            }),
+        )
+        .route(
+            "/join/{token}",
+            post(move |state: State<AppState>, request: Request| forms::submit(state, Which::Join, page_context, request)),
         )
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))

@@ -36,6 +36,13 @@ enum AdminCommand {
         #[arg(long)]
         username: String,
     },
+    /// Recover a locked-out admin: set a new password (read like `add`'s),
+    /// turn two-factor authentication off and end every session of theirs.
+    /// Audited as done from the command line.
+    Reset {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 pub async fn main() -> Result<(), String> {
@@ -49,10 +56,52 @@ pub async fn main() -> Result<(), String> {
             let db = open_database(&settings).await?;
             let (account, admin) =
                 admins::add(&db, &account, &username, &password).await.map_err(|e| format!("admin add: {e}"))?;
-            println!("Added admin \"{}\" to account \"{}\".", admin.username, account.name);
+            println!("Added admin \"{}\" to account \"{}\" as Owner.", admin.username, account.name);
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Reset { username } } => {
+            let db = open_database(&settings).await?;
+            // Looked up before the password is asked for: a typo fails at once.
+            let (admin, account) = admins::find_by_username(&db, &username)
+                .await
+                .map_err(|e| format!("admin reset: {e}"))?
+                .ok_or_else(|| format!("admin reset: there is no admin {username:?}"))?;
+            let password = read_password(&admin.username)?;
+            crate::domain::password::check_new(&password).map_err(|e| format!("admin reset: {e}"))?;
+            let hash = crate::domain::password::hash(&password).map_err(|e| format!("admin reset: {e}"))?;
+            let ended = reset(&db, &admin, &account, hash).await.map_err(|e| format!("admin reset: {e}"))?;
+            println!(
+                "Reset admin \"{}\" of account \"{}\": new password set, two-factor authentication off, {ended} sessions ended.",
+                admin.username, account.name
+            );
             Ok(())
         }
     }
+}
+
+/// The reset itself, in one transaction, audited.
+async fn reset(
+    db: &sea_orm::DatabaseConnection,
+    admin: &crate::db::entities::admin::Model,
+    account: &crate::db::entities::account::Model,
+    hash: String,
+) -> Result<u64, sea_orm::DbErr> {
+    use crate::db::service::audit::{self, Action, Entry};
+    let txn = crate::db::begin_write(db).await?;
+    admins::set_password_hash(&txn, admin.id, hash).await?;
+    admins::turn_off_totp(&txn, admin.id).await?;
+    let ended = crate::db::service::sessions::end_others(&txn, admin.id, None).await?;
+    let entry = Entry {
+        account_id: account.id,
+        admin: "command line",
+        client_ip: "local".into(),
+        action: Action::AdminReset,
+        subject: Some(&admin.username),
+        detail: Some(format!("{ended} sessions ended")),
+    };
+    audit::record(&txn, entry).await?;
+    txn.commit().await?;
+    Ok(ended)
 }
 
 fn read_password(username: &str) -> Result<String, String> {

@@ -61,7 +61,13 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Connections the database pool keeps (`TEXTPEAK_DB_POOL`); `None` for the default.
     pub db_pool: Option<u32>,
+    /// How long a proof of identity (signing in, Confirm access) lets a
+    /// session show tokens, roll, delete and change the team without asking again.
+    pub confirm_access_secs: u64,
 }
+
+/// `TEXTPEAK_CONFIRM_ACCESS_SECONDS` when unset: GitHub's sudo mode lasts as long.
+pub const DEFAULT_CONFIRM_ACCESS_SECS: u64 = 900;
 
 /// Reads environment variables through a function so tests need not touch the process environment.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -157,7 +163,10 @@ impl Settings {
                 .transpose()
                 .map_err(|e| ConfigError::new(format!("{} [textpeak] db-pool", path.display()), e))?,
         };
+        let confirm_access_secs =
+            seconds(env, "TEXTPEAK_CONFIRM_ACCESS_SECONDS", DEFAULT_CONFIRM_ACCESS_SECS, 1..=86_400)?;
         Ok(Settings {
+            confirm_access_secs,
             leptos,
             database_url,
             data_dir,
@@ -200,6 +209,11 @@ impl Settings {
             Ok(ip) => site.is_unspecified() || ip == site || (site.is_loopback() && ip.is_loopback()),
             Err(_) => name == "localhost" && (site.is_loopback() || site.is_unspecified()),
         }
+    }
+
+    /// The console's public origin, or `fallback` (the request's own) when none is set.
+    pub fn public_origin_or(&self, fallback: &str) -> String {
+        self.public_origin.clone().unwrap_or_else(|| fallback.to_owned())
     }
 
     /// The SQLite file's folder, which must exist before the first connection.
@@ -246,6 +260,20 @@ fn parse_pool(value: &str) -> Result<u32, String> {
     match value.trim().parse::<u32>() {
         Ok(n) if (1..=500).contains(&n) => Ok(n),
         _ => Err(format!("{value:?} is not a number of connections from 1 to 500")),
+    }
+}
+
+/// A whole number of seconds within `range`, from the environment, or `default`.
+fn seconds(env: Env, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+    match env(name) {
+        None => Ok(default),
+        Some(value) => match value.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError::new(
+                name,
+                format!("{value:?} is not a number of seconds from {} to {}", range.start(), range.end()),
+            )),
+        },
     }
 }
 

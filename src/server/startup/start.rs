@@ -4,7 +4,9 @@ use crate::db;
 use crate::db::service::admins::AdminError;
 use crate::db::service::{accounts, admins};
 use crate::domain::device::{self, DeviceKey};
+use crate::domain::recovery::{self, RecoveryKey};
 use crate::domain::password;
+use crate::domain::roles::Role;
 use crate::server::clock::Clock;
 use crate::server::console::throttle::SignInThrottle;
 use crate::server::http::routes::router;
@@ -64,7 +66,7 @@ pub async fn ensure_first_admin(db: &DatabaseConnection, settings: &Settings) ->
         Some(p) => (p.clone(), false),
         None => (password::generate().map_err(|e| failed(&e))?, true),
     };
-    match admins::create(db, account.id, FIRST_ADMIN, &password).await {
+    match admins::create(db, account.id, FIRST_ADMIN, &password, Role::Owner).await {
         Ok(_) => {}
         Err(AdminError::Taken(_)) => return Ok(None),
         Err(e) => return Err(failed(&e)),
@@ -81,6 +83,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
     let state = AppState {
         leptos_options: settings.leptos.clone(),
         device_key: Arc::new(DeviceKey::new(settings.master_key.derive(device::KEY_LABEL))),
+        recovery_key: Arc::new(RecoveryKey::new(settings.master_key.derive(recovery::KEY_LABEL))),
         master_key: Arc::new(settings.master_key.clone()),
         db,
         throttle: Arc::new(SignInThrottle::default()),

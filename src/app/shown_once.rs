@@ -1,22 +1,26 @@
-//! A token shown once in full, with Copy and Close: after Add and after Roll.
+//! A secret shown once in full, with Copy and Close: a token after Add and
+//! Roll, an invitation link after Invite Admin.
 
 use leptos::html;
 use leptos::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-enum CopyState {
+pub enum CopyState {
     Idle,
     Copied,
     Failed,
 }
 
 #[component]
-pub fn TokenShownOnce(
+pub fn ShownOnce(
     /// The id the dialog's `aria-labelledby` names.
     title_id: &'static str,
     title: &'static str,
-    name: String,
+    /// What to do with it, said above the field.
+    intro: String,
+    /// The field's label ("API key", "Invitation link").
+    label: &'static str,
     token: String,
     /// Said after the token: when the old one stops working, after a roll.
     #[prop(optional)]
@@ -44,13 +48,10 @@ pub fn TokenShownOnce(
                     </svg>
                 </button>
             </div>
-            <p>
-                "Copy the token of " <strong>{name}</strong>
-                " now and keep it somewhere safe: anyone who has it can call the TextPeak API as this key."
-            </p>
+            <p>{intro}</p>
             {note.map(|note| view! { <p>{note}</p> })}
             <div class="field">
-                <label for="shown-api-key-token">"API key"</label>
+                <label for="shown-api-key-token">{label}</label>
                 <div class="token-copy">
                     <input
                         id="shown-api-key-token"
@@ -78,15 +79,22 @@ pub fn TokenShownOnce(
             <p class="copy-status" role="status">
                 {move || match state.get() {
                     CopyState::Idle => "",
-                    CopyState::Copied => "The API key is on the clipboard.",
-                    CopyState::Failed => "The browser refused the clipboard: select the key and copy it with Ctrl+C.",
+                    CopyState::Copied => "Copied to the clipboard.",
+                    CopyState::Failed => "The browser refused the clipboard: select the text and copy it with Ctrl+C.",
                 }}
             </p>
         </div>
     }
 }
 
-fn copy_to_clipboard(text: String, state: RwSignal<CopyState>) {
+/// What the token dialogs say above the token.
+pub fn token_intro(name: &str) -> String {
+    format!(
+        "Copy the token of \u{201c}{name}\u{201d} now and keep it somewhere safe: anyone who has it can call the TextPeak API as this key."
+    )
+}
+
+pub fn copy_to_clipboard(text: String, state: RwSignal<CopyState>) {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
         let promise = window().navigator().clipboard().write_text(&text);

@@ -263,7 +263,7 @@ pub async fn list_api_keys(
     before: Option<i32>,
 ) -> Result<ApiKeysPage, ConsoleError> {
     use crate::server::console::api_keys::{self, View};
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     let view = View {
@@ -286,7 +286,7 @@ pub async fn create_api_key(
     expires: Option<String>,
     expiry_date: Option<String>,
 ) -> Result<CreatedApiKey, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     let expiry = (expires.as_deref().unwrap_or("never"), expiry_date.as_deref().unwrap_or(""));
@@ -303,7 +303,7 @@ pub async fn update_api_key(
     expires: Option<String>,
     expiry_date: Option<String>,
 ) -> Result<(), ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     let expiry = expires.as_deref().map(|choice| (choice, expiry_date.as_deref().unwrap_or("")));
@@ -314,7 +314,7 @@ pub async fn update_api_key(
 /// (`now`, `1h`, `24h`, `7d`). The answer carries the new token, once.
 #[server(prefix = "/rpc", endpoint = "roll_api_key")]
 pub async fn roll_api_key(id: i32, grace: String) -> Result<RolledApiKey, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::api_keys::roll(&state, &caller, id, &grace).await
@@ -323,7 +323,7 @@ pub async fn roll_api_key(id: i32, grace: String) -> Result<RolledApiKey, Consol
 /// Switches a key off (its tokens are refused at once) or on again.
 #[server(prefix = "/rpc", endpoint = "set_api_key_enabled")]
 pub async fn set_api_key_enabled(id: i32, enabled: bool) -> Result<(), ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::api_keys::set_enabled(&state, &caller, id, enabled).await
@@ -331,7 +331,7 @@ pub async fn set_api_key_enabled(id: i32, enabled: bool) -> Result<(), ConsoleEr
 
 #[server(prefix = "/rpc", endpoint = "delete_api_key")]
 pub async fn delete_api_key(id: i32) -> Result<(), ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::api_keys::delete(&state, &caller, id).await
@@ -340,7 +340,7 @@ pub async fn delete_api_key(id: i32) -> Result<(), ConsoleError> {
 /// The whole current token of one key, for the eye button; fetched only when clicked.
 #[server(prefix = "/rpc", endpoint = "reveal_api_key")]
 pub async fn reveal_api_key(id: i32) -> Result<String, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::api_keys::reveal(&state, &caller, id).await
@@ -349,7 +349,7 @@ pub async fn reveal_api_key(id: i32) -> Result<String, ConsoleError> {
 /// Keys that expire soon, old tokens still in grace, and keys unused for 90 days.
 #[server(prefix = "/rpc", endpoint = "keys_needing_attention")]
 pub async fn keys_needing_attention() -> Result<AttentionList, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::api_keys::attention(&state, &caller).await
@@ -359,7 +359,7 @@ pub async fn keys_needing_attention() -> Result<AttentionList, ConsoleError> {
 /// from, and what was refused, current to the second.
 #[server(prefix = "/rpc", endpoint = "api_key_details")]
 pub async fn api_key_details(id: i32) -> Result<KeyDetails, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::key_insight::details(&state, &caller, id).await
@@ -375,7 +375,7 @@ pub async fn lock_api_key_to_addresses(
     addresses: String,
     report_only: bool,
 ) -> Result<(), ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::key_insight::lock_to_addresses(&state, &caller, id, &name, &addresses, report_only).await

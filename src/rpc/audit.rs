@@ -9,7 +9,8 @@ pub const PAGE_SIZE: u64 = 50;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub id: i32,
-    pub at: String,
+    /// Milliseconds since the epoch; the page writes it in UTC.
+    pub at: i64,
     pub admin: String,
     pub action: String,
     pub subject: Option<String>,
@@ -28,7 +29,7 @@ pub struct AuditLogPage {
 /// One page (from 0) of the account's audit log, newest first.
 #[server(prefix = "/rpc", endpoint = "list_audit_log")]
 pub async fn list_audit_log(page: u64) -> Result<AuditLogPage, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     crate::server::console::audit_log::page(&state, &caller, page).await

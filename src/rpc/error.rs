@@ -1,9 +1,11 @@
+use crate::domain::roles::Role;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 /// Which input of a dialog an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Field {
     Name,
     Entries,
@@ -15,11 +17,19 @@ pub enum Field {
     ExpiryDate,
     /// Old token stops working (Roll).
     Grace,
+    Role,
+    NewPassword,
+    ConfirmPassword,
+    /// An authentication code (two-factor).
+    Code,
+    RecoveryCode,
 }
 
 /// Every failure a server function can report, in words an admin can act on.
-/// Details (database errors and the like) stay in the server log.
+/// Details (database errors and the like) stay in the server log. On the
+/// wire each is its snake_case name (`"confirm_access"`, `{"not_allowed": …}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
 pub enum ConsoleError {
     #[error("{message}")]
     Invalid { field: Field, message: String },
@@ -32,8 +42,21 @@ pub enum ConsoleError {
     Unauthenticated,
     #[error("This request was refused because it did not come from the console.")]
     Forbidden,
+    /// The caller's role does not allow this (see `domain::roles`).
+    #[error("Your role ({}) cannot do this.", role.label())]
+    NotAllowed { role: Role },
+    /// A recent proof of identity is needed first: the browser asks for it
+    /// (Confirm access) and then sends the same request again.
+    #[error("Confirm your password to continue.")]
+    ConfirmAccess,
+    /// The account requires two-factor authentication and this admin has not set it up.
+    #[error("Your account requires two-factor authentication: set it up under Settings › Security first.")]
+    TwoFactorSetupRequired,
     #[error("Wrong username or password")]
     WrongCredentials,
+    /// The second step of a sign-in is over (5 minutes passed, or it was used).
+    #[error("This sign-in took too long or is already finished. Sign in again.")]
+    ChallengeExpired,
     #[error("Too many failed attempts. Try again in {retry_after_secs} s.")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("The request was not understood: {0}")]
@@ -66,8 +89,11 @@ impl ConsoleError {
             ConsoleError::Invalid { .. } => 422,
             ConsoleError::NotFound(_) => 404,
             ConsoleError::Conflict(_) => 409,
-            ConsoleError::Unauthenticated | ConsoleError::WrongCredentials => 401,
-            ConsoleError::Forbidden => 403,
+            ConsoleError::Unauthenticated | ConsoleError::WrongCredentials | ConsoleError::ChallengeExpired => 401,
+            ConsoleError::Forbidden
+            | ConsoleError::NotAllowed { .. }
+            | ConsoleError::ConfirmAccess
+            | ConsoleError::TwoFactorSetupRequired => 403,
             ConsoleError::TooManyAttempts { .. } => 429,
             ConsoleError::BadRequest(_) => 400,
             ConsoleError::TooLarge { .. } => 413,
@@ -145,5 +171,9 @@ mod tests {
         let json = serde_json::to_string(&err).unwrap();
         assert_eq!(serde_json::from_str::<ConsoleError>(&json).unwrap(), err);
         assert_eq!(err.to_string(), "Too many failed attempts. Try again in 42 s.");
+        assert_eq!(serde_json::to_string(&ConsoleError::ConfirmAccess).unwrap(), "\"confirm_access\"");
+        let role = ConsoleError::NotAllowed { role: Role::Viewer };
+        assert_eq!(role.to_string(), "Your role (Viewer) cannot do this.");
+        assert_eq!((role.status(), ConsoleError::ConfirmAccess.status()), (403, 403));
     }
 }

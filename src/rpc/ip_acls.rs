@@ -27,7 +27,7 @@ pub struct SavedIpAcl {
 
 #[server(prefix = "/rpc", endpoint = "list_ip_acls")]
 pub async fn list_ip_acls() -> Result<Vec<IpAclSummary>, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     crate::server::console::ip_acls::list(&rpc::state()?, &caller).await
 }
@@ -40,7 +40,7 @@ pub async fn create_ip_acl(
     entries: String,
     report_only: Option<bool>,
 ) -> Result<SavedIpAcl, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     let report_only = report_only.unwrap_or(false);
     crate::server::console::ip_acls::create(&rpc::state()?, &caller, &name, &entries, report_only).await
@@ -54,7 +54,7 @@ pub async fn update_ip_acl(
     entries: String,
     report_only: Option<bool>,
 ) -> Result<SavedIpAcl, ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     crate::server::console::ip_acls::update(&rpc::state()?, &caller, id, &name, &entries, report_only).await
 }
@@ -62,7 +62,7 @@ pub async fn update_ip_acl(
 /// Refused (409, naming the keys) while any API key uses the ACL.
 #[server(prefix = "/rpc", endpoint = "delete_ip_acl")]
 pub async fn delete_ip_acl(id: i32) -> Result<(), ConsoleError> {
-    use crate::server::http::rpc;
+    use crate::server::caller as rpc;
     let caller = rpc::caller().await?;
     crate::server::console::ip_acls::delete(&rpc::state()?, &caller, id).await
 }
