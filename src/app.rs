@@ -83,7 +83,7 @@ pub fn App() -> impl IntoView {
                 // flashed "Loading…", for queries that take milliseconds. (`Async` also
                 // renders whole, but drops a lazy page's preload hints.)
                 <ParentRoute path=path!("") view=layout::ConsoleLayout ssr=SsrMode::InOrder>
-                    <Route path=path!("") view=home::HomePage />
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} />
                     <Route path=path!("/settings/api-keys") view=api_keys::ApiKeysPage />
                     <Route path=path!("/settings/api-keys/:id") view={Lazy::<KeyRoute>::new()} />
                     <Route path=path!("/settings/ip-acls") view={Lazy::<IpAclsRoute>::new()} />
@@ -166,6 +166,7 @@ lazy_page!(JoinRoute, join_page, preload_join_page, login::JoinPage, || view! {
     </main>
 }
 .into_any());
+lazy_page!(HomeRoute, home_page, preload_home_page, home::HomePage);
 lazy_page!(KeyRoute, key_page, preload_key_page, api_keys::KeyPage);
 lazy_page!(TeamRoute, team_page, preload_team_page, team::TeamPage);
 lazy_page!(SecurityRoute, security_page, preload_security_page, security::SecurityPage);

@@ -13,7 +13,7 @@ const PASSWORD = 'a security test password';
 async function newOwner(browser: Browser, baseURL?: string): Promise<{ page: Page; username: string }> {
   const username = unique('sec').replace(' ', '-');
   addOwner(unique('Security'), username, PASSWORD);
-  const context = await browser.newContext({ storageState: SIGNED_OUT, baseURL });
+  const context = await browser.newContext({ storageState: SIGNED_OUT, ...(baseURL ? { baseURL } : {}) });
   const page = await context.newPage();
   await signIn(page, username, PASSWORD);
   return { page, username };

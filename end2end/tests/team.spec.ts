@@ -105,7 +105,7 @@ test.describe('Settings › Team', () => {
       await expect(asViewer.row(name).getByRole('button', { name: button })).toHaveCount(0);
     }
     await asViewer.row(name).getByRole('link', { name }).click();
-    await expect(viewer.getByRole('heading', { level: 2, name: 'Requests' })).toBeVisible();
+    await expect(viewer.getByRole('heading', { level: 2, name: 'Requests', exact: true })).toBeVisible();
     for (const button of ['Edit', 'Delete', 'Lock to these addresses']) {
       await expect(viewer.getByRole('button', { name: button })).toHaveCount(0);
     }

@@ -6,7 +6,7 @@
 //! another one.
 
 use crate::app::dialog::{DialogCode, Modal, lazy_body};
-use crate::app::form::{FormFooter, TextField, field_error, general_error, last_error};
+use crate::app::form::{FormFooter, TextField, last_error};
 use crate::app::me::session;
 use crate::app::split::NotLoaded;
 use crate::rpc::security::ConfirmAccess as ConfirmAccessCall;
@@ -46,6 +46,12 @@ where
 {
     let confirm = use_confirm();
     let last = StoredValue::new(None::<S>);
+    // Made here, not in the effect below: what an effect makes goes when it runs again.
+    let again = Callback::new(move |_| {
+        if let Some(input) = last.get_value() {
+            action.dispatch(input);
+        }
+    });
     Effect::new(move |_| {
         if let Some(input) = action.input().get() {
             last.set_value(Some(input));
@@ -54,11 +60,7 @@ where
     Effect::new(move |_| {
         if action.value().with(|v| matches!(v, Some(Err(ConsoleError::ConfirmAccess)))) {
             action.value().set(None);
-            confirm.ask(Callback::new(move |_| {
-                if let Some(input) = last.get_value() {
-                    action.dispatch(input);
-                }
-            }));
+            confirm.ask(again);
         }
     });
 }
@@ -132,12 +134,16 @@ fn confirm_access_body(action: ServerAction<ConfirmAccessCall>, close: Callback<
                 label
                 initial=""
                 node_ref=input
-                error=field_error(error, field)
+                error=Signal::derive(move || {
+                    // Any refusal, whichever field the server named: two-factor may
+                    // have changed in another tab since this page started.
+                    error.with(|e| e.as_ref().map(|e| e.for_field(field).unwrap_or_else(|| e.to_string())))
+                })
                 autofocus=true
                 autocomplete=complete
                 input_type=kind
             />
-            <FormFooter error=general_error(error) submit_label="Confirm" on_cancel=close />
+            <FormFooter error=Signal::derive(|| None::<String>) submit_label="Confirm" on_cancel=close />
         </form>
     }
     .into_any())

@@ -10,7 +10,6 @@ use leptos_router::components::A;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    crate::app::mark_hydrated();
     let attention = Resource::new(|| (), |_| keys_needing_attention());
     view! {
         <Title text="Overview" />

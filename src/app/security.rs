@@ -55,6 +55,12 @@ pub fn SecurityPage() -> impl IntoView {
             two_factor.set(loaded.two_factor);
         }
     });
+    // A set-up that ended (on, or off again) starts afresh next time.
+    Effect::new(move |_| {
+        if codes.with(Option::is_some) || turn_off.value().with(|v| matches!(v, Some(Ok(())))) {
+            begin.value().set(None);
+        }
+    });
     view! {
         <Title text="Security" />
         <header class="page-header">

@@ -9,7 +9,7 @@ use crate::app::format::utc_minute;
 use crate::app::me::session;
 use crate::app::shown_once::ShownOnce;
 use crate::domain::roles::{Need, Role};
-use crate::rpc::Field;
+use crate::rpc::{ConsoleError, Field};
 use crate::rpc::team::{
     CancelInvitation, ChangeAdminRole, InviteAdmin, PendingInvitation, RemoveAdmin, SetRequireTwoFactor, Team,
     TeamMember, list_team,
@@ -48,7 +48,8 @@ pub fn TeamPage() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         let failed = [cancel.value().get().and_then(Result::err), require.value().get().and_then(Result::err)];
-        if let Some(err) = failed.into_iter().flatten().next() {
+        // Confirm access is asked for in its dialog, not said here.
+        if let Some(err) = failed.into_iter().flatten().find(|err| *err != ConsoleError::ConfirmAccess) {
             status.set(Some(err.to_string()));
         }
     });

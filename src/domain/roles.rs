@@ -103,6 +103,13 @@ const fn setup(endpoint: &'static str, need: Need) -> Rule {
     Rule { endpoint, need, confirm: false, before_two_factor: true }
 }
 
+/// Setting two-factor up needs a fresh proof too, or a stolen session could
+/// turn it on with its own secret and then confirm access with its codes.
+/// Signing in is a proof, so an admin sent to set it up is within the window.
+const fn confirmed_setup(endpoint: &'static str, need: Need) -> Rule {
+    Rule { endpoint, need, confirm: true, before_two_factor: true }
+}
+
 use Need::{Manage, Nobody, Own, SignedIn};
 
 /// The table. Reading is open to every role; changing keys and ACLs and
@@ -142,12 +149,13 @@ pub const RULES: &[Rule] = &[
     confirmed("set_require_two_factor", Own),
     // The admin's own security.
     setup("security_settings", SignedIn),
-    setup("begin_two_factor_setup", SignedIn),
-    setup("turn_on_two_factor", SignedIn),
+    confirmed_setup("begin_two_factor_setup", SignedIn),
+    confirmed_setup("turn_on_two_factor", SignedIn),
+    // Asks for the current password itself.
     rule("change_password", SignedIn),
     confirmed("new_recovery_codes", SignedIn),
-    // Asks for the password itself, which is a fresher proof than any recent one.
-    rule("turn_off_two_factor", SignedIn),
+    // Asks for the password, and a recent proof: the code when two-factor is on.
+    confirmed("turn_off_two_factor", SignedIn),
     rule("end_session", SignedIn),
     rule("end_other_sessions", SignedIn),
 ];
@@ -243,6 +251,8 @@ mod tests {
         let setting_up = Standing { must_set_up_two_factor: true, ..standing(Role::Owner) };
         assert_eq!(decide("list_api_keys", setting_up), Err(Refused::TwoFactorSetup));
         assert!(decide("turn_on_two_factor", setting_up).is_ok());
+        let stale_setup = Standing { recently_proved: false, ..setting_up };
+        assert_eq!(decide("turn_on_two_factor", stale_setup), Err(Refused::ConfirmAccess));
         assert!(decide("sign_out", setting_up).is_ok());
     }
 }

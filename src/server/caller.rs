@@ -29,7 +29,11 @@ pub struct Caller {
     pub two_factor: bool,
     /// The account requires two-factor authentication and this admin has not set it up.
     pub must_set_up_two_factor: bool,
+    /// The session proved who it is within `TEXTPEAK_CONFIRM_ACCESS_SECONDS`.
+    pub recently_proved: bool,
     pub client_ip: IpAddr,
+    /// The request's known-browser cookie, for throttling this admin's own re-checks.
+    pub known_browser: Option<String>,
 }
 
 impl Caller {
@@ -50,6 +54,12 @@ impl Caller {
     /// while a page renders on the server) cannot change anything either.
     pub fn require(&self, need: Need) -> Result<(), ConsoleError> {
         if self.role.may(need) { Ok(()) } else { Err(ConsoleError::NotAllowed { role: self.role }) }
+    }
+
+    /// The same second check for what needs a recent proof of identity.
+    pub fn require_confirmed(&self, need: Need) -> Result<(), ConsoleError> {
+        self.require(need)?;
+        if self.recently_proved { Ok(()) } else { Err(ConsoleError::ConfirmAccess) }
     }
 }
 

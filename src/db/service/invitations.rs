@@ -123,6 +123,19 @@ pub async fn cancel(
     Ok(Some(found))
 }
 
+/// Cancels every pending invitation `invited_by` made in the account (they
+/// were removed, or are no longer an Owner); returns how many.
+pub async fn cancel_by(db: &impl ConnectionTrait, account_id: i32, invited_by: &str, now: i64) -> Result<u64, DbErr> {
+    let cancelled = invitation::Entity::update_many()
+        .col_expr(invitation::Column::CancelledAt, Expr::value(Some(now)))
+        .filter(invitation::Column::AccountId.eq(account_id))
+        .filter(invitation::Column::InvitedBy.eq(invited_by))
+        .filter(pending(now))
+        .exec(db)
+        .await?;
+    Ok(cancelled.rows_affected)
+}
+
 /// The invitation a link's secret opens, with its account, if it is still valid.
 pub async fn find_valid(
     db: &impl ConnectionTrait,

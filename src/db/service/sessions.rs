@@ -165,9 +165,22 @@ async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<(), DbErr>
     Ok(())
 }
 
+/// Second steps an admin may have pending at once; older ones are dropped.
+const CHALLENGES_KEPT: usize = 5;
+
 /// A password was right and a code is awaited: the id for the browser.
 pub async fn start_challenge(db: &impl ConnectionTrait, admin_id: i32, now: i64) -> Result<String, SessionError> {
     let id = rules::new_id().map_err(|_| SessionError::Random)?;
+    sign_in_challenge::Entity::delete_many().filter(sign_in_challenge::Column::ExpiresAt.lte(now)).exec(db).await?;
+    let pending = sign_in_challenge::Entity::find()
+        .filter(sign_in_challenge::Column::AdminId.eq(admin_id))
+        .order_by_desc(sign_in_challenge::Column::Id)
+        .all(db)
+        .await?;
+    let stale: Vec<i32> = pending.iter().skip(CHALLENGES_KEPT - 1).map(|c| c.id).collect();
+    if !stale.is_empty() {
+        sign_in_challenge::Entity::delete_many().filter(sign_in_challenge::Column::Id.is_in(stale)).exec(db).await?;
+    }
     sign_in_challenge::ActiveModel {
         id_digest: Set(digest(&id).to_vec()),
         admin_id: Set(admin_id),
@@ -194,6 +207,27 @@ pub async fn challenge(db: &impl ConnectionTrait, id: &str, now: i64) -> Result<
         return Ok(None);
     };
     crate::db::service::admins::find_by_id(db, found.admin_id).await
+}
+
+/// Takes the challenge's row lock (PostgreSQL; SQLite's write transaction
+/// already excludes others): true if it is still there and live.
+pub async fn lock_challenge(db: &impl ConnectionTrait, id: &str, now: i64) -> Result<bool, DbErr> {
+    use sea_orm::QuerySelect;
+    Ok(sign_in_challenge::Entity::find()
+        .filter(sign_in_challenge::Column::IdDigest.eq(digest(id).to_vec()))
+        .filter(sign_in_challenge::Column::ExpiresAt.gt(now))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Ends the session a cookie names, if it is one (joining as someone else).
+pub async fn end_by_cookie(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    if rules::looks_valid(id) {
+        session::Entity::delete_many().filter(session::Column::IdDigest.eq(digest(id).to_vec())).exec(db).await?;
+    }
+    Ok(())
 }
 
 /// The second step is over (done, or given up): the challenge cannot be used again.

@@ -131,7 +131,7 @@ pub async fn update(
 }
 
 pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Result<RolledApiKey, ConsoleError> {
-    caller.require(Need::Manage)?;
+    caller.require_confirmed(Need::Manage)?;
     let grace = Grace::from_code(grace)
         .ok_or_else(|| ConsoleError::invalid(Field::Grace, "Choose when the old token stops working."))?;
     let now = state.clock.now_ms();
@@ -171,7 +171,7 @@ pub async fn set_enabled(state: &AppState, caller: &Caller, id: i32, enabled: bo
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
-    caller.require(Need::Manage)?;
+    caller.require_confirmed(Need::Manage)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let key = keys::delete(&txn, caller.account_id, id).await.map_err(from_key_error)?;
     audit::record(&txn, caller.audit(Action::KeyDeleted, Some(&key.name), None)).await?;
@@ -182,7 +182,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i32) -> Result<(), Co
 
 /// Decrypts a key's current token; the reveal is audited before the token leaves.
 pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String, ConsoleError> {
-    caller.require(Need::Manage)?;
+    caller.require_confirmed(Need::Manage)?;
     let (key, token) =
         keys::reveal(&state.db, &state.master_key, caller.account_id, id).await.map_err(from_key_error)?;
     audit::record(&state.db, caller.audit(Action::KeyRevealed, Some(&key.name), None)).await?;

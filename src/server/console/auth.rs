@@ -98,6 +98,20 @@ async fn password_matches(
     .map_err(internal)
 }
 
+/// Hashes a new password in turn with every password check (same cost,
+/// same queue), so that no path runs Argon2 outside the throttle's bound.
+pub async fn hash_in_turn(state: &AppState, attempt: &Attempt, typed: &str) -> Result<String, ConsoleError> {
+    let turn = state.throttle.turn(attempt).await.map_err(|_| ConsoleError::Busy { retry_after_secs: 1 })?;
+    let typed = typed.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        password::hash(&typed)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)
+}
+
 /// Checks the credentials; starts a session, or the second step when
 /// two-factor authentication is on.
 pub async fn sign_in(
@@ -191,17 +205,20 @@ pub async fn verify_second_step(
     let browser = visitor.browser(state);
     let attempt = Attempt::new(&admin.username, browser.as_ref(), visitor.client_ip);
     let taken = charge(state, &attempt).await?;
-    if let Err(err) = check_proof(state, &admin, proof).await {
+    // The challenge is claimed and the code spent in one transaction: of two
+    // requests racing on one challenge, the second finds it gone and spends nothing.
+    let txn = crate::db::begin_write(&state.db).await?;
+    if !sessions::lock_challenge(&txn, challenge, now).await? {
+        return Err(ConsoleError::ChallengeExpired);
+    }
+    if let Err(err) = check_proof(state, &txn, &admin, proof).await {
+        drop(txn);
         audit_later(state, &admin, visitor.client_ip, Action::TwoFactorFailed);
         return Err(err);
     }
-    refund(state, taken).await;
-    // Used once: a second request with the same challenge finds it gone.
-    if !sessions::end_challenge(&state.db, challenge).await? {
-        return Err(ConsoleError::ChallengeExpired);
-    }
+    sessions::end_challenge(&txn, challenge).await?;
     if let Proof::RecoveryCode(_) = proof {
-        let left = admins::recovery_codes_left(&state.db, admin.id).await?;
+        let left = admins::recovery_codes_left(&txn, admin.id).await?;
         let entry = Entry {
             account_id: account.id,
             admin: &admin.username,
@@ -210,8 +227,10 @@ pub async fn verify_second_step(
             subject: None,
             detail: Some(format!("{left} recovery codes left")),
         };
-        audit::record(&state.db, entry).await?;
+        audit::record(&txn, entry).await?;
     }
+    txn.commit().await?;
+    refund(state, taken).await;
     finish(state, visitor, &admin, &account, Action::SignIn).await
 }
 
@@ -227,7 +246,12 @@ pub fn totp_context(admin_id: i32) -> Vec<u8> {
 }
 
 /// Checks a code or a recovery code of `admin`, spending it.
-async fn check_proof(state: &AppState, admin: &admin::Model, proof: Proof<'_>) -> Result<(), ConsoleError> {
+async fn check_proof(
+    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
+    admin: &admin::Model,
+    proof: Proof<'_>,
+) -> Result<(), ConsoleError> {
     match proof {
         Proof::Code(code) => {
             let sealed = admin.totp_sealed.as_deref().ok_or_else(|| code_error(CodeError::Wrong))?;
@@ -235,7 +259,7 @@ async fn check_proof(state: &AppState, admin: &admin::Model, proof: Proof<'_>) -
             let step =
                 secret.check(code, state.clock.now_ms(), admin.totp_last_step).map_err(code_error)?;
             // Two requests with one code at once: the database lets one through.
-            if !admins::accept_totp_step(&state.db, admin.id, step).await? {
+            if !admins::accept_totp_step(db, admin.id, step).await? {
                 return Err(code_error(CodeError::Replayed));
             }
             Ok(())
@@ -243,7 +267,7 @@ async fn check_proof(state: &AppState, admin: &admin::Model, proof: Proof<'_>) -
         Proof::RecoveryCode(code) => {
             let wrong = || ConsoleError::invalid(Field::RecoveryCode, "That recovery code is not right, or was used already.");
             let digest = state.recovery_key.digest(code).ok_or_else(wrong)?;
-            if admins::use_recovery_code(&state.db, admin.id, digest, state.clock.now_ms()).await? {
+            if admins::use_recovery_code(db, admin.id, digest, state.clock.now_ms()).await? {
                 Ok(())
             } else {
                 Err(wrong())
@@ -266,10 +290,10 @@ pub async fn confirm_access(
 ) -> Result<(), ConsoleError> {
     let (admin, _) =
         admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
-    let attempt = Attempt::new(&admin.username, None, caller.client_ip);
+    let attempt = own_attempt(state, caller, &admin);
     let taken = charge(state, &attempt).await?;
     let outcome = if admin.totp_sealed.is_some() {
-        check_proof(state, &admin, Proof::Code(code.unwrap_or_default())).await
+        check_proof(state, &state.db, &admin, Proof::Code(code.unwrap_or_default())).await
     } else {
         match password_matches(state, &attempt, Some(admin.password_hash.clone()), password.unwrap_or_default()).await {
             Ok(true) => Ok(()),
@@ -290,12 +314,19 @@ pub async fn confirm_access(
     Ok(())
 }
 
+/// A signed-in admin's own re-check, counted like a sign-in from their
+/// browser: strangers failing at `/login` cannot lock them out of it.
+fn own_attempt(state: &AppState, caller: &Caller, admin: &admin::Model) -> Attempt {
+    let browser = caller.known_browser.as_deref().and_then(|value| state.device_key.verify(value));
+    Attempt::new(&admin.username, browser.as_ref(), caller.client_ip)
+}
+
 /// Checks the signed-in admin's current password (throttled, counted like a
 /// sign-in): for changing it, and for turning two-factor off.
 pub async fn check_own_password(state: &AppState, caller: &Caller, typed: &str) -> Result<admin::Model, ConsoleError> {
     let (admin, _) =
         admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
-    let attempt = Attempt::new(&admin.username, None, caller.client_ip);
+    let attempt = own_attempt(state, caller, &admin);
     let taken = charge(state, &attempt).await?;
     let matches = match password_matches(state, &attempt, Some(admin.password_hash.clone()), typed).await {
         Ok(matches) => matches,
@@ -310,8 +341,10 @@ pub async fn check_own_password(state: &AppState, caller: &Caller, typed: &str) 
         return Err(ConsoleError::invalid(Field::Password, "That is not your current password."));
     }
     refund(state, taken).await;
-    // A right password is a fresh proof too.
-    sessions::prove(&state.db, caller.session_id, state.clock.now_ms()).await?;
+    // A right password is a fresh proof, unless two-factor asks for a code as well.
+    if admin.totp_sealed.is_none() {
+        sessions::prove(&state.db, caller.session_id, state.clock.now_ms()).await?;
+    }
     Ok(admin)
 }
 

@@ -61,9 +61,9 @@ pub async fn change_password(
     if new != confirm {
         return Err(ConsoleError::invalid(Field::ConfirmPassword, "The two new passwords are not the same."));
     }
-    check_own_password(state, caller, current).await?;
-    let typed = new.to_owned();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&typed)).await.map_err(internal)?.map_err(internal)?;
+    let admin = check_own_password(state, caller, current).await?;
+    let attempt = crate::server::console::throttle::Attempt::new(&admin.username, None, caller.client_ip);
+    let hash = crate::server::console::auth::hash_in_turn(state, &attempt, new).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     admins::set_password_hash(&txn, caller.admin_id, hash).await?;
     let ended = sessions::end_others(&txn, caller.admin_id, Some(caller.session_id)).await?;

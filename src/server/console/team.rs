@@ -60,7 +60,11 @@ pub async fn invite(state: &AppState, caller: &Caller, username: &str, role_code
         .await
         .map_err(|e| match e {
             InviteError::Username(e) => ConsoleError::invalid(Field::Username, capitalized(&e.to_string())),
-            InviteError::Taken | InviteError::AlreadyInvited => ConsoleError::invalid(Field::Username, e.to_string()),
+            // One answer for both: usernames are unique across accounts, and
+            // an Owner of one account learns no more than that it is not free.
+            InviteError::Taken | InviteError::AlreadyInvited => {
+                ConsoleError::invalid(Field::Username, "That username cannot be invited; choose another one.")
+            }
             InviteError::TooMany => ConsoleError::Conflict(e.to_string()),
             InviteError::Db(e) => e.into(),
             InviteError::Random => internal(e),
@@ -114,6 +118,10 @@ pub async fn change_role(state: &AppState, caller: &Caller, id: i32, role_code: 
     let role = role(role_code)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = admins::set_role(&txn, caller.account_id, id, role).await.map_err(team_error)?;
+    if admins::role_of(&before) == Role::Owner && role != Role::Owner {
+        // Their invitations could bring in new Owners: they go with the role.
+        invitations::cancel_by(&txn, caller.account_id, &before.username, state.clock.now_ms()).await?;
+    }
     if before.role != after.role {
         let from = admins::role_of(&before).label();
         let detail = format!("from {from} to {}", role.label());
@@ -129,6 +137,7 @@ pub async fn remove(state: &AppState, caller: &Caller, id: i32) -> Result<(), Co
     caller.require(Need::Own)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let removed = admins::remove(&txn, caller.account_id, id).await.map_err(team_error)?;
+    invitations::cancel_by(&txn, caller.account_id, &removed.username, state.clock.now_ms()).await?;
     let detail = format!("was {}", admins::role_of(&removed).label());
     audit::record(&txn, caller.audit(Action::AdminRemoved, Some(&removed.username), Some(detail))).await?;
     txn.commit().await?;
@@ -170,15 +179,14 @@ pub async fn join(
     password: &str,
     confirm: &str,
 ) -> Result<SignedIn, ConsoleError> {
-    if invitations::find_valid(&state.db, token, state.clock.now_ms()).await?.is_none() {
-        return Err(no_longer_valid());
-    }
     if password != confirm {
         return Err(ConsoleError::invalid(Field::ConfirmPassword, "The two passwords are not the same."));
     }
     password::check_new(password).map_err(|e| ConsoleError::invalid(Field::Password, capitalized(&e.to_string()) + "."))?;
-    let typed = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&typed)).await.map_err(internal)?.map_err(internal)?;
+    let (invitation, _) =
+        invitations::find_valid(&state.db, token, state.clock.now_ms()).await?.ok_or_else(no_longer_valid)?;
+    let attempt = crate::server::console::throttle::Attempt::new(&invitation.username, None, visitor.client_ip);
+    let hash = crate::server::console::auth::hash_in_turn(state, &attempt, password).await?;
     let now = state.clock.now_ms();
     let txn = crate::db::begin_write(&state.db).await?;
     let (admin, account) = invitations::accept(&txn, token, hash, now).await.map_err(|e| match e {

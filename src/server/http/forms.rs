@@ -111,6 +111,13 @@ pub async fn submit(
     };
     match outcome {
         Ok(SignInStep::Done(SignedIn { session_id, known_browser })) => {
+            if which == Which::Join
+                && let Some(old) = cookie(&parts.headers, policy.session_name())
+                && let Err(e) = crate::db::service::sessions::end_by_cookie(&state.db, old).await
+            {
+                // The browser gets the new session either way; the old one times out.
+                tracing::warn!(error = %e, "could not end the session a join replaced");
+            }
             let to = if which == Which::Join { "/" } else { next.as_deref().unwrap_or("/") };
             let mut response = Redirect::to(to).into_response();
             let headers = response.headers_mut();

@@ -109,9 +109,11 @@ fn navigation_from_here(headers: &HeaderMap) -> bool {
 }
 
 /// The caller a live session stands for.
-fn caller_of(found: sessions::SignedIn, client_ip: IpAddr) -> Caller {
+fn caller_of(found: sessions::SignedIn, client_ip: IpAddr, recently_proved: bool, known_browser: Option<String>) -> Caller {
     let two_factor = found.admin.totp_sealed.is_some();
     Caller {
+        recently_proved,
+        known_browser,
         session_id: found.session.id,
         admin_id: found.admin.id,
         role: admins::role_of(&found.admin),
@@ -193,8 +195,12 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
         None => None,
     };
     let client_ip = request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let proved_at = signed_in.as_ref().map(|found| found.session.proved_at);
-    let caller = signed_in.map(|found| caller_of(found, client_ip));
+    let confirm_ms = settings.confirm_access_secs as i64 * 1000;
+    let known_browser = cookie(request.headers(), policy.known_browser_name()).map(str::to_owned);
+    let caller = signed_in.map(|found| {
+        let recently_proved = now - found.session.proved_at <= confirm_ms;
+        caller_of(found, client_ip, recently_proved, known_browser)
+    });
 
     match (&caller, area) {
         (Some(_), Area::Login) if request.method() == Method::GET => {
@@ -228,11 +234,10 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
                     return refuse(ConsoleError::Unauthenticated);
                 }
                 Some(caller) => {
-                    let confirm_ms = settings.confirm_access_secs as i64 * 1000;
                     let standing = Standing {
                         role: caller.role,
                         must_set_up_two_factor: caller.must_set_up_two_factor,
-                        recently_proved: proved_at.is_some_and(|at| now - at <= confirm_ms),
+                        recently_proved: caller.recently_proved,
                     };
                     if let Err(refused) = roles::decide(endpoint, standing) {
                         tracing::info!(%endpoint, admin = caller.admin_id, ?refused, "refused a server function");
