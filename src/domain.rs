@@ -22,6 +22,8 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod token;
 #[cfg(feature = "ssr")]
+pub mod token_index;
+#[cfg(feature = "ssr")]
 pub mod totp;
 #[cfg(feature = "ssr")]
 pub mod usage;

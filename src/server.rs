@@ -14,3 +14,4 @@ pub mod jobs;
 pub mod public_api;
 pub mod startup;
 pub mod state;
+pub mod usage;

@@ -70,10 +70,10 @@ test.describe("A key's page", () => {
     const details = page.getByRole('region', { name: 'Details' });
     await expect(details).toContainText(`${name} observed (report only)`);
 
-    // A call from elsewhere is let through, and recorded as one that would be refused.
+    // A call from elsewhere is let through, and recorded as one that would be
+    // refused; the caller is told nothing of the list.
     const outside = await whoamiFrom(baseURL!, token, '127.0.0.2');
-    expect(outside).toEqual({ status: 200, reportOnly: 'report-only; outside' });
-    expect((await whoamiFrom(baseURL!, token, '127.0.0.1')).reportOnly).toBeUndefined();
+    expect(outside).toEqual({ status: 200, reportOnly: undefined });
     await page.reload();
     await waitForHydration(page);
     const refused = page.getByRole('table', { name: 'The last refused requests' });
@@ -105,6 +105,40 @@ test.describe("A key's page", () => {
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
     expect(violations).toEqual([]);
+  });
+
+  test('locking an enforced key offers only what it let through, and warns before loosening it', async ({ page, baseURL }) => {
+    const keys = new ApiKeysPage(page);
+    await keys.goto();
+    const acl = unique('Enforced');
+    const made = await page.request.post('/rpc/create_ip_acl', {
+      headers: { Origin: new URL(page.url()).origin },
+      form: { name: acl, entries: '127.0.0.1/32' },
+    });
+    expect(made.ok(), await made.text()).toBe(true);
+    await keys.goto();
+    const name = unique('Enforced key');
+    const token = await keys.createKey(name, acl);
+    expect((await whoamiFrom(baseURL!, token, '127.0.0.1')).status).toBe(200);
+    expect((await whoamiFrom(baseURL!, token, '127.0.0.3')).status).toBe(403);
+
+    await keys.row(name).getByRole('link', { name }).click();
+    await waitForHydration(page);
+    await expect(page.getByRole('table', { name: 'Addresses in the last 30 days' })).toContainText('127.0.0.3 (refused only)');
+    await page.getByRole('button', { name: 'Lock to these addresses' }).click();
+    const lock = page.getByRole('dialog', { name: 'Lock to these addresses' });
+    await expect(lock.getByRole('checkbox', { name: '127.0.0.1', exact: true })).toBeChecked();
+    await expect(lock.getByRole('checkbox', { name: '127.0.0.3 (refused only)' })).not.toBeChecked();
+    const reportFirst = lock.getByRole('checkbox', { name: 'Report only first' });
+    await expect(reportFirst).not.toBeChecked();
+    await expect(lock.getByText('will be let through until you switch Report only off')).toHaveCount(0);
+    await reportFirst.check();
+    await expect(reportFirst).toHaveAccessibleDescription(/addresses it refuses will be let through until you switch Report only off/);
+    await reportFirst.uncheck();
+    await lock.getByRole('button', { name: 'Create and use' }).click();
+    await expect(lock).toBeHidden();
+    expect((await whoamiFrom(baseURL!, token, '127.0.0.3')).status).toBe(403);
+    expect((await whoamiFrom(baseURL!, token, '127.0.0.1')).status).toBe(200);
   });
 
   test("a key's page that no longer exists says so", async ({ page }) => {

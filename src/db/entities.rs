@@ -10,6 +10,7 @@ pub mod ip_acl;
 pub mod key_address;
 pub mod key_refusal;
 pub mod key_usage_hour;
+pub mod known_browser;
 pub mod recovery_code;
 pub mod session;
 pub mod sign_in_challenge;

@@ -9,6 +9,7 @@ mod m20261128_000004_key_tokens;
 mod m20261128_000005_key_name_search;
 mod m20261128_000006_key_usage;
 mod m20261206_000007_team;
+mod m20261206_000008_second_review;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_key_name_search::Migration),
             Box::new(m20261128_000006_key_usage::Migration),
             Box::new(m20261206_000007_team::Migration),
+            Box::new(m20261206_000008_second_review::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod api_keys;
 pub mod audit;
 pub mod invitations;
+pub mod known_browsers;
 pub mod ip_acls;
 pub mod sessions;
 pub mod throttle;

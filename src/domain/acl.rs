@@ -143,6 +143,12 @@ impl Acl {
         self.v4.len() + self.v6.len()
     }
 
+    /// Lets every IPv4 and every IPv6 address through (`0.0.0.0/0` and `::/0`).
+    pub fn allows_any(&self) -> bool {
+        let any = |v4: bool| self.entries().any(|net| net.prefix_len() == 0 && matches!(net, IpNet::V4(_)) == v4);
+        any(true) && any(false)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -362,5 +368,13 @@ mod properties {
             let expected = nets.iter().any(|n| n.contains(&ip) || mapped.is_some_and(|m| n.contains(&m)));
             prop_assert_eq!(acl.allows(ip), expected);
         }
+    }
+
+    #[test]
+    fn any_address_means_both_families() {
+        let parsed = |text: &str| Acl::parse(text).unwrap().acl;
+        assert!(parsed("0.0.0.0/0\n::/0").allows_any());
+        assert!(!parsed("0.0.0.0/0").allows_any(), "IPv6 is still refused");
+        assert!(!parsed("10.0.0.0/8\n::/0").allows_any());
     }
 }

@@ -6,7 +6,6 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 
@@ -54,13 +53,15 @@ impl MasterKey {
         Self { cipher: Aes256Gcm::new(bytes.into()), secret: *bytes }
     }
 
-    /// A key for another purpose (`label`), derived so that it says nothing
-    /// about the master key or about keys of other purposes: HMAC-SHA256 of
-    /// the label under the master key, as HKDF's expand step does.
+    /// A key for another purpose (`label`), derived with HKDF-SHA256
+    /// (RFC 5869, the `hkdf` crate) so that it says nothing about the master
+    /// key, which seals tokens, or about keys of other purposes.
     pub fn derive(&self, label: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(label.as_bytes());
-        mac.finalize().into_bytes().into()
+        let mut okm = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(Some(b"textpeak"), &self.secret)
+            .expand(label.as_bytes(), &mut okm)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        okm
     }
 
     pub fn from_base64(encoded: &str) -> Result<Self, MasterKeyError> {
@@ -153,6 +154,18 @@ mod tests {
     #[test]
     fn debug_hides_the_key() {
         assert_eq!(format!("{:?}", key(7)), "MasterKey(..)");
+    }
+
+    #[test]
+    fn derivation_is_rfc_5869_hkdf_sha256() {
+        // RFC 5869 appendix A.1's inputs, salt and info as the test case gives them.
+        let ikm = [0x0b_u8; 22];
+        let salt: Vec<u8> = (0x00..=0x0c).collect();
+        let info: Vec<u8> = (0xf0..=0xf9).collect();
+        let mut okm = [0u8; 42];
+        hkdf::Hkdf::<Sha256>::new(Some(&salt), &ikm).expand(&info, &mut okm).unwrap();
+        let hex: String = okm.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
     }
 
     #[test]

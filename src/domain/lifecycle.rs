@@ -55,11 +55,14 @@ pub enum Refusal {
 /// expiry is already past it: "expires at T" means "works before T".
 pub fn check(
     token_expires_at: Option<i64>,
+    token_ended: bool,
     disabled: bool,
     key_expires_at: Option<i64>,
     now: i64,
 ) -> Result<(), Refusal> {
-    if token_expires_at.is_some_and(|at| at <= now) {
+    // An ended token is refused whatever `now` says: a reader whose clock
+    // runs behind the writer's must not honour it for the difference.
+    if token_ended || token_expires_at.is_some_and(|at| at <= now) {
         return Err(Refusal::TokenExpired);
     }
     if disabled {
@@ -219,13 +222,14 @@ mod tests {
 
     #[test]
     fn a_token_works_until_the_instant_it_expires() {
-        assert_eq!(check(Some(T0 + 1), false, None, T0), Ok(()));
-        assert_eq!(check(Some(T0), false, None, T0), Err(Refusal::TokenExpired));
-        assert_eq!(check(None, true, None, T0), Err(Refusal::KeyDisabled));
-        assert_eq!(check(None, false, Some(T0), T0), Err(Refusal::KeyExpired));
-        assert_eq!(check(None, false, Some(T0 + 1), T0), Ok(()));
+        assert_eq!(check(Some(T0 + 1), false, false, None, T0), Ok(()));
+        assert_eq!(check(Some(T0), false, false, None, T0), Err(Refusal::TokenExpired));
+        assert_eq!(check(Some(T0 + 1), true, false, None, T0), Err(Refusal::TokenExpired), "ended, whatever the clock");
+        assert_eq!(check(None, false, true, None, T0), Err(Refusal::KeyDisabled));
+        assert_eq!(check(None, false, false, Some(T0), T0), Err(Refusal::KeyExpired));
+        assert_eq!(check(None, false, false, Some(T0 + 1), T0), Ok(()));
         // An old token past its grace says so, whatever else holds.
-        assert_eq!(check(Some(T0 - 1), true, Some(T0 - 1), T0), Err(Refusal::TokenExpired));
+        assert_eq!(check(Some(T0 - 1), false, true, Some(T0 - 1), T0), Err(Refusal::TokenExpired));
     }
 
     #[test]

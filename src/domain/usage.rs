@@ -8,7 +8,9 @@
 //! [`MAX_ADDRESSES`] addresses, cut back to the most recently seen
 //! [`MAX_ADDRESSES`] when it gets there (and to that many wherever they are
 //! written or shown), and the refusals of all keys share one buffer of
-//! [`MAX_REFUSALS`].
+//! [`MAX_REFUSALS`], in which each account keeps a fair share: when it is
+//! full, the account holding the most gives up its oldest, so one
+//! account's flood cannot push out another's records.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -94,6 +96,11 @@ pub struct AddressStats {
     pub refused: i64,
     pub would_refuse: i64,
     pub last_seen: i64,
+    /// The token of the latest use that was let through (0: none was), so a
+    /// page can tell an address seen only with a token that has since ended.
+    pub last_token: i32,
+    /// When that use was.
+    pub last_allowed: i64,
 }
 
 impl AddressStats {
@@ -102,13 +109,36 @@ impl AddressStats {
         self.refused += other.refused;
         self.would_refuse += other.would_refuse;
         self.last_seen = self.last_seen.max(other.last_seen);
+        if other.last_allowed > self.last_allowed {
+            self.last_allowed = other.last_allowed;
+            self.last_token = other.last_token;
+        }
     }
+
+    /// Every request from here was refused (a thief the IP ACL stopped, or
+    /// a holder of a disabled or expired key).
+    pub fn refused_only(&self) -> bool {
+        self.requests > 0 && self.refused == self.requests
+    }
+}
+
+/// One use of a real key's token, as the verifier saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Use {
+    pub key_id: i32,
+    pub account_id: i32,
+    /// The token presented (a key has two while an old one is in its grace).
+    pub token_id: i32,
+    pub at: i64,
+    pub ip: IpAddr,
+    pub outcome: Outcome,
 }
 
 /// A refused use (or one a report-only ACL let through).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub key_id: i32,
+    pub account_id: i32,
     pub at: i64,
     pub ip: IpAddr,
     pub reason: Reason,
@@ -145,8 +175,9 @@ impl KeyUsage {
         self.addresses_dropped += (seen.len() - MAX_ADDRESSES) as i64;
     }
 
-    fn record(&mut self, at: i64, ip: IpAddr, outcome: Outcome) {
-        if !matches!(outcome, Outcome::Refused(_)) && self.last_allowed.is_none_or(|(last, _)| last <= at) {
+    fn record(&mut self, at: i64, ip: IpAddr, token_id: i32, outcome: Outcome) {
+        let allowed = !matches!(outcome, Outcome::Refused(_));
+        if allowed && self.last_allowed.is_none_or(|(last, _)| last <= at) {
             self.last_allowed = Some((at, ip));
         }
         self.hours.entry(hour_of(at)).or_default().add(outcome);
@@ -161,6 +192,78 @@ impl KeyUsage {
             Outcome::Allowed => {}
         }
         stats.last_seen = stats.last_seen.max(at);
+        if allowed && at >= stats.last_allowed {
+            stats.last_allowed = at;
+            stats.last_token = token_id;
+        }
+    }
+}
+
+/// Refused uses waiting to be written, at most [`MAX_REFUSALS`] in all, each
+/// account in its own queue.
+#[derive(Debug, Clone, Default)]
+pub struct RefusalBuffer {
+    by_account: HashMap<i32, VecDeque<Refusal>>,
+    len: usize,
+    dropped: u64,
+}
+
+impl RefusalBuffer {
+    /// Keeps `refusal`; when full, the account holding the most (the one
+    /// flooding) loses its oldest.
+    pub fn push(&mut self, refusal: Refusal) {
+        if self.len >= MAX_REFUSALS {
+            let largest = self.by_account.iter().max_by_key(|(_, queue)| queue.len()).map(|(account, _)| *account);
+            if let Some(queue) = largest.and_then(|account| self.by_account.get_mut(&account)) {
+                queue.pop_front();
+                self.len -= 1;
+                self.dropped += 1;
+            }
+            self.by_account.retain(|_, queue| !queue.is_empty());
+        }
+        self.by_account.entry(refusal.account_id).or_default().push_back(refusal);
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many were dropped since the last flush.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The dropped count was reported; what is put back starts from nothing.
+    pub fn forget_dropped(&mut self) {
+        self.dropped = 0;
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Refusal> {
+        self.by_account.values().flatten()
+    }
+
+    pub fn of_account(&self, account_id: i32) -> usize {
+        self.by_account.get(&account_id).map_or(0, VecDeque::len)
+    }
+
+    pub fn of_key(&self, key_id: i32) -> Vec<Refusal> {
+        self.iter().filter(|r| r.key_id == key_id).copied().collect()
+    }
+
+    /// Puts back what a flush could not write, older than what came since.
+    fn restore(&mut self, unwritten: RefusalBuffer) {
+        let newer = std::mem::take(self);
+        self.dropped = newer.dropped + unwritten.dropped;
+        let mut all: Vec<Refusal> = unwritten.iter().chain(newer.iter()).copied().collect();
+        all.sort_by_key(|r| r.at);
+        for refusal in all {
+            self.push(refusal);
+        }
     }
 }
 
@@ -168,25 +271,20 @@ impl KeyUsage {
 #[derive(Debug, Clone, Default)]
 pub struct Recorded {
     pub keys: HashMap<i32, KeyUsage>,
-    pub refusals: VecDeque<Refusal>,
-    /// Refusals dropped because the buffer was full before a flush.
-    pub refusals_dropped: u64,
+    pub refusals: RefusalBuffer,
 }
 
 impl Recorded {
     /// Adds one use of a real key's token (unknown tokens are never recorded).
-    pub fn record(&mut self, key_id: i32, at: i64, ip: IpAddr, outcome: Outcome) {
-        self.keys.entry(key_id).or_default().record(at, ip, outcome);
+    pub fn record(&mut self, one: Use) {
+        let Use { key_id, account_id, token_id, at, ip, outcome } = one;
+        self.keys.entry(key_id).or_default().record(at, ip, token_id, outcome);
         let (reason, report_only) = match outcome {
             Outcome::Refused(reason) => (reason, false),
             Outcome::WouldBeRefused => (Reason::IpNotAllowed, true),
             Outcome::Allowed => return,
         };
-        if self.refusals.len() >= MAX_REFUSALS {
-            self.refusals.pop_front();
-            self.refusals_dropped += 1;
-        }
-        self.refusals.push_back(Refusal { key_id, at, ip, reason, report_only });
+        self.refusals.push(Refusal { key_id, account_id, at, ip, reason, report_only });
     }
 
     /// Puts back what a flush could not write, under anything recorded since.
@@ -208,14 +306,7 @@ impl Recorded {
             }
             now.addresses_dropped += usage.addresses_dropped;
         }
-        let mut refusals = unwritten.refusals;
-        refusals.extend(std::mem::take(&mut self.refusals));
-        while refusals.len() > MAX_REFUSALS {
-            refusals.pop_front();
-            self.refusals_dropped += 1;
-        }
-        self.refusals = refusals;
-        self.refusals_dropped += unwritten.refusals_dropped;
+        self.refusals.restore(unwritten.refusals);
     }
 }
 
@@ -227,6 +318,11 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    /// A use of key `key_id` (account 1, token `key_id`).
+    fn one(key_id: i32, at: i64, ip: IpAddr, outcome: Outcome) -> Use {
+        Use { key_id, account_id: 1, token_id: key_id, at, ip, outcome }
     }
 
     #[test]
@@ -241,15 +337,15 @@ mod tests {
     fn uses_count_per_hour_and_address() {
         let mut recorded = Recorded::default();
         let a = ip("192.0.2.1");
-        recorded.record(7, T0 + HOUR_MS - 1, a, Outcome::Allowed);
-        recorded.record(7, T0 + HOUR_MS, a, Outcome::Refused(Reason::KeyDisabled));
-        recorded.record(7, T0 + HOUR_MS + 5, ip("192.0.2.2"), Outcome::WouldBeRefused);
+        recorded.record(one(7, T0 + HOUR_MS - 1, a, Outcome::Allowed));
+        recorded.record(one(7, T0 + HOUR_MS, a, Outcome::Refused(Reason::KeyDisabled)));
+        recorded.record(one(7, T0 + HOUR_MS + 5, ip("192.0.2.2"), Outcome::WouldBeRefused));
         let usage = &recorded.keys[&7];
         assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, refused: 0, would_refuse: 0 });
         assert_eq!(usage.hours[&(hour_of(T0) + 1)], Counts { allowed: 1, refused: 1, would_refuse: 1 });
         assert_eq!(
             usage.addresses[&a],
-            AddressStats { requests: 2, refused: 1, would_refuse: 0, last_seen: T0 + HOUR_MS }
+            AddressStats { requests: 2, refused: 1, would_refuse: 0, last_seen: T0 + HOUR_MS, last_token: 7, last_allowed: T0 + HOUR_MS - 1 }
         );
         assert_eq!(usage.last_allowed, Some((T0 + HOUR_MS + 5, ip("192.0.2.2"))), "a refused use is not a use");
         let reasons: Vec<(Reason, bool)> = recorded.refusals.iter().map(|r| (r.reason, r.report_only)).collect();
@@ -261,13 +357,13 @@ mod tests {
         let mut recorded = Recorded::default();
         let numbered = |i: i64| ip(&format!("10.0.{}.{}", i / 250, i % 250));
         for i in 0..2 * MAX_ADDRESSES as i64 {
-            recorded.record(1, T0 + i, numbered(i), Outcome::Allowed);
+            recorded.record(one(1, T0 + i, numbered(i), Outcome::Allowed));
         }
         assert_eq!(recorded.keys[&1].addresses.len(), 2 * MAX_ADDRESSES);
         assert_eq!(recorded.keys[&1].addresses_dropped, 0);
         // The first address is seen again: it is among the most recent now.
-        recorded.record(1, T0 + 1000, numbered(0), Outcome::Allowed);
-        recorded.record(1, T0 + 1001, ip("192.0.2.9"), Outcome::Allowed);
+        recorded.record(one(1, T0 + 1000, numbered(0), Outcome::Allowed));
+        recorded.record(one(1, T0 + 1001, ip("192.0.2.9"), Outcome::Allowed));
         let usage = &recorded.keys[&1];
         assert_eq!(usage.addresses.len(), MAX_ADDRESSES + 1);
         assert_eq!(usage.addresses_dropped, MAX_ADDRESSES as i64);
@@ -280,7 +376,7 @@ mod tests {
         assert!(usage.addresses.contains_key(&ip("192.0.2.9")));
         // A known address never makes room, however many there are.
         let before = usage.addresses_dropped;
-        recorded.record(1, T0 + 1002, numbered(150), Outcome::Allowed);
+        recorded.record(one(1, T0 + 1002, numbered(150), Outcome::Allowed));
         assert_eq!(recorded.keys[&1].addresses_dropped, before);
     }
 
@@ -288,19 +384,50 @@ mod tests {
     fn the_refusal_buffer_drops_the_oldest_and_counts_them() {
         let mut recorded = Recorded::default();
         for i in 0..(MAX_REFUSALS as i64 + 3) {
-            recorded.record(1, T0 + i, ip("192.0.2.1"), Outcome::Refused(Reason::IpNotAllowed));
+            recorded.record(one(1, T0 + i, ip("192.0.2.1"), Outcome::Refused(Reason::IpNotAllowed)));
         }
         assert_eq!(recorded.refusals.len(), MAX_REFUSALS);
-        assert_eq!(recorded.refusals_dropped, 3);
-        assert_eq!(recorded.refusals.front().unwrap().at, T0 + 3);
+        assert_eq!(recorded.refusals.dropped(), 3);
+        assert_eq!(recorded.refusals.iter().map(|r| r.at).min(), Some(T0 + 3));
+    }
+
+    /// One account's flood used to push every other account's records out.
+    #[test]
+    fn a_flooding_account_gives_up_its_own_oldest_first() {
+        let mut recorded = Recorded::default();
+        let quiet = Use { account_id: 2, ..one(20, T0, ip("198.51.100.1"), Outcome::Refused(Reason::IpNotAllowed)) };
+        for i in 0..10 {
+            recorded.record(Use { at: T0 + i, ..quiet });
+        }
+        for i in 0..(2 * MAX_REFUSALS as i64) {
+            recorded.record(one(1, T0 + 100 + i, ip("192.0.2.1"), Outcome::Refused(Reason::KeyDisabled)));
+        }
+        assert_eq!(recorded.refusals.len(), MAX_REFUSALS);
+        assert_eq!(recorded.refusals.of_account(2), 10, "the quiet account keeps all of its own");
+        assert_eq!(recorded.refusals.of_account(1), MAX_REFUSALS - 10);
+        assert_eq!(recorded.refusals.dropped(), MAX_REFUSALS as u64 + 10);
+    }
+
+    #[test]
+    fn an_address_remembers_the_token_it_was_last_let_through_with() {
+        let mut recorded = Recorded::default();
+        let a = ip("192.0.2.1");
+        recorded.record(Use { token_id: 3, ..one(1, T0, a, Outcome::Allowed) });
+        recorded.record(Use { token_id: 4, ..one(1, T0 + 1, a, Outcome::Refused(Reason::TokenExpired)) });
+        let stats = recorded.keys[&1].addresses[&a];
+        assert_eq!((stats.last_token, stats.last_allowed), (3, T0), "a refused use changes nothing");
+        assert!(!stats.refused_only());
+        let b = ip("192.0.2.2");
+        recorded.record(one(1, T0 + 2, b, Outcome::Refused(Reason::IpNotAllowed)));
+        assert!(recorded.keys[&1].addresses[&b].refused_only());
     }
 
     #[test]
     fn what_could_not_be_written_merges_with_what_came_since() {
         let mut unwritten = Recorded::default();
-        unwritten.record(1, T0, ip("192.0.2.1"), Outcome::Allowed);
+        unwritten.record(one(1, T0, ip("192.0.2.1"), Outcome::Allowed));
         let mut now = Recorded::default();
-        now.record(1, T0 + 10, ip("192.0.2.1"), Outcome::Refused(Reason::KeyExpired));
+        now.record(one(1, T0 + 10, ip("192.0.2.1"), Outcome::Refused(Reason::KeyExpired)));
         now.restore(unwritten);
         let usage = &now.keys[&1];
         assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, refused: 1, would_refuse: 0 });
@@ -314,11 +441,11 @@ mod tests {
         let numbered = |i: i64| ip(&format!("10.1.{}.{}", i / 250, i % 250));
         let mut unwritten = Recorded::default();
         for i in 0..150 {
-            unwritten.record(1, T0 + i, numbered(i), Outcome::Allowed);
+            unwritten.record(one(1, T0 + i, numbered(i), Outcome::Allowed));
         }
         let mut now = Recorded::default();
         for i in 150..250 {
-            now.record(1, T0 + i, numbered(i), Outcome::Allowed);
+            now.record(one(1, T0 + i, numbered(i), Outcome::Allowed));
         }
         now.restore(unwritten);
         let usage = &now.keys[&1];

@@ -222,6 +222,10 @@ pub struct AddressRow {
     pub refused: i64,
     pub would_refuse: i64,
     pub last_seen: i64,
+    /// Every request from here was refused.
+    pub refused_only: bool,
+    /// Let through only with a token that has since ended (rolled out).
+    pub ended_token_only: bool,
 }
 
 /// A refused use, or one a report-only IP ACL let through ("would be refused").
@@ -239,6 +243,8 @@ pub struct RefusalRow {
 pub struct KeyDetails {
     pub key: ApiKeySummary,
     pub ip_acl_report_only: bool,
+    /// The key's IP ACL lets every address through: locking cannot loosen it.
+    pub ip_acl_allows_any: bool,
     /// The Edit dialog's choices.
     pub ip_acls: Vec<IpAclChoice>,
     /// The last 30 days, oldest first, every day present (zero without traffic).

@@ -34,12 +34,16 @@ pub struct Caller {
     pub client_ip: IpAddr,
     /// The request's known-browser cookie, for throttling this admin's own re-checks.
     pub known_browser: Option<String>,
+    /// The request's time on the application's clock: what it changes and
+    /// the audit entries that record it carry this one instant.
+    pub now: i64,
 }
 
 impl Caller {
     /// An audit entry for something this admin did.
     pub fn audit<'a>(&'a self, action: Action, subject: Option<&'a str>, detail: Option<String>) -> Entry<'a> {
         Entry {
+            at: self.now,
             account_id: self.account_id,
             admin: &self.username,
             client_ip: self.client_ip.to_string(),

@@ -13,6 +13,8 @@
 //! abandoned, which runs however the future ends. Forgetting too much costs
 //! one database lookup; forgetting too little would let a deleted key pass.
 
+use crate::domain::token_index::Prefix;
+use crate::server::public_api::cache::Touch;
 use crate::server::public_api::verifier::Verifier;
 use crate::server::state::AppState;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement};
@@ -21,14 +23,20 @@ use std::future::Future;
 /// What a change touched, as the verifier sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// A key was created, edited or deleted: its tokens are read afresh.
+    /// A key was edited, rolled, disabled or deleted: its tokens are read afresh.
     Key(i32),
     /// An IP ACL was edited or deleted: every key on it is read afresh.
     Acl(i32),
+    /// A token was made (a new key, a roll): every instance's token index
+    /// learns it, or it would refuse it as made up.
+    Token(Prefix),
 }
 
 /// The channel instances announce and hear changes on.
 pub const CHANNEL: &str = "textpeak_changes";
+/// What each instance sends on the channel every few seconds, so that a
+/// listening connection that hears nothing knows it is no longer heard.
+pub const HEARTBEAT: &str = "p";
 
 /// Commits `txn` and sends `changes` to the verifier, cancel-safely, and to
 /// every other instance on PostgreSQL.
@@ -44,38 +52,58 @@ pub async fn commit(state: &AppState, txn: DatabaseTransaction, changes: &[Chang
     commit_with(&state.verifier, changes, txn.commit()).await
 }
 
-/// `k12,a3`: key 12 and IP ACL 3 changed.
+/// `k12,a3,t00ff…`: key 12 and IP ACL 3 changed, a token with that digest prefix was made.
 pub fn encode(changes: &[Change]) -> String {
     changes
         .iter()
         .map(|change| match change {
             Change::Key(id) => format!("k{id}"),
             Change::Acl(id) => format!("a{id}"),
+            Change::Token(prefix) => format!("t{prefix:016x}"),
         })
         .collect::<Vec<_>>()
         .join(",")
 }
 
-/// The changes a notification names; `None` if it cannot be read.
+/// The changes a notification names (none for a heartbeat); `None` if it cannot be read.
 pub fn decode(payload: &str) -> Option<Vec<Change>> {
+    if payload == HEARTBEAT {
+        return Some(Vec::new());
+    }
     payload
         .split(',')
         .map(|part| match part.split_at_checked(1)? {
             ("k", id) => id.parse().ok().map(Change::Key),
             ("a", id) => id.parse().ok().map(Change::Acl),
+            ("t", hex) if hex.len() == 16 => u64::from_str_radix(hex, 16).ok().map(Change::Token),
             _ => None,
         })
         .collect()
 }
 
-/// Tells the verifier about changes (made here, or heard from another instance).
-pub fn forget(verifier: &Verifier, changes: &[Change]) {
+fn touches(changes: &[Change]) -> Vec<Touch> {
+    changes
+        .iter()
+        .filter_map(|change| match *change {
+            Change::Key(id) => Some(Touch::Key(id)),
+            Change::Acl(id) => Some(Touch::Acl(id)),
+            Change::Token(_) => None,
+        })
+        .collect()
+}
+
+fn learn(verifier: &Verifier, changes: &[Change]) {
     for change in changes {
-        match *change {
-            Change::Key(id) => verifier.forget_key(id),
-            Change::Acl(id) => verifier.forget_acl(id),
+        if let Change::Token(prefix) = change {
+            verifier.tokens().learn(*prefix);
         }
     }
+}
+
+/// Tells the verifier about changes heard from another instance.
+pub fn forget(verifier: &Verifier, changes: &[Change]) {
+    learn(verifier, changes);
+    verifier.cache().forget(&touches(changes));
 }
 
 /// [`commit`] with the commit itself given as a future (tests hold it at the
@@ -85,19 +113,33 @@ pub async fn commit_with(
     changes: &[Change],
     commit: impl Future<Output = Result<(), DbErr>>,
 ) -> Result<(), DbErr> {
-    let _forget = ForgetOnDrop { verifier, changes };
-    verifier.begin_change();
-    commit.await
+    // New tokens are known before the commit: a request that comes the
+    // moment it lands finds them (a rolled-back one is a harmless extra).
+    learn(verifier, changes);
+    verifier.cache().begin_change();
+    let mut guard = ForgetOnDrop { verifier, changes, settled: false };
+    let result = commit.await;
+    guard.settled = true;
+    result
 }
 
 struct ForgetOnDrop<'a> {
     verifier: &'a Verifier,
     changes: &'a [Change],
+    /// The commit returned (done or failed); false if it was abandoned.
+    settled: bool,
 }
 
 impl Drop for ForgetOnDrop<'_> {
     fn drop(&mut self) {
-        forget(self.verifier, self.changes);
+        let touched = touches(self.changes);
+        if self.settled {
+            self.verifier.cache().forget(&touched);
+        } else {
+            // Dropped mid-commit: on SQLite the COMMIT may still land after
+            // this runs, and a lookup in between would cache the old state.
+            self.verifier.cache().unsettle(&touched);
+        }
     }
 }
 
@@ -140,11 +182,52 @@ mod tests {
 
     #[test]
     fn notifications_name_what_changed() {
-        let changes = [Change::Key(12), Change::Acl(3)];
-        assert_eq!(encode(&changes), "k12,a3");
-        assert_eq!(decode("k12,a3"), Some(changes.to_vec()));
-        for junk in ["", "x1", "k", "kk", "k1,", "a-"] {
+        let changes = [Change::Key(12), Change::Acl(3), Change::Token(0x00ff_0000_0000_0001)];
+        assert_eq!(encode(&changes), "k12,a3,t00ff000000000001");
+        assert_eq!(decode("k12,a3,t00ff000000000001"), Some(changes.to_vec()));
+        assert_eq!(decode(HEARTBEAT), Some(vec![]));
+        for junk in ["", "x1", "k", "kk", "k1,", "a-", "t12", "tzzzzzzzzzzzzzzzz"] {
             assert_eq!(decode(junk), None, "{junk:?}");
+        }
+    }
+
+    /// On SQLite, a COMMIT abandoned by its request can land after the drop
+    /// guard ran; a lookup in that gap used to cache the deleted key for 30 s.
+    #[tokio::test]
+    async fn an_abandoned_commit_keeps_its_key_out_of_the_cache_until_it_settles() {
+        use crate::server::public_api::cache::{Cached, CachedAcl, CachedKey};
+        use std::sync::Arc;
+        use std::time::Instant;
+        let entry = |key_id: i32| {
+            let key = CachedKey {
+                key_id,
+                account_id: 1,
+                token_id: key_id,
+                name: "k".into(),
+                acl_id: 1,
+                disabled: false,
+                key_expires_at: None,
+                token_expires_at: None,
+                token_ended: false,
+                loaded: Instant::now(),
+            };
+            let acl = CachedAcl { name: "a".into(), acl: crate::domain::acl::Acl::from_stored("0.0.0.0/0"), report_only: false };
+            (key, Arc::new(acl))
+        };
+        let verifier = Verifier::default();
+        let stuck = async {
+            std::future::pending::<()>().await;
+            Ok(())
+        };
+        let change = commit_with(&verifier, &[Change::Key(7)], stuck);
+        assert!(tokio::time::timeout(Duration::from_millis(20), change).await.is_err());
+        // Lookups in the gap read the key as it still is: key 7's is not kept, another key's is.
+        for id in [7, 8] {
+            let digest = crate::domain::crypto::digest(Token::generate().unwrap().expose());
+            let (key, acl) = entry(id);
+            verifier.cache().keep(verifier.cache().generation(), digest, key, 1, acl);
+            let kept = matches!(verifier.cache().get(&digest, Instant::now()), Cached::Hit(..));
+            assert_eq!(kept, id == 8, "key {id}");
         }
     }
 
@@ -155,5 +238,24 @@ mod tests {
         let failed = async { Err(DbErr::Custom("disk full".into())) };
         assert!(commit_with(&verifier, &[Change::Acl(1)], failed).await.is_err());
         assert_eq!(verifier.cached_keys(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_new_token_is_known_before_its_commit_lands() {
+        let verifier = Verifier::default();
+        let db = crate::db::connect("sqlite::memory:").await.unwrap();
+        verifier.tokens().reload(&db).await.unwrap();
+        let t = Token::generate().unwrap();
+        let d = crate::domain::crypto::digest(t.expose());
+        assert_eq!(verifier.tokens().may_exist(&d), Some(false));
+        let prefix = crate::domain::token_index::prefix(&d);
+        let seen = std::cell::Cell::new(None);
+        commit_with(&verifier, &[Change::Token(prefix)], async {
+            seen.set(verifier.tokens().may_exist(&d));
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(seen.get(), Some(true));
     }
 }

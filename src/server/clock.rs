@@ -19,4 +19,10 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::Relaxed);
     }
+
+    /// Sets this clock this many milliseconds off the wall clock, either way
+    /// (tests: an instance whose clock runs behind another's).
+    pub fn set_offset_ms(&self, offset: i64) {
+        self.offset_ms.store(offset, Ordering::Relaxed);
+    }
 }

@@ -1,12 +1,14 @@
 //! Background work, each job started with the server and stopped with it:
 //! writing what tokens did ("last used", hourly counts, addresses, refusals;
-//! coalesced, never per request), forgetting what the sign-in and
-//! unknown-token limits and the 90-day usage history no longer need, and, on PostgreSQL,
-//! hearing other instances' changes (`listener`).
+//! coalesced, never per request); forgetting what the sign-in and
+//! unknown-token limits, the 90-day usage history and the audit log's
+//! retention no longer need; keeping the token index current (catching up
+//! on tokens other processes made, and an hourly rebuild that drops deleted
+//! ones); and, on PostgreSQL, hearing other instances' changes (`listener`)
+//! and sending the heartbeat that lets every listener know it still hears.
 
 pub mod listener;
 
-use crate::db::service::now_ms;
 use crate::server::state::AppState;
 use sea_orm::DbBackend;
 use std::future::Future;
@@ -18,6 +20,10 @@ use tokio::task::JoinHandle;
 pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
 /// Idle throttle and limit entries are forgotten this often, so their memory stays bounded.
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the token index adds the tokens other processes made.
+pub const CATCH_UP_INTERVAL: Duration = Duration::from_secs(2);
+/// How often the token index is rebuilt, dropping deleted tokens.
+pub const REBUILD_INTERVAL: Duration = Duration::from_secs(3600);
 
 pub struct Jobs {
     state: AppState,
@@ -36,10 +42,20 @@ impl Jobs {
             let state = state.clone();
             every(PRUNE_INTERVAL, stopped.clone(), move || prune(state.clone()))
         };
-        let mut running = vec![flush, prune];
+        let catch_up = {
+            let state = state.clone();
+            every(CATCH_UP_INTERVAL, stopped.clone(), move || catch_up(state.clone()))
+        };
+        let rebuild = {
+            let state = state.clone();
+            every(REBUILD_INTERVAL, stopped.clone(), move || rebuild(state.clone()))
+        };
+        let mut running = vec![flush, prune, catch_up, rebuild];
         if state.db.get_database_backend() == DbBackend::Postgres {
             let url = state.settings.database_url.clone();
-            running.push(tokio::spawn(listener::run(url, state.verifier.clone(), stopped)));
+            running.push(tokio::spawn(listener::run(url, state.db.clone(), state.verifier.clone(), stopped.clone())));
+            let state = state.clone();
+            running.push(every(listener::HEARTBEAT_EVERY, stopped, move || heartbeat(state.clone())));
         }
         Jobs { state: state.clone(), stop, running }
     }
@@ -75,8 +91,35 @@ where
 }
 
 async fn flush_usage(state: AppState) {
-    if let Err(e) = state.verifier.flush_usage(&state.db).await {
+    if let Err(e) = state.usage.flush(&state.db).await {
         tracing::error!(error = %e, "could not record the last uses of API keys");
+    }
+}
+
+/// Tokens made since the last catch-up (and a minute before, for slow commits).
+async fn catch_up(state: AppState) {
+    let since = state.clock.now_ms() - crate::server::public_api::tokens::CATCH_UP_OVERLAP_MS;
+    if let Err(e) = state.verifier.tokens().catch_up(&state.db, since).await {
+        tracing::debug!(error = %e, "could not catch up on new tokens");
+    }
+}
+
+async fn rebuild(state: AppState) {
+    if let Err(e) = state.verifier.tokens().reload(&state.db).await {
+        tracing::warn!(error = %e, "could not rebuild the token index");
+    }
+}
+
+/// Heard by every listener, this one's included: proof the channel works.
+async fn heartbeat(state: AppState) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let ping = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [crate::server::changes::CHANNEL.into(), crate::server::changes::HEARTBEAT.into()],
+    );
+    if let Err(e) = state.db.execute_raw(ping).await {
+        tracing::debug!(error = %e, "could not send the heartbeat");
     }
 }
 
@@ -90,7 +133,14 @@ pub async fn prune(state: AppState) {
     if let Err(e) = crate::db::service::usage::prune_hours(&state.db, oldest_kept).await {
         tracing::warn!(error = %e, "could not prune old hourly counts");
     }
-    if let Err(e) = state.throttle.prune(&state.db, now_ms()).await {
+    if let Err(e) = state.throttle.prune(&state.db, state.clock.now_ms()).await {
         tracing::warn!(error = %e, "could not prune the sign-in throttle");
+    }
+    if let Err(e) = crate::db::service::known_browsers::prune(&state.db, state.clock.now_ms()).await {
+        tracing::warn!(error = %e, "could not prune known browsers");
+    }
+    let retention = state.settings.audit_retention_days as i64 * crate::domain::lifecycle::DAY_MS;
+    if let Err(e) = crate::db::service::audit::prune(&state.db, state.clock.now_ms() - retention).await {
+        tracing::warn!(error = %e, "could not prune the audit log");
     }
 }

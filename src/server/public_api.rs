@@ -1,5 +1,7 @@
 //! The TextPeak API's own endpoints under `/api/v1`, authenticated by API key.
 
+pub mod cache;
+pub mod tokens;
 pub mod unknown_tokens;
 pub mod verifier;
 
@@ -17,32 +19,18 @@ use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The key a request authenticated with, from an address its IP ACL allows.
+/// The key a request authenticated with, from an address its IP ACL allows
+/// (or reports on). What the caller is told says nothing about the IP ACL:
+/// a token holder outside it must not learn which list it is, nor that a
+/// report-only list will be enforced later.
 #[derive(Debug, Clone)]
 pub struct ApiCaller {
     pub key_id: i32,
     pub account_id: i32,
     pub name: Arc<str>,
-    pub ip_acl: Arc<str>,
     /// When this token stops working, if it will.
     pub expires_at: Option<i64>,
-    /// Let through only because the key's IP ACL reports rather than refuses.
-    pub outside_report_only_acl: bool,
 }
-
-impl ApiCaller {
-    /// Any endpoint's answer, marked when a report-only IP ACL let it through.
-    pub fn answer(&self, body: impl IntoResponse) -> Response {
-        let mut response = body.into_response();
-        if self.outside_report_only_acl {
-            response.headers_mut().insert(REPORT_ONLY_HEADER, HeaderValue::from_static("report-only; outside"));
-        }
-        response
-    }
-}
-
-/// Tells a client its request came from outside a report-only IP ACL.
-pub const REPORT_ONLY_HEADER: &str = "textpeak-ip-acl";
 
 /// Why the API refused a request; the JSON body names the reason, never the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +104,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable => {
                 let body = json!({
                     "error": "unavailable",
-                    "message": "The token could not be checked because the database is unavailable; try again shortly.",
+                    "message": "The token could not be checked because the database cannot be reached; try again shortly.",
                 });
                 let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
@@ -169,9 +157,12 @@ impl FromRequestParts<AppState> for ApiCaller {
             tracing::error!("no client address: the client_ip middleware is not installed");
             return Err(ApiError::Internal);
         };
-        let grant = state.verifier.verify(&state.db, token, client).await.map_err(|e| {
-            let VerifyError::Db(e) = e;
-            match classify(&e) {
+        let grant = state.verifier.verify(&state.db, token, client).await.map_err(|e| match e {
+            VerifyError::Stale(unheard) => {
+                tracing::warn!(?unheard, "refused to answer from memory: the database has not been heard from");
+                ApiError::Unavailable
+            }
+            VerifyError::Db(e) => match classify(&e) {
                 Failure::Unavailable => {
                     tracing::warn!(error = %e, "token lookup failed: the database is unavailable");
                     ApiError::Unavailable
@@ -180,16 +171,9 @@ impl FromRequestParts<AppState> for ApiCaller {
                     tracing::error!(error = %e, "token lookup failed");
                     ApiError::Internal
                 }
-            }
+            },
         })??;
-        Ok(ApiCaller {
-            key_id: grant.key_id,
-            account_id: grant.account_id,
-            name: grant.name,
-            ip_acl: grant.ip_acl,
-            expires_at: grant.expires_at,
-            outside_report_only_acl: grant.outside_report_only_acl,
-        })
+        Ok(ApiCaller { key_id: grant.key_id, account_id: grant.account_id, name: grant.name, expires_at: grant.expires_at })
     }
 }
 
@@ -200,8 +184,7 @@ pub async fn whoami(caller: ApiCaller) -> Response {
         .expires_at
         .and_then(chrono::DateTime::from_timestamp_millis)
         .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    let body = Json(json!({ "name": &*caller.name, "ip_acl": &*caller.ip_acl, "expires_at": expires_at }));
-    caller.answer(body)
+    Json(json!({ "name": &*caller.name, "expires_at": expires_at })).into_response()
 }
 
 /// `GET /api/v1/health`: answers without authentication (load balancers, benchmarks).

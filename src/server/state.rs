@@ -5,6 +5,7 @@ use crate::server::clock::Clock;
 use crate::server::console::throttle::SignInThrottle;
 use crate::server::public_api::verifier::Verifier;
 use crate::server::startup::config::Settings;
+use crate::server::usage::UsageRecorder;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub throttle: Arc<SignInThrottle>,
     pub verifier: Arc<Verifier>,
+    /// What tokens did since the last flush (the verifier records, the flush job writes).
+    pub usage: Arc<UsageRecorder>,
     /// The time every expiry and grace decision reads.
     pub clock: Arc<Clock>,
 }

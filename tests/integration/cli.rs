@@ -89,9 +89,12 @@ pub fn start_command(mut command: Command, extra_env: &[(&str, &str)]) -> Runnin
 
 impl Running {
     /// The server's resident memory now, in KiB.
+    /// Resident anonymous memory (the heap and stacks): the binary's own
+    /// pages come and go as code paths are first touched, and say nothing
+    /// about what the process keeps.
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 

@@ -11,5 +11,6 @@ mod insight;
 mod instances;
 mod ip_acls;
 mod lifecycle;
+mod second_review;
 mod support;
 mod team;

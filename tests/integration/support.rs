@@ -17,6 +17,8 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     /// Where its data lives: its own SQLite file, or its own PostgreSQL database.
     pub database_url: String,
+    /// The background jobs (listener, heartbeat, catch-up), when started with them.
+    pub jobs: Option<textpeak::server::jobs::Jobs>,
 }
 
 /// The PostgreSQL server the suite runs against (`TEXTPEAK_TEST_POSTGRES`, a
@@ -105,7 +107,15 @@ impl TestServer {
             let _ = tcp.set_nodelay(true);
         });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestServer { addr, state, dir, database_url }
+        TestServer { addr, state, dir, database_url, jobs: None }
+    }
+
+    /// As the binary runs: with its background jobs (on PostgreSQL, the
+    /// listener and the heartbeat among them).
+    pub async fn start_with_jobs(extra: &[(&str, &str)]) -> Self {
+        let mut server = Self::start_with(extra).await;
+        server.jobs = Some(textpeak::server::jobs::Jobs::start(&server.state));
+        server
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -207,7 +217,65 @@ impl TestServer {
     }
 }
 
+/// A browser-like client (cookies, `Sec-Fetch-Site`) calling from a chosen loopback address.
+pub fn from(source: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("sec-fetch-site", reqwest::header::HeaderValue::from_static("same-origin"));
+    reqwest::Client::builder()
+        .local_address(source.parse::<std::net::IpAddr>().unwrap())
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// How many keys a page of `list_api_keys` holds.
 pub fn key_count(page: &Value) -> usize {
     page["keys"].as_array().map_or(0, Vec::len)
+}
+
+/// A TCP proxy in front of the database, that a test can cut (every open
+/// connection reset, new ones refused) and restore: an instance behind it is
+/// "partitioned" while the others reach the database.
+pub struct Proxy {
+    pub port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    pub async fn start(target: SocketAddr) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (cut_here, open_here) = (cut.clone(), open.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if cut_here.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                open_here.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Proxy { port, cut, open }
+    }
+
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for task in self.open.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }

@@ -81,8 +81,9 @@ fn KeyDetailsView(
 ) -> impl IntoView {
     let key = details.key.clone();
     let (for_edit, for_delete) = (key.clone(), key.clone());
-    let observed: Vec<String> = details.addresses.iter().map(|a| a.ip.clone()).collect();
+    let observed = details.addresses.clone();
     let has_addresses = !observed.is_empty();
+    let enforcing = !details.ip_acl_report_only && !details.ip_acl_allows_any;
     let manages = crate::app::me::manages_keys();
     view! {
         <Title text=key.name.clone() />
@@ -146,7 +147,7 @@ fn KeyDetailsView(
             <h2 id="refused-title">"Refused requests"</h2>
             <RefusalsTable refusals=details.refusals.clone() />
         </section>
-        <LockToAddressesDialog open=locking key_id=key.id key_name=key.name.clone() addresses=observed action=lock />
+        <LockToAddressesDialog open=locking key_id=key.id key_name=key.name.clone() addresses=observed enforcing action=lock />
     }
 }
 
@@ -173,7 +174,10 @@ fn AddressesTable(addresses: Vec<AddressRow>, dropped: i64) -> impl IntoView {
                     .map(|a| {
                         view! {
                             <tr>
-                                <th scope="row"><code>{a.ip}</code></th>
+                                <th scope="row">
+                                    <code>{a.ip}</code>
+                                    {a.refused_only.then(|| view! { " " <span class="note inline">"(refused only)"</span> })}
+                                </th>
                                 <td>{a.requests}</td>
                                 <td>{a.refused}</td>
                                 <td>{a.would_refuse}</td>

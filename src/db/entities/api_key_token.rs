@@ -18,6 +18,9 @@ pub struct Model {
     pub created_at: i64,
     /// Set when the token was rolled: it works until this instant.
     pub expires_at: Option<i64>,
+    /// Ended at once ("Now", or a later roll): refused whatever a reader's
+    /// clock says about `expires_at`.
+    pub ended: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

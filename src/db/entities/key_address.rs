@@ -12,6 +12,9 @@ pub struct Model {
     pub refused: i64,
     pub would_refuse: i64,
     pub last_seen: i64,
+    /// The token of the latest use let through from here (0: none was).
+    pub last_token_id: i64,
+    pub last_allowed: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

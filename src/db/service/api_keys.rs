@@ -308,7 +308,14 @@ fn current(tokens: &[api_key_token::Model]) -> Option<&api_key_token::Model> {
 }
 
 fn in_grace(tokens: &[api_key_token::Model], now: i64) -> Option<i64> {
-    tokens.iter().filter_map(|t| t.expires_at).filter(|at| *at > now).max()
+    tokens.iter().filter(|t| !t.ended).filter_map(|t| t.expires_at).filter(|at| *at > now).max()
+}
+
+/// A key's tokens by id: whether each has ended at `now` (rolled out and past
+/// its grace, or ended at once). A token no longer stored has ended too.
+pub async fn ended_tokens(db: &impl ConnectionTrait, key_id: i32, now: i64) -> Result<HashMap<i32, bool>, DbErr> {
+    let tokens = tokens_of(db, vec![key_id]).await?.remove(&key_id).unwrap_or_default();
+    Ok(tokens.into_iter().map(|t| (t.id, t.ended || t.expires_at.is_some_and(|at| at <= now))).collect())
 }
 
 /// One key as its row in the table shows it (for the key's own page).
@@ -337,6 +344,7 @@ fn new_token(master: &MasterKey, key_id: i32, now: i64) -> Result<(api_key_token
         suffix: Set(token.visible_suffix().to_owned()),
         created_at: Set(now),
         expires_at: Set(None),
+        ended: Set(false),
         ..Default::default()
     };
     Ok((row, token))
@@ -424,16 +432,29 @@ pub async fn roll(
     now: i64,
 ) -> Result<Rolled, KeyError> {
     use api_key_token::Column;
-    let key = find(db, account_id, id).await?.ok_or(KeyError::NotFound)?;
+    // The key's row lock: two rolls of one key at once take turns on
+    // PostgreSQL (SQLite's write transactions already do), and the unique
+    // index on a key's current token refuses what slips past anyway.
+    let key = api_key::Entity::find_by_id(id)
+        .filter(api_key::Column::AccountId.eq(account_id))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(KeyError::NotFound)?;
+    // Ended tokens are marked so: every instance refuses them at once,
+    // whatever its clock says about `expires_at`.
     let ended = api_key_token::Entity::update_many()
         .col_expr(Column::ExpiresAt, Expr::value(now))
+        .col_expr(Column::Ended, Expr::value(true))
         .filter(Column::KeyId.eq(key.id))
         .filter(Column::ExpiresAt.gt(now))
+        .filter(Column::Ended.eq(false))
         .exec(db)
         .await?;
     let old_until = now + std::cmp::max(grace_ms, 0);
     api_key_token::Entity::update_many()
         .col_expr(Column::ExpiresAt, Expr::value(old_until))
+        .col_expr(Column::Ended, Expr::value(grace_ms <= 0))
         .filter(Column::KeyId.eq(key.id))
         .filter(Column::ExpiresAt.is_null())
         .exec(db)
@@ -501,6 +522,33 @@ pub async fn find(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Result
     api_key::Entity::find_by_id(id).filter(api_key::Column::AccountId.eq(account_id)).one(db).await
 }
 
+/// The digests of every token, for the in-memory token index.
+pub async fn all_digests(db: &impl ConnectionTrait) -> Result<Vec<Vec<u8>>, DbErr> {
+    api_key_token::Entity::find().select_only().column(api_key_token::Column::Digest).into_tuple().all(db).await
+}
+
+/// The digests of tokens made since `since` (by the app's clock of whoever made them).
+pub async fn digests_since(db: &impl ConnectionTrait, since: i64) -> Result<Vec<Vec<u8>>, DbErr> {
+    api_key_token::Entity::find()
+        .select_only()
+        .column(api_key_token::Column::Digest)
+        .filter(api_key_token::Column::CreatedAt.gte(since))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The digests of one key's tokens (a change notice said it changed).
+pub async fn digests_of_key(db: &impl ConnectionTrait, key_id: i32) -> Result<Vec<Vec<u8>>, DbErr> {
+    api_key_token::Entity::find()
+        .select_only()
+        .column(api_key_token::Column::Digest)
+        .filter(api_key_token::Column::KeyId.eq(key_id))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// A presented token's row, its key and the key's IP ACL: the API's lookup.
 pub async fn find_by_digest(
     db: &impl ConnectionTrait,
@@ -550,6 +598,7 @@ pub async fn attention(
         .await?;
     let grace: Vec<(api_key_token::Model, Option<api_key::Model>)> = api_key_token::Entity::find()
         .filter(api_key_token::Column::ExpiresAt.gt(now))
+        .filter(api_key_token::Column::Ended.eq(false))
         .find_also_related(api_key::Entity)
         .filter(Column::AccountId.eq(account_id))
         .order_by_asc(api_key_token::Column::ExpiresAt)

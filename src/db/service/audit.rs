@@ -1,7 +1,6 @@
 //! The audit log: who did what to which key, from where, and when.
 
 use crate::db::entities::audit_entry;
-use crate::db::service::now_ms;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
@@ -75,8 +74,11 @@ impl Action {
 }
 
 /// What one entry records. `subject` is a key or ACL name; never a token.
+/// `at` is the time of the change it records, from the application's clock,
+/// and it is written in the change's own transaction.
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
+    pub at: i64,
     pub account_id: i32,
     pub admin: &'a str,
     pub client_ip: String,
@@ -88,7 +90,7 @@ pub struct Entry<'a> {
 pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<(), DbErr> {
     audit_entry::ActiveModel {
         account_id: Set(entry.account_id),
-        at: Set(now_ms()),
+        at: Set(entry.at),
         admin: Set(entry.admin.to_owned()),
         client_ip: Set(entry.client_ip),
         action: Set(entry.action.code().to_owned()),
@@ -99,6 +101,11 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<(), D
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// Forgets entries older than `before` (the retention, `TEXTPEAK_AUDIT_RETENTION_DAYS`).
+pub async fn prune(db: &impl ConnectionTrait, before: i64) -> Result<u64, DbErr> {
+    Ok(audit_entry::Entity::delete_many().filter(audit_entry::Column::At.lt(before)).exec(db).await?.rows_affected)
 }
 
 /// One page (from 0) of the account's entries, newest first; past the end gives the last page.

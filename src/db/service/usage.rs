@@ -162,11 +162,16 @@ async fn add_addresses(db: &impl ConnectionTrait, addresses: &[(i32, IpAddr, Add
         refused: Set(s.refused),
         would_refuse: Set(s.would_refuse),
         last_seen: Set(s.last_seen),
+        last_token_id: Set(i64::from(s.last_token)),
+        last_allowed: Set(s.last_allowed),
     });
     let current = |column: Column| Expr::col((key_address::Entity, column));
     let incoming = |column: Column| Expr::col((Alias::new("excluded"), column));
     let later = Expr::case(incoming(Column::LastSeen).gt(current(Column::LastSeen)), incoming(Column::LastSeen))
         .finally(current(Column::LastSeen));
+    let newer_allowed = incoming(Column::LastAllowed).gt(current(Column::LastAllowed));
+    let last_token = Expr::case(newer_allowed.clone(), incoming(Column::LastTokenId)).finally(current(Column::LastTokenId));
+    let last_allowed = Expr::case(newer_allowed, incoming(Column::LastAllowed)).finally(current(Column::LastAllowed));
     key_address::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([Column::KeyId, Column::Ip])
@@ -174,6 +179,8 @@ async fn add_addresses(db: &impl ConnectionTrait, addresses: &[(i32, IpAddr, Add
                 .value(Column::Refused, current(Column::Refused).add(incoming(Column::Refused)))
                 .value(Column::WouldRefuse, current(Column::WouldRefuse).add(incoming(Column::WouldRefuse)))
                 .value(Column::LastSeen, later)
+                .value(Column::LastTokenId, last_token)
+                .value(Column::LastAllowed, last_allowed)
                 .to_owned(),
         )
         .exec(db)
@@ -258,6 +265,8 @@ pub async fn read(db: &impl ConnectionTrait, key_id: i32, since_hour: i64, since
                 refused: a.refused,
                 would_refuse: a.would_refuse,
                 last_seen: a.last_seen,
+                last_token: i32::try_from(a.last_token_id).unwrap_or(0),
+                last_allowed: a.last_allowed,
             };
             (a.ip, stats)
         })
@@ -281,7 +290,11 @@ mod tests {
     use crate::db;
     use crate::db::service::{accounts, api_keys, ip_acls};
     use crate::domain::crypto::MasterKey;
-    use crate::domain::usage::{HOUR_MS, Outcome, hour_of};
+    use crate::domain::usage::{HOUR_MS, Outcome, Use, hour_of};
+
+    fn one(key_id: i32, at: i64, ip: IpAddr, outcome: Outcome) -> Use {
+        Use { key_id, account_id: 1, token_id: 1, at, ip, outcome }
+    }
 
     const T0: i64 = 1_795_838_400_000;
 
@@ -304,10 +317,10 @@ mod tests {
         let (db, account, key) = with_one_key().await;
         for flush in 0..2 {
             let mut recorded = Recorded::default();
-            recorded.record(key.id, T0 + flush, ip("192.0.2.1"), Outcome::Allowed);
-            recorded.record(key.id, T0 + HOUR_MS, ip("192.0.2.2"), Outcome::Refused(Reason::KeyDisabled));
+            recorded.record(one(key.id, T0 + flush, ip("192.0.2.1"), Outcome::Allowed));
+            recorded.record(one(key.id, T0 + HOUR_MS, ip("192.0.2.2"), Outcome::Refused(Reason::KeyDisabled)));
             // An instance that knew the key before it was deleted.
-            recorded.record(9999, T0, ip("192.0.2.3"), Outcome::Allowed);
+            recorded.record(one(9999, T0, ip("192.0.2.3"), Outcome::Allowed));
             write(&db, &recorded).await.unwrap();
         }
         let stored = read(&db, key.id, hour_of(T0), T0).await.unwrap();
@@ -328,17 +341,17 @@ mod tests {
 
         let mut recorded = Recorded::default();
         for i in 0..(REFUSALS_KEPT as i64 + 10) {
-            recorded.record(
+            recorded.record(one(
                 key.id,
                 T0 + 2 * HOUR_MS + i,
                 ip(&format!("10.0.0.{}", i % 200)),
                 Outcome::Refused(Reason::IpNotAllowed),
-            );
+            ));
         }
         for i in 0..150 {
             recorded.keys.get_mut(&key.id).unwrap().addresses.insert(
                 ip(&format!("10.1.{}.{}", i / 200, i % 200)),
-                AddressStats { requests: 1, refused: 0, would_refuse: 0, last_seen: T0 + 3 * HOUR_MS + i },
+                AddressStats { requests: 1, last_seen: T0 + 3 * HOUR_MS + i, ..AddressStats::default() },
             );
         }
         write(&db, &recorded).await.unwrap();
@@ -367,7 +380,7 @@ mod tests {
         // A late flush (another instance, or one that failed and was retried) carries an earlier use.
         for (at, from) in [(T0 + 10, "192.0.2.1"), (T0 + 5, "192.0.2.2")] {
             let mut recorded = Recorded::default();
-            recorded.record(key.id, at, ip(from), Outcome::Allowed);
+            recorded.record(one(key.id, at, ip(from), Outcome::Allowed));
             write(&db, &recorded).await.unwrap();
         }
         let key = api_keys::find(&db, account.id, key.id).await.unwrap().unwrap();

@@ -16,7 +16,7 @@ use crate::server::changes::{self, Change};
 use crate::domain::roles::Need;
 use crate::server::caller::{Caller, internal};
 use crate::server::console::format_minute;
-use crate::server::public_api::verifier::Usage;
+use crate::server::usage::UsageRecorder;
 use crate::server::state::AppState;
 
 /// How many keys of each kind the Overview lists.
@@ -33,7 +33,7 @@ pub struct View {
 }
 
 pub async fn list(state: &AppState, caller: &Caller, view: &View) -> Result<ApiKeysPage, ConsoleError> {
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let query = ListQuery {
         search: view.search.chars().take(200).collect(),
         status: match view.status {
@@ -60,7 +60,7 @@ pub async fn list(state: &AppState, caller: &Caller, view: &View) -> Result<ApiK
         Cursor::Before(id) => PageCursor::Before(id),
     };
     Ok(ApiKeysPage {
-        keys: found.rows.into_iter().map(|row| summary(row, &state.verifier, now)).collect(),
+        keys: found.rows.into_iter().map(|row| summary(row, &state.usage, now)).collect(),
         ip_acls: found.acls.into_iter().map(|acl| IpAclChoice { id: acl.id, name: acl.name }).collect(),
         has_keys: found.has_keys,
         previous: found.previous.map(cursor),
@@ -76,7 +76,7 @@ pub async fn create(
     (expires, date): (&str, &str),
 ) -> Result<CreatedApiKey, ConsoleError> {
     caller.require(Need::Manage)?;
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let expires_at = expiry(expires, date, now)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let (key, acl, token) = keys::create(&txn, &state.master_key, caller.account_id, name, ip_acl_id, expires_at, now)
@@ -87,8 +87,8 @@ pub async fn create(
         detail.push_str(&format!("; expires {}", format_minute(at)));
     }
     audit::record(&txn, caller.audit(Action::KeyCreated, Some(&key.name), Some(detail))).await?;
-    // A new key has nothing cached anywhere yet.
-    changes::commit(state, txn, &[]).await?;
+    // A new key has nothing cached anywhere yet; its token must be known to every token index.
+    changes::commit(state, txn, &[token_made(&token)]).await?;
     tracing::info!(account = caller.account_id, key = key.id, "API key created");
     Ok(CreatedApiKey { name: key.name, token: token.expose().to_owned() })
 }
@@ -103,7 +103,7 @@ pub async fn update(
     expiry_choice: Option<(&str, &str)>,
 ) -> Result<(), ConsoleError> {
     caller.require(Need::Manage)?;
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let new_expiry = expiry_choice.map(|(choice, date)| expiry(choice, date, now)).transpose()?;
     let txn = crate::db::begin_write(&state.db).await?;
     let current = keys::find(&txn, caller.account_id, id).await?.ok_or_else(not_found)?;
@@ -134,7 +134,7 @@ pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Re
     caller.require_confirmed(Need::Manage)?;
     let grace = Grace::from_code(grace)
         .ok_or_else(|| ConsoleError::invalid(Field::Grace, "Choose when the old token stops working."))?;
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let txn = crate::db::begin_write(&state.db).await?;
     let rolled =
         keys::roll(&txn, &state.master_key, caller.account_id, id, grace.ms(), now).await.map_err(from_key_error)?;
@@ -145,7 +145,7 @@ pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Re
     audit::record(&txn, caller.audit(Action::KeyRolled, Some(&rolled.key.name), Some(detail)))
         .await
         ?;
-    changes::commit(state, txn, &[Change::Key(rolled.key.id)]).await?;
+    changes::commit(state, txn, &[Change::Key(rolled.key.id), token_made(&rolled.token)]).await?;
     tracing::info!(account = caller.account_id, key = rolled.key.id, "API key rolled");
     Ok(RolledApiKey {
         name: rolled.key.name,
@@ -157,7 +157,7 @@ pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Re
 
 pub async fn set_enabled(state: &AppState, caller: &Caller, id: i32, enabled: bool) -> Result<(), ConsoleError> {
     caller.require(Need::Manage)?;
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let txn = crate::db::begin_write(&state.db).await?;
     let (key, changed) =
         keys::set_disabled(&txn, caller.account_id, id, !enabled, now).await.map_err(from_key_error)?;
@@ -191,7 +191,7 @@ pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String
 }
 
 pub async fn attention(state: &AppState, caller: &Caller) -> Result<AttentionList, ConsoleError> {
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let found = keys::attention(
         &state.db,
         caller.account_id,
@@ -217,13 +217,18 @@ pub async fn attention(state: &AppState, caller: &Caller) -> Result<AttentionLis
             .unused
             .into_iter()
             // A use not yet written counts as much as one that was.
-            .filter(|k| state.verifier.pending_usage(k.id).is_none())
+            .filter(|k| state.usage.pending_usage(k.id).is_none())
             .map(|k| {
                 let at = k.last_used_at;
                 item(k, at)
             })
             .collect(),
     })
+}
+
+/// The change that tells every token index of a new token.
+fn token_made(token: &crate::domain::token::Token) -> Change {
+    Change::Token(crate::domain::token_index::prefix(&crate::domain::crypto::digest(token.expose())))
 }
 
 /// The admin's Expires choice as an instant, or why it cannot be one.
@@ -235,10 +240,10 @@ fn expiry(choice: &str, date: &str, now: i64) -> Result<Option<i64>, ConsoleErro
 }
 
 /// `pending`: a use the verifier recorded but has not written yet, which is newer.
-pub fn summary(row: KeyRow, verifier: &crate::server::public_api::verifier::Verifier, now: i64) -> ApiKeySummary {
+pub fn summary(row: KeyRow, usage: &UsageRecorder, now: i64) -> ApiKeySummary {
     let key = row.key;
-    let last_used = match verifier.pending_usage(key.id) {
-        Some(Usage { at_ms, ip }) => Some(LastUse { at: at_ms, ip: Some(ip.to_string()) }),
+    let last_used = match usage.pending_usage(key.id) {
+        Some(used) => Some(LastUse { at: used.at_ms, ip: Some(used.ip.to_string()) }),
         None => (key.last_used_at > 0).then(|| LastUse { at: key.last_used_at, ip: key.last_used_ip.clone() }),
     };
     ApiKeySummary {

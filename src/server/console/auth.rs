@@ -5,7 +5,7 @@
 
 use crate::db::entities::{account, admin};
 use crate::db::service::audit::{self, Action, Entry};
-use crate::db::service::{admins, sessions};
+use crate::db::service::{admins, known_browsers, sessions};
 use crate::domain::device::KnownBrowser;
 use crate::domain::totp::{CodeError, TotpSecret};
 use crate::domain::{password, validation};
@@ -41,9 +41,17 @@ pub struct Visitor<'a> {
 }
 
 impl Visitor<'_> {
-    fn browser(&self, state: &AppState) -> Option<KnownBrowser> {
-        self.known_browser.and_then(|value| state.device_key.verify(value))
+    async fn browser(&self, state: &AppState) -> Result<Option<KnownBrowser>, ConsoleError> {
+        known_browser(state, self.known_browser).await
     }
+}
+
+/// The browser a known-browser cookie names: signed by this server, under 90
+/// days old, and still on the server's list (not revoked).
+pub async fn known_browser(state: &AppState, value: Option<&str>) -> Result<Option<KnownBrowser>, ConsoleError> {
+    let now = state.clock.now_ms();
+    let Some(browser) = value.and_then(|value| state.device_key.verify(value, now)) else { return Ok(None) };
+    Ok(known_browsers::is_listed(&state.db, &browser, now).await?.then_some(browser))
 }
 
 fn too_many(wait: std::time::Duration) -> ConsoleError {
@@ -126,7 +134,7 @@ pub async fn sign_in(
         Ok(name) => admins::find_by_username(&state.db, &name).await?,
         Err(_) => None,
     };
-    let browser = visitor.browser(state);
+    let browser = visitor.browser(state).await?;
     let attempt = Attempt::new(username, browser.as_ref(), visitor.client_ip);
     let taken = charge(state, &attempt).await?;
     let stored = found.as_ref().map(|(admin, _)| admin.password_hash.clone());
@@ -170,6 +178,7 @@ async fn finish(
     let session_id = sessions::start(&state.db, admin, &origin, now).await.map_err(session_error)?;
     admins::mark_signed_in(&state.db, admin.id, now).await?;
     let entry = Entry {
+        at: now,
         account_id: account.id,
         admin: &admin.username,
         client_ip: visitor.client_ip.to_string(),
@@ -178,7 +187,8 @@ async fn finish(
         detail: None,
     };
     audit::record(&state.db, entry).await?;
-    let known_browser = state.device_key.issue(&admin.username).map_err(internal)?;
+    let (known_browser, note) = state.device_key.issue(&admin.username, now).map_err(internal)?;
+    known_browsers::remember(&state.db, admin.id, &note).await?;
     tracing::info!(client_ip = %visitor.client_ip, admin = admin.id, account = account.id, "signed in");
     Ok(SignedIn { session_id, known_browser })
 }
@@ -202,7 +212,7 @@ pub async fn verify_second_step(
     let Some((admin, account)) = sessions::challenge(&state.db, challenge, now).await? else {
         return Err(ConsoleError::ChallengeExpired);
     };
-    let browser = visitor.browser(state);
+    let browser = visitor.browser(state).await?;
     let attempt = Attempt::new(&admin.username, browser.as_ref(), visitor.client_ip);
     let taken = charge(state, &attempt).await?;
     // The challenge is claimed and the code spent in one transaction: of two
@@ -220,6 +230,7 @@ pub async fn verify_second_step(
     if let Proof::RecoveryCode(_) = proof {
         let left = admins::recovery_codes_left(&txn, admin.id).await?;
         let entry = Entry {
+            at: now,
             account_id: account.id,
             admin: &admin.username,
             client_ip: visitor.client_ip.to_string(),
@@ -290,7 +301,7 @@ pub async fn confirm_access(
 ) -> Result<(), ConsoleError> {
     let (admin, _) =
         admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
-    let attempt = own_attempt(state, caller, &admin);
+    let attempt = own_attempt(state, caller, &admin).await?;
     let taken = charge(state, &attempt).await?;
     let outcome = if admin.totp_sealed.is_some() {
         check_proof(state, &state.db, &admin, Proof::Code(code.unwrap_or_default())).await
@@ -309,16 +320,16 @@ pub async fn confirm_access(
         return Err(err);
     }
     refund(state, taken).await;
-    sessions::prove(&state.db, caller.session_id, state.clock.now_ms()).await?;
+    sessions::prove(&state.db, caller.session_id, caller.now).await?;
     audit::record(&state.db, caller.audit(Action::AccessConfirmed, None, None)).await?;
     Ok(())
 }
 
 /// A signed-in admin's own re-check, counted like a sign-in from their
 /// browser: strangers failing at `/login` cannot lock them out of it.
-fn own_attempt(state: &AppState, caller: &Caller, admin: &admin::Model) -> Attempt {
-    let browser = caller.known_browser.as_deref().and_then(|value| state.device_key.verify(value));
-    Attempt::new(&admin.username, browser.as_ref(), caller.client_ip)
+async fn own_attempt(state: &AppState, caller: &Caller, admin: &admin::Model) -> Result<Attempt, ConsoleError> {
+    let browser = known_browser(state, caller.known_browser.as_deref()).await?;
+    Ok(Attempt::new(&admin.username, browser.as_ref(), caller.client_ip))
 }
 
 /// Checks the signed-in admin's current password (throttled, counted like a
@@ -326,7 +337,7 @@ fn own_attempt(state: &AppState, caller: &Caller, admin: &admin::Model) -> Attem
 pub async fn check_own_password(state: &AppState, caller: &Caller, typed: &str) -> Result<admin::Model, ConsoleError> {
     let (admin, _) =
         admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
-    let attempt = own_attempt(state, caller, &admin);
+    let attempt = own_attempt(state, caller, &admin).await?;
     let taken = charge(state, &attempt).await?;
     let matches = match password_matches(state, &attempt, Some(admin.password_hash.clone()), typed).await {
         Ok(matches) => matches,
@@ -343,7 +354,7 @@ pub async fn check_own_password(state: &AppState, caller: &Caller, typed: &str) 
     refund(state, taken).await;
     // A right password is a fresh proof, unless two-factor asks for a code as well.
     if admin.totp_sealed.is_none() {
-        sessions::prove(&state.db, caller.session_id, state.clock.now_ms()).await?;
+        sessions::prove(&state.db, caller.session_id, caller.now).await?;
     }
     Ok(admin)
 }
@@ -352,10 +363,11 @@ pub async fn check_own_password(state: &AppState, caller: &Caller, typed: &str) 
 /// must take as long as for one that does not exist.
 fn audit_later(state: &AppState, admin: &admin::Model, client_ip: IpAddr, action: Action) {
     let db = state.db.clone();
+    let at = state.clock.now_ms();
     let (account_id, username) = (admin.account_id, admin.username.clone());
     tokio::spawn(async move {
         let entry =
-            Entry { account_id, admin: &username, client_ip: client_ip.to_string(), action, subject: None, detail: None };
+            Entry { at, account_id, admin: &username, client_ip: client_ip.to_string(), action, subject: None, detail: None };
         if let Err(e) = audit::record(&db, entry).await {
             tracing::error!(error = %e, "could not audit a failed sign-in");
         }

@@ -20,13 +20,13 @@ use std::collections::HashMap;
 const DAYS: i64 = 30;
 
 pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDetails, ConsoleError> {
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let row = keys::row(&state.db, caller.account_id, id, now).await?.ok_or_else(not_found)?;
     let acls = ip_acls::all(&state.db, caller.account_id).await?;
     let first_day = now.div_euclid(DAY_MS) - (DAYS - 1);
     let since = first_day * DAY_MS;
     let stored = usage::read(&state.db, id, hour_of(since), since).await?;
-    let (pending, pending_refusals) = state.verifier.pending(id);
+    let (pending, pending_refusals) = state.usage.pending(id);
 
     // Hours, stored and not yet written, summed per UTC day.
     let mut per_day: HashMap<i64, Counts> = HashMap::new();
@@ -47,6 +47,7 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
     for (ip, stats) in pending.iter().flat_map(|p| p.addresses.iter()) {
         addresses.entry(ip.to_string()).or_default().merge(*stats);
     }
+    let ended = keys::ended_tokens(&state.db, id, now).await?;
     let mut addresses: Vec<AddressRow> = addresses
         .into_iter()
         .filter(|(_, s)| s.last_seen >= since)
@@ -56,6 +57,8 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
             refused: s.refused,
             would_refuse: s.would_refuse,
             last_seen: s.last_seen,
+            refused_only: s.refused_only(),
+            ended_token_only: !s.refused_only() && s.last_token != 0 && ended.get(&s.last_token).copied().unwrap_or(true),
         })
         .collect();
     addresses.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.ip.cmp(&b.ip)));
@@ -82,14 +85,18 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
     refusals.truncate(usage::REFUSALS_KEPT as usize);
 
     let addresses_dropped = row.key.addresses_dropped + pending.map_or(0, |p| p.addresses_dropped) + over;
+    let current = acls.iter().find(|acl| acl.id == row.key.ip_acl_id);
     Ok(KeyDetails {
-        ip_acl_report_only: acls.iter().any(|acl| acl.id == row.key.ip_acl_id && acl.report_only),
+        ip_acl_report_only: current.is_some_and(|acl| acl.report_only),
+        ip_acl_allows_any: current
+            .and_then(|acl| crate::domain::acl::Acl::from_stored(&acl.entries))
+            .is_some_and(|acl| acl.allows_any()),
         ip_acls: acls.into_iter().map(|acl| IpAclChoice { id: acl.id, name: acl.name }).collect(),
         days,
         addresses,
         addresses_dropped,
         refusals,
-        key: summary(row, &state.verifier, now),
+        key: summary(row, &state.usage, now),
     })
 }
 

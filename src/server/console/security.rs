@@ -4,7 +4,7 @@
 
 use crate::db::service::admins;
 use crate::db::service::audit::{self, Action};
-use crate::db::service::sessions;
+use crate::db::service::{known_browsers, sessions};
 use crate::domain::recovery;
 use crate::domain::totp::{TotpSecret, qr_svg};
 use crate::domain::user_agent;
@@ -12,7 +12,7 @@ use crate::domain::password;
 use crate::rpc::security::{SecurityOverview, SessionRow, TwoFactorSetup};
 use crate::rpc::{ConsoleError, Field};
 use crate::server::caller::{Caller, internal};
-use crate::server::console::auth::{check_own_password, code_error, totp_context, totp_secret};
+use crate::server::console::auth::{check_own_password, code_error, known_browser, totp_context, totp_secret};
 use crate::server::state::AppState;
 use base64::Engine as _;
 
@@ -20,7 +20,7 @@ use base64::Engine as _;
 const MAX_INPUT: usize = 4096;
 
 pub async fn settings(state: &AppState, caller: &Caller) -> Result<SecurityOverview, ConsoleError> {
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let rows = sessions::list(&state.db, caller.admin_id, now).await?;
     Ok(SecurityOverview {
         two_factor: caller.two_factor,
@@ -67,6 +67,8 @@ pub async fn change_password(
     let txn = crate::db::begin_write(&state.db).await?;
     admins::set_password_hash(&txn, caller.admin_id, hash).await?;
     let ended = sessions::end_others(&txn, caller.admin_id, Some(caller.session_id)).await?;
+    let this_browser = known_browser(state, caller.known_browser.as_deref()).await?;
+    known_browsers::revoke_others(&txn, caller.admin_id, this_browser.as_ref()).await?;
     let detail = format!("{ended} other {} ended", if ended == 1 { "session" } else { "sessions" });
     audit::record(&txn, caller.audit(Action::PasswordChanged, None, Some(detail))).await?;
     txn.commit().await?;
@@ -107,7 +109,7 @@ pub async fn turn_on(state: &AppState, caller: &Caller, code: &str) -> Result<Ve
         ConsoleError::Conflict("Start again with Set up two-factor authentication.".into())
     })?;
     let secret = totp_secret(state, admin.id, &pending)?;
-    let step = secret.check(code, state.clock.now_ms(), None).map_err(code_error)?;
+    let step = secret.check(code, caller.now, None).map_err(code_error)?;
     let (codes, digests) = recovery_codes(state)?;
     let txn = crate::db::begin_write(&state.db).await?;
     admins::turn_on_totp(&txn, admin.id, pending, step, digests).await?;
@@ -152,7 +154,13 @@ pub async fn end_session(state: &AppState, caller: &Caller, id: Option<i32>) -> 
             return Err(ConsoleError::Conflict("That is this browser's session: use Sign out.".into()));
         }
         Some(id) => u64::from(sessions::end_one(&state.db, caller.admin_id, id).await?),
-        None => sessions::end_others(&state.db, caller.admin_id, Some(caller.session_id)).await?,
+        None => {
+            // The other browsers' known-browser notes go too: a thief's browser
+            // that signed in once is not "known" at the next guess.
+            let this_browser = known_browser(state, caller.known_browser.as_deref()).await?;
+            known_browsers::revoke_others(&state.db, caller.admin_id, this_browser.as_ref()).await?;
+            sessions::end_others(&state.db, caller.admin_id, Some(caller.session_id)).await?
+        }
     };
     if ended > 0 {
         let detail = format!("{ended} {}", if ended == 1 { "session" } else { "sessions" });

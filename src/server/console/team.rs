@@ -16,7 +16,7 @@ use crate::server::console::format_minute;
 use crate::server::state::AppState;
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Team, ConsoleError> {
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let members = admins::team(&state.db, caller.account_id).await?;
     let invitations = invitations::list_pending(&state.db, caller.account_id, now).await?;
     let account = accounts::find_by_id(&state.db, caller.account_id).await?.ok_or(ConsoleError::Unauthenticated)?;
@@ -54,7 +54,7 @@ fn role(code: &str) -> Result<Role, ConsoleError> {
 pub async fn invite(state: &AppState, caller: &Caller, username: &str, role_code: &str) -> Result<CreatedInvitation, ConsoleError> {
     caller.require(Need::Own)?;
     let role = role(role_code)?;
-    let now = state.clock.now_ms();
+    let now = caller.now;
     let txn = crate::db::begin_write(&state.db).await?;
     let created = invitations::create(&txn, caller.account_id, username, role, &caller.username, now)
         .await
@@ -96,7 +96,7 @@ fn capitalized(message: &str) -> String {
 
 pub async fn cancel(state: &AppState, caller: &Caller, id: i32) -> Result<(), ConsoleError> {
     caller.require(Need::Own)?;
-    let cancelled = invitations::cancel(&state.db, caller.account_id, id, state.clock.now_ms())
+    let cancelled = invitations::cancel(&state.db, caller.account_id, id, caller.now)
         .await?
         .ok_or_else(|| ConsoleError::NotFound("This invitation is no longer pending.".into()))?;
     audit::record(&state.db, caller.audit(Action::InvitationCancelled, Some(&cancelled.username), None)).await?;
@@ -120,7 +120,7 @@ pub async fn change_role(state: &AppState, caller: &Caller, id: i32, role_code: 
     let (before, after) = admins::set_role(&txn, caller.account_id, id, role).await.map_err(team_error)?;
     if admins::role_of(&before) == Role::Owner && role != Role::Owner {
         // Their invitations could bring in new Owners: they go with the role.
-        invitations::cancel_by(&txn, caller.account_id, &before.username, state.clock.now_ms()).await?;
+        invitations::cancel_by(&txn, caller.account_id, &before.username, caller.now).await?;
     }
     if before.role != after.role {
         let from = admins::role_of(&before).label();
@@ -137,7 +137,7 @@ pub async fn remove(state: &AppState, caller: &Caller, id: i32) -> Result<(), Co
     caller.require(Need::Own)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let removed = admins::remove(&txn, caller.account_id, id).await.map_err(team_error)?;
-    invitations::cancel_by(&txn, caller.account_id, &removed.username, state.clock.now_ms()).await?;
+    invitations::cancel_by(&txn, caller.account_id, &removed.username, caller.now).await?;
     let detail = format!("was {}", admins::role_of(&removed).label());
     audit::record(&txn, caller.audit(Action::AdminRemoved, Some(&removed.username), Some(detail))).await?;
     txn.commit().await?;
@@ -194,6 +194,7 @@ pub async fn join(
         AcceptError::Db(e) => e.into(),
     })?;
     let entry = audit::Entry {
+        at: now,
         account_id: account.id,
         admin: &admin.username,
         client_ip: visitor.client_ip.to_string(),
@@ -209,7 +210,8 @@ pub async fn join(
         other => internal(other),
     })?;
     admins::mark_signed_in(&state.db, admin.id, now).await?;
-    let known_browser = state.device_key.issue(&admin.username).map_err(internal)?;
+    let (known_browser, note) = state.device_key.issue(&admin.username, now).map_err(internal)?;
+    crate::db::service::known_browsers::remember(&state.db, admin.id, &note).await?;
     tracing::info!(account = account.id, admin = admin.id, "joined through an invitation");
     Ok(SignedIn { session_id, known_browser })
 }

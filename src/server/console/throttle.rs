@@ -295,7 +295,7 @@ mod tests {
     }
 
     fn browser(username: &str, nonce: u8) -> KnownBrowser {
-        KnownBrowser { username: username.into(), nonce: [nonce; 16] }
+        KnownBrowser { username: username.into(), nonce: [nonce; 16], issued_at: 0 }
     }
 
     async fn fail(throttle: &SignInThrottle, db: &impl ConnectionTrait, attempt: &Attempt, now: i64) -> bool {

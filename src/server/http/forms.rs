@@ -20,9 +20,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 
-/// Far more than a username, a password and a return path take; a larger body
-/// is refused unread.
-const FORM_LIMIT: usize = 8 * 1024;
+use crate::server::http::limits::FORM_LIMIT;
 
 /// The fields of a form; anything else in the body is ignored.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -109,9 +109,16 @@ fn navigation_from_here(headers: &HeaderMap) -> bool {
 }
 
 /// The caller a live session stands for.
-fn caller_of(found: sessions::SignedIn, client_ip: IpAddr, recently_proved: bool, known_browser: Option<String>) -> Caller {
+fn caller_of(
+    found: sessions::SignedIn,
+    client_ip: IpAddr,
+    recently_proved: bool,
+    known_browser: Option<String>,
+    now: i64,
+) -> Caller {
     let two_factor = found.admin.totp_sealed.is_some();
     Caller {
+        now,
         recently_proved,
         known_browser,
         session_id: found.session.id,
@@ -199,7 +206,7 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
     let known_browser = cookie(request.headers(), policy.known_browser_name()).map(str::to_owned);
     let caller = signed_in.map(|found| {
         let recently_proved = now - found.session.proved_at <= confirm_ms;
-        caller_of(found, client_ip, recently_proved, known_browser)
+        caller_of(found, client_ip, recently_proved, known_browser, now)
     });
 
     match (&caller, area) {

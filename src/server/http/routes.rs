@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
         .layer(middleware::from_fn(rpc::error_status))
         .layer(middleware::from_fn_with_state(state.clone(), guard::sessions))
-        .layer(middleware::from_fn(limits::rpc_body))
+        .layer(middleware::from_fn(limits::bodies))
         .layer(middleware::from_fn(move |request, next| client_ip::resolve(trusted.clone(), request, next)))
         .layer(middleware::from_fn(headers::security))
         .layer(CompressionLayer::new())

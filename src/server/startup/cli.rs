@@ -92,6 +92,7 @@ async fn reset(
     admins::turn_off_totp(&txn, admin.id).await?;
     let ended = crate::db::service::sessions::end_others(&txn, admin.id, None).await?;
     let entry = Entry {
+        at: crate::db::service::now_ms(),
         account_id: account.id,
         admin: "command line",
         client_ip: "local".into(),

@@ -64,6 +64,11 @@ pub struct Settings {
     /// How long a proof of identity (signing in, Confirm access) lets a
     /// session show tokens, roll, delete and change the team without asking again.
     pub confirm_access_secs: u64,
+    /// How long a PostgreSQL instance answers from memory without hearing the
+    /// database (`TEXTPEAK_STALE_LIMIT_SECONDS`); past it, 503 until it hears again.
+    pub stale_limit: std::time::Duration,
+    /// Audit entries older than this many days are deleted (`TEXTPEAK_AUDIT_RETENTION_DAYS`).
+    pub audit_retention_days: u64,
 }
 
 /// `TEXTPEAK_CONFIRM_ACCESS_SECONDS` when unset: GitHub's sudo mode lasts as long.
@@ -164,9 +169,13 @@ impl Settings {
                 .map_err(|e| ConfigError::new(format!("{} [textpeak] db-pool", path.display()), e))?,
         };
         let confirm_access_secs =
-            seconds(env, "TEXTPEAK_CONFIRM_ACCESS_SECONDS", DEFAULT_CONFIRM_ACCESS_SECS, 1..=86_400)?;
+            whole(env, "TEXTPEAK_CONFIRM_ACCESS_SECONDS", "seconds", DEFAULT_CONFIRM_ACCESS_SECS, 1..=86_400)?;
+        let stale_limit = std::time::Duration::from_secs(whole(env, "TEXTPEAK_STALE_LIMIT_SECONDS", "seconds", 30, 1..=3600)?);
+        let audit_retention_days = whole(env, "TEXTPEAK_AUDIT_RETENTION_DAYS", "days", 400, 1..=36_500)?;
         Ok(Settings {
             confirm_access_secs,
+            stale_limit,
+            audit_retention_days,
             leptos,
             database_url,
             data_dir,
@@ -263,15 +272,15 @@ fn parse_pool(value: &str) -> Result<u32, String> {
     }
 }
 
-/// A whole number of seconds within `range`, from the environment, or `default`.
-fn seconds(env: Env, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+/// A whole number of `unit`s within `range`, from the environment, or `default`.
+fn whole(env: Env, name: &str, unit: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
     match env(name) {
         None => Ok(default),
         Some(value) => match value.trim().parse::<u64>() {
             Ok(n) if range.contains(&n) => Ok(n),
             _ => Err(ConfigError::new(
                 name,
-                format!("{value:?} is not a number of seconds from {} to {}", range.start(), range.end()),
+                format!("{value:?} is not a number of {unit} from {} to {}", range.start(), range.end()),
             )),
         },
     }

@@ -15,6 +15,7 @@ use crate::server::public_api::verifier::{DEFAULT_TTL, Verifier};
 use crate::server::startup::config::Settings;
 use crate::server::startup::files;
 use crate::server::state::AppState;
+use crate::server::usage::UsageRecorder;
 use axum::serve::ListenerExt;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
@@ -80,6 +81,20 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
     let db = open_database(&settings).await?;
     let first_start = ensure_first_admin(&db, &settings).await?;
     let clock = Arc::new(Clock::default());
+    let usage = Arc::new(UsageRecorder::default());
+    let verifier = Arc::new(Verifier::with_usage(DEFAULT_TTL, clock.clone(), usage.clone()));
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        verifier.cache().require_listening(settings.stale_limit);
+    }
+    // Every token's digest in memory before the first request: a made-up
+    // token is refused without a query from the start.
+    let loaded = verifier.tokens().reload(&db).await.map_err(|e| format!("loading the token index: {e}"))?;
+    tracing::info!(
+        tokens = loaded.tokens,
+        took_ms = loaded.took.as_millis() as u64,
+        kib = loaded.memory_bytes / 1024,
+        "token index loaded"
+    );
     let state = AppState {
         leptos_options: settings.leptos.clone(),
         device_key: Arc::new(DeviceKey::new(settings.master_key.derive(device::KEY_LABEL))),
@@ -87,7 +102,8 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
         master_key: Arc::new(settings.master_key.clone()),
         db,
         throttle: Arc::new(SignInThrottle::default()),
-        verifier: Arc::new(Verifier::new(DEFAULT_TTL, clock.clone())),
+        verifier,
+        usage,
         clock,
         settings: Arc::new(settings),
     };
