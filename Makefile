@@ -71,6 +71,8 @@ bench: build wrk postgresql
 	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo build $(BENCH_BUILD) --profile bench --example seed_keys
 	python3 benches/load.py --refused 150
 	python3 benches/load.py --database postgres --rotate 10000
+	python3 benches/unknown.py
+	python3 benches/scopes.py
 	python3 benches/table.py
 	python3 benches/instances.py
 	python3 benches/bundle.py
@@ -81,6 +83,8 @@ bench-smoke: build wrk postgresql
 	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo build $(BENCH_BUILD) --profile bench --example seed_keys
 	python3 benches/load.py --quick --refused 10
 	python3 benches/load.py --quick --database postgres --rotate 500
+	python3 benches/unknown.py --quick
+	python3 benches/scopes.py --quick
 	python3 benches/table.py --quick
 	python3 benches/instances.py --quick
 	python3 benches/lighthouse.py --runs 1 --seconds 1

@@ -2,22 +2,30 @@
 //! Uses the same settings as the server (TEXTPEAK_DATA_DIR, DATABASE_URL,
 //! TEXTPEAK_MASTER_KEY) and prints one token whose IP ACL admits loopback;
 //! with a second argument, also writes that many tokens, spread over all the
-//! keys, one per line, to the file named third.
+//! keys, one per line, to the file named third. With `--scoped`, the keys
+//! are named `scoped N` and restricted to `sms:send,sms:read` with a rate
+//! limit of 1,000,000 per second (far above any load here), so a benchmark
+//! measures what permissions and a limit cost.
 //!
 //!     cargo run --release --example seed_keys -- 100000
 //!     cargo run --release --example seed_keys -- 100000 10000 tokens.txt
+//!     cargo run --release --example seed_keys -- --scoped 10000 10000 scoped.txt
 
 use sea_orm::TransactionTrait;
 use std::io::Write;
+use textpeak::domain::permissions::{Access, Permission, Scopes};
+use textpeak::domain::rate_limit::{Period, RateLimit};
 use textpeak::db::service::{api_keys, ip_acls};
 use textpeak::server::startup::config::Settings;
 use textpeak::server::startup::start::{ensure_first_admin, open_database};
 
-const USAGE: &str = "usage: seed_keys COUNT [TOKENS FILE]";
+const USAGE: &str = "usage: seed_keys [--scoped] COUNT [TOKENS FILE]";
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let scoped = args.iter().any(|a| a == "--scoped");
+    args.retain(|a| a != "--scoped");
     let count: usize = args.first().map(|n| n.parse().map_err(|_| USAGE)).transpose()?.unwrap_or(100_000);
     let wanted: usize = args.get(1).map(|n| n.parse().map_err(|_| USAGE)).transpose()?.unwrap_or(0);
     let mut out = match args.get(2) {
@@ -39,10 +47,14 @@ async fn main() -> Result<(), String> {
         let txn = db.begin().await.map_err(|e| e.to_string())?;
         for i in chunk * 10_000..((chunk + 1) * 10_000).min(count) {
             let now = textpeak::db::service::now_ms();
+            let name = format!("{} {i}", if scoped { "scoped" } else { "load" });
+            let mut fields = api_keys::KeyFields::new(&name, any.id, None);
+            if scoped {
+                fields.access = Access::Restricted(Scopes::of([Permission::SmsSend, Permission::SmsRead]));
+                fields.limit = Some(RateLimit { requests: 1_000_000, per: Period::Second });
+            }
             let (_, _, token) =
-                api_keys::create(&txn, &settings.master_key, account.id, &format!("load {i}"), any.id, None, now)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                api_keys::create(&txn, &settings.master_key, account.id, &fields, now).await.map_err(|e| e.to_string())?;
             if let Some(file) = out.as_mut()
                 && i % every == 0
                 && written < wanted

@@ -1,6 +1,7 @@
 //! The rules of the product in plain Rust: no HTTP, no database, no Leptos.
-//! Most of it runs on the server only; `roles` is shared with the browser,
-//! which hides what a role cannot do in the same terms the server refuses it.
+//! Most of it runs on the server only; `roles`, `permissions` and
+//! `rate_limit` are shared with the browser, which offers and words them in
+//! the same terms the server checks.
 
 #[cfg(feature = "ssr")]
 pub mod acl;
@@ -14,6 +15,8 @@ pub mod device;
 pub mod lifecycle;
 #[cfg(feature = "ssr")]
 pub mod password;
+pub mod permissions;
+pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod recovery;
 pub mod roles;

@@ -47,6 +47,9 @@ export class ApiKeysPage {
   }
 }
 
+/** What whoami lists for a key with full access: the whole catalogue. */
+export const FULL_ACCESS = ['sms:send', 'sms:read', 'inbound:read', 'numbers:read', 'numbers:write', 'usage:read'];
+
 export async function waitForHydration(page: Page) {
   await page.locator('html[data-hydrated="true"]').waitFor({ state: 'attached' });
 }

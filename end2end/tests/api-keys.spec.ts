@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import AxeBuilder from '@axe-core/playwright';
-import { ApiKeysPage, unique, waitForHydration } from './api-keys-page';
+import { ApiKeysPage, FULL_ACCESS, unique, waitForHydration } from './api-keys-page';
 import { startSecondServer } from './second-server';
 
 test.describe('Settings > API Keys, as the documentation describes it', () => {
@@ -148,7 +148,7 @@ test.describe('Settings > API Keys, as the documentation describes it', () => {
     const token = await keys.createKey(name);
     const ok = await request.get('/api/v1/whoami', { headers: { Authorization: `Bearer ${token}` } });
     expect(ok.status()).toBe(200);
-    expect(await ok.json()).toEqual({ name, expires_at: null });
+    expect(await ok.json()).toEqual({ name, permissions: FULL_ACCESS, expires_at: null });
 
     const missing = await request.get('/api/v1/whoami');
     expect(missing.status()).toBe(401);

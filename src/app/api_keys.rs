@@ -7,6 +7,8 @@ mod delete_dialog;
 mod edit_dialog;
 mod key_form;
 mod key_page;
+mod key_rules;
+mod restrict_dialog;
 mod lock_dialog;
 mod roll_dialog;
 mod table;

@@ -24,11 +24,6 @@ pub fn utc_date(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// "1 day", "14 days".
-pub fn days(n: i64) -> String {
-    if n == 1 { "1 day".to_owned() } else { format!("{n} days") }
-}
-
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
 pub fn query_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -67,7 +62,5 @@ mod tests {
         assert_eq!(utc_minute(951_782_400_000), "2000-02-29 00:00 UTC");
         assert_eq!(utc_date(1_795_838_400_000), "2026-11-28");
         assert_eq!(utc_second(1_795_838_401_999), "2026-11-28 04:00:01 UTC");
-        assert_eq!(days(1), "1 day");
-        assert_eq!(days(3), "3 days");
     }
 }

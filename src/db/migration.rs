@@ -10,6 +10,7 @@ mod m20261128_000005_key_name_search;
 mod m20261128_000006_key_usage;
 mod m20261206_000007_team;
 mod m20261206_000008_second_review;
+mod m20261207_000009_key_scopes;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_key_usage::Migration),
             Box::new(m20261206_000007_team::Migration),
             Box::new(m20261206_000008_second_review::Migration),
+            Box::new(m20261207_000009_key_scopes::Migration),
         ]
     }
 }
@@ -73,7 +75,7 @@ mod tests {
         assert_eq!((key.last_used_at, key.disabled_at, key.expires_at), (0, None, None));
         let (_, shown) = api_keys::reveal(&db, &master, 1, 41).await.unwrap();
         assert_eq!(shown, token, "the eye button shows the same token");
-        let (newer, ..) = api_keys::create(&db, &master, 1, "Newer", 1, None, 10).await.unwrap();
+        let (newer, ..) = api_keys::create(&db, &master, 1, &api_keys::KeyFields::new("Newer", 1, None), 10).await.unwrap();
         assert!(newer.id > 41, "ids go on after the copied ones");
     }
 }

@@ -17,7 +17,9 @@ pub const UNUSED_DAYS: i64 = 90;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Active,
-    /// Active, but it expires within [`EXPIRES_SOON_DAYS`]: in how many days (rounded up).
+    /// Active, but it expires within [`EXPIRES_SOON_DAYS`]: in how many
+    /// calendar days (UTC) its last working day is, as the date the admin
+    /// picked says: 0 is today, 1 tomorrow.
     ExpiresSoon {
         days: i64,
     },
@@ -35,7 +37,8 @@ impl Status {
         match expires_at {
             Some(at) if at <= now => Status::Expired,
             Some(at) if at - now <= EXPIRES_SOON_DAYS * DAY_MS => {
-                Status::ExpiresSoon { days: (at - now + DAY_MS - 1) / DAY_MS }
+                // The last instant it works is `at - 1`; "On a date" puts `at` at the next midnight.
+                Status::ExpiresSoon { days: (at - 1).div_euclid(DAY_MS) - now.div_euclid(DAY_MS) }
             }
             _ => Status::Active,
         }
@@ -215,8 +218,14 @@ mod tests {
         assert_eq!(Status::of(true, None, T0), Status::Disabled);
         assert_eq!(Status::of(true, Some(T0 - 1), T0), Status::Disabled, "disabled wins over expired");
         assert_eq!(Status::of(false, Some(T0), T0), Status::Expired, "at the instant it is over");
-        assert_eq!(Status::of(false, Some(T0 + 1), T0), Status::ExpiresSoon { days: 1 });
+        assert_eq!(Status::of(false, Some(T0 + 1), T0), Status::ExpiresSoon { days: 0 }, "today");
         assert_eq!(Status::of(false, Some(T0 + 14 * DAY_MS), T0), Status::ExpiresSoon { days: 14 });
+        // "On a date…" five calendar days ahead: works through that day, so
+        // its expiry is the midnight after it, 5 days 20 hours from 04:00.
+        let today = T0.div_euclid(DAY_MS) * DAY_MS;
+        assert_eq!(Status::of(false, Some(today + 6 * DAY_MS), T0), Status::ExpiresSoon { days: 5 });
+        assert_eq!(Status::of(false, Some(today + 2 * DAY_MS), T0), Status::ExpiresSoon { days: 1 }, "tomorrow");
+        assert_eq!(Status::of(false, Some(today + DAY_MS), T0), Status::ExpiresSoon { days: 0 }, "through the end of today");
         assert_eq!(Status::of(false, Some(T0 + 14 * DAY_MS + 1), T0), Status::Active);
     }
 

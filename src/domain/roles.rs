@@ -130,6 +130,7 @@ pub const RULES: &[Rule] = &[
     rule("update_api_key", Manage),
     rule("set_api_key_enabled", Manage),
     rule("lock_api_key_to_addresses", Manage),
+    rule("restrict_api_key", Manage),
     confirmed("reveal_api_key", Manage),
     confirmed("roll_api_key", Manage),
     confirmed("delete_api_key", Manage),

@@ -12,6 +12,7 @@
 //! full, the account holding the most gives up its oldest, so one
 //! account's flood cannot push out another's records.
 
+use crate::domain::permissions::Permission;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
@@ -33,6 +34,8 @@ pub enum Outcome {
     /// Allowed, though the key's report-only IP ACL does not list the address.
     WouldBeRefused,
     Refused(Reason),
+    /// Over the key's rate limit: its own kind, not a refusal of the token.
+    RateLimited,
 }
 
 /// Why a use was refused (or would have been), as the API names it.
@@ -68,6 +71,8 @@ pub struct Counts {
     pub refused: i64,
     /// Allowed only because the IP ACL is report-only (also counted in `allowed`).
     pub would_refuse: i64,
+    /// Over the key's rate limit.
+    pub rate_limited: i64,
 }
 
 impl Counts {
@@ -79,6 +84,7 @@ impl Counts {
                 self.would_refuse += 1;
             }
             Outcome::Refused(_) => self.refused += 1,
+            Outcome::RateLimited => self.rate_limited += 1,
         }
     }
 
@@ -86,6 +92,23 @@ impl Counts {
         self.allowed += other.allowed;
         self.refused += other.refused;
         self.would_refuse += other.would_refuse;
+        self.rate_limited += other.rate_limited;
+    }
+}
+
+/// How often a key's checks asked for one permission.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Asked {
+    pub asked: i64,
+    pub denied: i64,
+    pub last_asked: i64,
+}
+
+impl Asked {
+    pub fn merge(&mut self, other: Asked) {
+        self.asked += other.asked;
+        self.denied += other.denied;
+        self.last_asked = self.last_asked.max(other.last_asked);
     }
 }
 
@@ -152,6 +175,8 @@ pub struct KeyUsage {
     /// The latest use that was allowed, and from where.
     pub last_allowed: Option<(i64, IpAddr)>,
     pub hours: HashMap<i64, Counts>,
+    /// Permissions its checks asked for, per hour.
+    pub permissions: HashMap<(i64, Permission), Asked>,
     pub addresses: HashMap<IpAddr, AddressStats>,
     /// Addresses forgotten because more than [`MAX_ADDRESSES`] were seen.
     pub addresses_dropped: i64,
@@ -176,7 +201,7 @@ impl KeyUsage {
     }
 
     fn record(&mut self, at: i64, ip: IpAddr, token_id: i32, outcome: Outcome) {
-        let allowed = !matches!(outcome, Outcome::Refused(_));
+        let allowed = matches!(outcome, Outcome::Allowed | Outcome::WouldBeRefused);
         if allowed && self.last_allowed.is_none_or(|(last, _)| last <= at) {
             self.last_allowed = Some((at, ip));
         }
@@ -189,7 +214,7 @@ impl KeyUsage {
         match outcome {
             Outcome::Refused(_) => stats.refused += 1,
             Outcome::WouldBeRefused => stats.would_refuse += 1,
-            Outcome::Allowed => {}
+            Outcome::Allowed | Outcome::RateLimited => {}
         }
         stats.last_seen = stats.last_seen.max(at);
         if allowed && at >= stats.last_allowed {
@@ -282,9 +307,17 @@ impl Recorded {
         let (reason, report_only) = match outcome {
             Outcome::Refused(reason) => (reason, false),
             Outcome::WouldBeRefused => (Reason::IpNotAllowed, true),
-            Outcome::Allowed => return,
+            Outcome::Allowed | Outcome::RateLimited => return,
         };
         self.refusals.push(Refusal { key_id, account_id, at, ip, reason, report_only });
+    }
+
+    /// A service asked whether the key may do `permission` (`GET /api/v1/check`).
+    pub fn record_check(&mut self, key_id: i32, at: i64, permission: Permission, granted: bool) {
+        let asked = self.keys.entry(key_id).or_default().permissions.entry((hour_of(at), permission)).or_default();
+        asked.asked += 1;
+        asked.denied += i64::from(!granted);
+        asked.last_asked = asked.last_asked.max(at);
     }
 
     /// Puts back what a flush could not write, under anything recorded since.
@@ -296,6 +329,9 @@ impl Recorded {
             }
             for (hour, counts) in usage.hours {
                 now.hours.entry(hour).or_default().merge(counts);
+            }
+            for (at, asked) in usage.permissions {
+                now.permissions.entry(at).or_default().merge(asked);
             }
             for (ip, stats) in usage.addresses {
                 now.addresses.entry(ip).or_default().merge(stats);
@@ -341,8 +377,8 @@ mod tests {
         recorded.record(one(7, T0 + HOUR_MS, a, Outcome::Refused(Reason::KeyDisabled)));
         recorded.record(one(7, T0 + HOUR_MS + 5, ip("192.0.2.2"), Outcome::WouldBeRefused));
         let usage = &recorded.keys[&7];
-        assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, refused: 0, would_refuse: 0 });
-        assert_eq!(usage.hours[&(hour_of(T0) + 1)], Counts { allowed: 1, refused: 1, would_refuse: 1 });
+        assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, ..Counts::default() });
+        assert_eq!(usage.hours[&(hour_of(T0) + 1)], Counts { allowed: 1, refused: 1, would_refuse: 1, rate_limited: 0 });
         assert_eq!(
             usage.addresses[&a],
             AddressStats { requests: 2, refused: 1, would_refuse: 0, last_seen: T0 + HOUR_MS, last_token: 7, last_allowed: T0 + HOUR_MS - 1 }
@@ -409,6 +445,20 @@ mod tests {
     }
 
     #[test]
+    fn rate_limited_uses_and_permission_checks_are_their_own_counts() {
+        let mut recorded = Recorded::default();
+        let a = ip("192.0.2.1");
+        recorded.record(one(1, T0, a, Outcome::RateLimited));
+        recorded.record_check(1, T0 + 5, Permission::SmsSend, true);
+        recorded.record_check(1, T0 + 9, Permission::SmsSend, false);
+        let usage = &recorded.keys[&1];
+        assert_eq!(usage.hours[&hour_of(T0)], Counts { rate_limited: 1, ..Counts::default() });
+        assert_eq!(usage.permissions[&(hour_of(T0), Permission::SmsSend)], Asked { asked: 2, denied: 1, last_asked: T0 + 9 });
+        assert_eq!(usage.last_allowed, None, "a rate-limited use is not a use");
+        assert!(recorded.refusals.is_empty(), "nor a refusal of the token");
+    }
+
+    #[test]
     fn an_address_remembers_the_token_it_was_last_let_through_with() {
         let mut recorded = Recorded::default();
         let a = ip("192.0.2.1");
@@ -430,7 +480,7 @@ mod tests {
         now.record(one(1, T0 + 10, ip("192.0.2.1"), Outcome::Refused(Reason::KeyExpired)));
         now.restore(unwritten);
         let usage = &now.keys[&1];
-        assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, refused: 1, would_refuse: 0 });
+        assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, refused: 1, ..Counts::default() });
         assert_eq!(usage.addresses[&ip("192.0.2.1")].requests, 2);
         assert_eq!(usage.addresses[&ip("192.0.2.1")].last_seen, T0 + 10);
         assert_eq!(now.refusals.len(), 1);

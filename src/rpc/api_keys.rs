@@ -2,6 +2,8 @@
 //! keys that need attention.
 
 use super::ConsoleError;
+use crate::domain::permissions::Access;
+use crate::domain::rate_limit::RateLimit;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +150,8 @@ pub struct ApiKeySummary {
     pub expires_at: Option<i64>,
     /// Until when the token replaced by the last roll still works, if it does.
     pub old_token_until: Option<i64>,
+    pub access: Access,
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// An entry of the IP ACL drop-down.
@@ -212,6 +216,19 @@ pub struct DayCounts {
     pub refused: i64,
     /// Let through by a report-only IP ACL (counted in `allowed` too).
     pub would_refuse: i64,
+    /// Turned away by the key's rate limit.
+    pub rate_limited: i64,
+}
+
+/// One permission the key's checks asked for (`GET /api/v1/check`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionUse {
+    /// As the API names it: `sms:send`.
+    pub permission: String,
+    pub asked: i64,
+    /// Asked but not granted.
+    pub denied: i64,
+    pub last_asked: i64,
 }
 
 /// A client address that presented the key's token.
@@ -255,6 +272,8 @@ pub struct KeyDetails {
     pub addresses_dropped: i64,
     /// The last 50 refused uses, newest first.
     pub refusals: Vec<RefusalRow>,
+    /// Permissions asked for in the last 30 days, in catalogue order.
+    pub permissions_used: Vec<PermissionUse>,
 }
 
 /// One page of the account's keys: searched by name, filtered by status,
@@ -284,23 +303,35 @@ pub async fn list_api_keys(
 
 /// Creates a key; the answer carries its token, the only time it is sent
 /// unasked. `expires`: `never` (or left out), `30d`, `90d`, `1y` or `date`,
-/// with `expiry_date` as `YYYY-MM-DD`.
+/// with `expiry_date` as `YYYY-MM-DD`. `permissions`: `full` (or left out), `none` (refused)
+/// or a comma-separated list such as `sms:send,sms:read`. `rate_limit`:
+/// `none` (or left out) or a number of requests (1 to 1,000,000) per
+/// `rate_per` (`second`, `minute` or `hour`).
 #[server(prefix = "/rpc", endpoint = "create_api_key")]
 pub async fn create_api_key(
     name: String,
     ip_acl_id: i32,
     expires: Option<String>,
     expiry_date: Option<String>,
+    permissions: Option<String>,
+    rate_limit: Option<String>,
+    rate_per: Option<String>,
 ) -> Result<CreatedApiKey, ConsoleError> {
     use crate::server::caller as rpc;
+    use crate::server::console::api_keys::{self, Form};
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    let expiry = (expires.as_deref().unwrap_or("never"), expiry_date.as_deref().unwrap_or(""));
-    crate::server::console::api_keys::create(&state, &caller, &name, ip_acl_id, expiry).await
+    let form = Form {
+        expiry: Some((expires.as_deref().unwrap_or("never"), expiry_date.as_deref().unwrap_or(""))),
+        permissions: permissions.as_deref(),
+        limit: rate_limit.as_deref(),
+        per: rate_per.as_deref(),
+    };
+    api_keys::create(&state, &caller, &name, ip_acl_id, form).await
 }
 
-/// Renames a key, moves it to another IP ACL and sets its expiry (`expires`
-/// left out keeps the expiry as it is).
+/// Renames a key, moves it to another IP ACL, and sets its expiry, its
+/// permissions and its rate limit (each left out is kept as it is).
 #[server(prefix = "/rpc", endpoint = "update_api_key")]
 pub async fn update_api_key(
     id: i32,
@@ -308,12 +339,29 @@ pub async fn update_api_key(
     ip_acl_id: i32,
     expires: Option<String>,
     expiry_date: Option<String>,
+    permissions: Option<String>,
+    rate_limit: Option<String>,
+    rate_per: Option<String>,
 ) -> Result<(), ConsoleError> {
     use crate::server::caller as rpc;
+    use crate::server::console::api_keys::{self, Form};
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
-    let expiry = expires.as_deref().map(|choice| (choice, expiry_date.as_deref().unwrap_or("")));
-    crate::server::console::api_keys::update(&state, &caller, id, &name, ip_acl_id, expiry).await
+    let form = Form {
+        expiry: expires.as_deref().map(|choice| (choice, expiry_date.as_deref().unwrap_or(""))),
+        permissions: permissions.as_deref(),
+        limit: rate_limit.as_deref(),
+        per: rate_per.as_deref(),
+    };
+    api_keys::update(&state, &caller, id, &name, ip_acl_id, form).await
+}
+
+/// Restrict to what it uses: the key keeps only `permissions` (a comma-separated list).
+#[server(prefix = "/rpc", endpoint = "restrict_api_key")]
+pub async fn restrict_api_key(id: i32, permissions: String) -> Result<(), ConsoleError> {
+    use crate::server::caller as rpc;
+    let caller = rpc::caller().await?;
+    crate::server::console::api_keys::restrict(&rpc::state()?, &caller, id, &permissions).await
 }
 
 /// Gives a key a new token; the old one keeps working for the `grace` chosen

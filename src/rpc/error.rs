@@ -23,6 +23,12 @@ pub enum Field {
     /// An authentication code (two-factor).
     Code,
     RecoveryCode,
+    /// Full access or Restricted, and the grid.
+    Permissions,
+    /// The rate limit's Requests.
+    RateLimit,
+    /// The rate limit's Per.
+    RatePer,
 }
 
 /// Every failure a server function can report, in words an admin can act on.

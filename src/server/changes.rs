@@ -209,6 +209,8 @@ mod tests {
                 key_expires_at: None,
                 token_expires_at: None,
                 token_ended: false,
+                access: Default::default(),
+                limit: None,
                 loaded: Instant::now(),
             };
             let acl = CachedAcl { name: "a".into(), acl: crate::domain::acl::Acl::from_stored("0.0.0.0/0"), report_only: false };

@@ -50,7 +50,11 @@ impl Jobs {
             let state = state.clone();
             every(REBUILD_INTERVAL, stopped.clone(), move || rebuild(state.clone()))
         };
-        let mut running = vec![flush, prune, catch_up, rebuild];
+        let share_limits = {
+            let state = state.clone();
+            every(crate::server::public_api::rate_limits::SYNC_EVERY, stopped.clone(), move || share_limits(state.clone()))
+        };
+        let mut running = vec![flush, prune, catch_up, rebuild, share_limits];
         if state.db.get_database_backend() == DbBackend::Postgres {
             let url = state.settings.database_url.clone();
             running.push(tokio::spawn(listener::run(url, state.db.clone(), state.verifier.clone(), stopped.clone())));
@@ -110,6 +114,14 @@ async fn rebuild(state: AppState) {
     }
 }
 
+/// Tells the other instances what this one let through under each key's
+/// rate limit, and counts what they did.
+async fn share_limits(state: AppState) {
+    if let Err(e) = state.verifier.rate_limits().sync(&state.db, state.clock.now_ms()).await {
+        tracing::debug!(error = %e, "could not share rate-limit counts");
+    }
+}
+
 /// Heard by every listener, this one's included: proof the channel works.
 async fn heartbeat(state: AppState) {
     use sea_orm::{ConnectionTrait, Statement};
@@ -135,6 +147,9 @@ pub async fn prune(state: AppState) {
     }
     if let Err(e) = state.throttle.prune(&state.db, state.clock.now_ms()).await {
         tracing::warn!(error = %e, "could not prune the sign-in throttle");
+    }
+    if let Err(e) = state.verifier.rate_limits().prune(&state.db, state.clock.now_ms()).await {
+        tracing::warn!(error = %e, "could not prune rate-limit counts");
     }
     if let Err(e) = crate::db::service::known_browsers::prune(&state.db, state.clock.now_ms()).await {
         tracing::warn!(error = %e, "could not prune known browsers");

@@ -1,12 +1,15 @@
 //! The TextPeak API's own endpoints under `/api/v1`, authenticated by API key.
 
 pub mod cache;
+pub mod rate_limits;
 pub mod tokens;
 pub mod unknown_tokens;
 pub mod verifier;
 
 use crate::db::service::{Failure, classify};
 use crate::domain::lifecycle::Refusal;
+use crate::domain::permissions::{Access, Permission};
+use crate::domain::rate_limit::{RateLimit, Verdict};
 use crate::server::http::client_ip::ClientIp;
 use crate::server::public_api::verifier::{Denied, VerifyError};
 use crate::server::state::AppState;
@@ -30,6 +33,38 @@ pub struct ApiCaller {
     pub name: Arc<str>,
     /// When this token stops working, if it will.
     pub expires_at: Option<i64>,
+    pub access: Access,
+    /// The key's rate limit, and where this request left it.
+    pub limit: Option<(RateLimit, Verdict)>,
+}
+
+impl ApiCaller {
+    /// An answer with the key's rate-limit headers, when it has a limit.
+    pub fn answer(&self, body: impl IntoResponse) -> Response {
+        let mut response = body.into_response();
+        if let Some((limit, verdict)) = self.limit {
+            rate_limit_headers(response.headers_mut(), limit, verdict);
+        }
+        response
+    }
+
+    /// The permissions, as the API names them.
+    pub fn permission_codes(&self) -> Vec<&'static str> {
+        self.access.scopes().iter().map(Permission::code).collect()
+    }
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (the IETF
+/// RateLimit header fields draft): the allowance, what is left, and the
+/// seconds until all of it is back.
+fn rate_limit_headers(headers: &mut axum::http::HeaderMap, limit: RateLimit, verdict: Verdict) {
+    headers.insert("ratelimit-limit", HeaderValue::from(limit.requests));
+    headers.insert("ratelimit-remaining", HeaderValue::from(verdict.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(seconds_up(verdict.reset_nanos)));
+}
+
+fn seconds_up(nanos: u64) -> u64 {
+    nanos.div_ceil(1_000_000_000)
 }
 
 /// Why the API refused a request; the JSON body names the reason, never the token.
@@ -44,6 +79,15 @@ pub enum ApiError {
     TooManyUnknownTokens {
         retry_after_secs: u64,
     },
+    /// Over the key's rate limit.
+    RateLimited {
+        limit: RateLimit,
+        verdict: Verdict,
+    },
+    /// `GET /api/v1/check` without a permission, or with one that does not exist.
+    UnknownPermission,
+    /// The key may not do what `GET /api/v1/check` asked about.
+    PermissionDenied(Permission),
     NotFound,
     /// The token is not cached and the database cannot be asked: try again.
     Unavailable,
@@ -100,6 +144,30 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
                 return response;
             }
+            ApiError::RateLimited { limit, verdict } => {
+                let body = json!({
+                    "error": "rate_limited",
+                    "message": format!("This API key may make {limit} requests; wait before trying again."),
+                });
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                let headers = response.headers_mut();
+                rate_limit_headers(headers, limit, verdict);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds_up(verdict.retry_after_nanos).max(1)));
+                return response;
+            }
+            ApiError::UnknownPermission => (
+                StatusCode::BAD_REQUEST,
+                "unknown_permission",
+                "Ask for one permission: sms:send, sms:read, inbound:read, numbers:read, numbers:write or usage:read.",
+            ),
+            ApiError::PermissionDenied(permission) => {
+                let body = json!({
+                    "error": "permission_denied",
+                    "required": permission.code(),
+                    "message": "This API key may not do this.",
+                });
+                return (StatusCode::FORBIDDEN, Json(body)).into_response();
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "There is no such endpoint."),
             ApiError::Unavailable => {
                 let body = json!({
@@ -134,6 +202,7 @@ impl From<Denied> for ApiError {
             Denied::TooManyUnknownTokens { retry_after } => {
                 ApiError::TooManyUnknownTokens { retry_after_secs: retry_after.as_secs_f64().ceil() as u64 }
             }
+            Denied::RateLimited { limit, verdict } => ApiError::RateLimited { limit, verdict },
         }
     }
 }
@@ -173,18 +242,61 @@ impl FromRequestParts<AppState> for ApiCaller {
                 }
             },
         })??;
-        Ok(ApiCaller { key_id: grant.key_id, account_id: grant.account_id, name: grant.name, expires_at: grant.expires_at })
+        Ok(ApiCaller {
+            key_id: grant.key_id,
+            account_id: grant.account_id,
+            name: grant.name,
+            expires_at: grant.expires_at,
+            access: grant.access,
+            limit: grant.limit,
+        })
     }
 }
 
-/// `GET /api/v1/whoami`: which key the token belongs to, and when the token
-/// stops working (RFC 3339, UTC; null if it does not), so software can warn itself.
-pub async fn whoami(caller: ApiCaller) -> Response {
-    let expires_at = caller
+fn expires(caller: &ApiCaller) -> Option<String> {
+    caller
         .expires_at
         .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    Json(json!({ "name": &*caller.name, "expires_at": expires_at })).into_response()
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// `GET /api/v1/whoami`: which key the token belongs to, what it may do, and
+/// when the token stops working (RFC 3339, UTC; null if it does not), so
+/// software can warn itself.
+pub async fn whoami(caller: ApiCaller) -> Response {
+    let body = json!({ "name": &*caller.name, "permissions": caller.permission_codes(), "expires_at": expires(&caller) });
+    caller.answer(Json(body))
+}
+
+/// `GET /api/v1/check?permission=sms:send`: what the TextPeak API's services
+/// ask before they act. Every refusal of the token comes first (the same as
+/// whoami's, in the same order, the rate limit last); then 400 for a
+/// permission that does not exist, 403 for one the key may not use. Each
+/// check is counted for the key's "Permissions used".
+pub async fn check(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: ApiCaller,
+    query: axum::extract::RawQuery,
+) -> Response {
+    let asked = query.0.as_deref().and_then(|query| {
+        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "permission").map(|(_, v)| v.into_owned())
+    });
+    let Some(permission) = asked.as_deref().and_then(Permission::from_code) else {
+        return caller.answer(ApiError::UnknownPermission);
+    };
+    let granted = caller.access.allows(permission);
+    state.usage.record_check(caller.key_id, state.clock.now_ms(), permission, granted);
+    if !granted {
+        return caller.answer(ApiError::PermissionDenied(permission));
+    }
+    let body = json!({
+        "name": &*caller.name,
+        "key_id": caller.key_id,
+        "account_id": caller.account_id,
+        "permissions": caller.permission_codes(),
+        "expires_at": expires(&caller),
+    });
+    caller.answer(Json(body))
 }
 
 /// `GET /api/v1/health`: answers without authentication (load balancers, benchmarks).

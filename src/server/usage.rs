@@ -3,6 +3,7 @@
 //! as increments, and the console's pages read what is not written yet.
 
 use crate::db::service::usage;
+use crate::domain::permissions::Permission;
 use crate::domain::usage::{KeyUsage, Recorded, Refusal, Use};
 use sea_orm::{DatabaseConnection, DbErr};
 use std::net::IpAddr;
@@ -30,6 +31,11 @@ pub struct UsageRecorder {
 impl UsageRecorder {
     pub fn record(&self, one: Use) {
         self.lock().record(one);
+    }
+
+    /// A service asked whether a key may do `permission`.
+    pub fn record_check(&self, key_id: i32, at: i64, permission: Permission, granted: bool) {
+        self.lock().record_check(key_id, at, permission, granted);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {

@@ -129,6 +129,24 @@ async fn one_address_filling_the_queue_does_not_stop_another_address() {
     assert!(flood.iter().filter(|s| **s == StatusCode::OK).count() >= 1);
 }
 
+/// The answer with the seconds left taken out, so two answers a moment
+/// apart compare equal.
+fn without_seconds(answer: &(StatusCode, Option<String>, Value)) -> Value {
+    let mut body = answer.2.clone();
+    if let Some(wait) = body.pointer_mut("/too_many_attempts/retry_after_secs") {
+        *wait = Value::Null;
+    }
+    body
+}
+
+/// Retry-After, checked to say the same as the body.
+fn seconds_left(answer: &(StatusCode, Option<String>, Value)) -> Option<u64> {
+    let header: u64 = answer.1.as_deref()?.parse().expect("Retry-After is whole seconds");
+    let body = answer.2.pointer("/too_many_attempts/retry_after_secs").and_then(Value::as_u64);
+    assert_eq!(body, Some(header), "the body and Retry-After agree");
+    Some(header)
+}
+
 /// A made-up username answers exactly as a real one with a wrong password,
 /// at every point of the throttle: status, body, Retry-After, and time.
 #[tokio::test]
@@ -142,7 +160,15 @@ async fn unknown_usernames_answer_as_real_ones_at_every_point_of_the_throttle() 
         let started = Instant::now();
         let made_up = post_sign_in(&server, &from("127.0.3.2"), "nobody-at-all", "not the password").await;
         let made_up_took = started.elapsed();
-        assert_eq!(real, made_up, "attempt {attempt}");
+        assert_eq!(real.0, made_up.0, "attempt {attempt}");
+        assert_eq!(without_seconds(&real), without_seconds(&made_up), "attempt {attempt}");
+        // The second call is answered a little later, so its wait may have
+        // crossed to the next whole second; never more, never longer.
+        let (real_wait, made_up_wait) = (seconds_left(&real), seconds_left(&made_up));
+        assert!(
+            real_wait == made_up_wait || real_wait.zip(made_up_wait).is_some_and(|(r, m)| r == m + 1),
+            "attempt {attempt}: Retry-After {real_wait:?} against {made_up_wait:?}"
+        );
         if real.0 == StatusCode::UNAUTHORIZED {
             times.0.push(real_took);
             times.1.push(made_up_took);

@@ -87,7 +87,7 @@ async fn requests_from_two_addresses_are_counted_and_refusals_say_why() {
     assert_eq!(details["days"].as_array().unwrap().len(), 30, "every day, traffic or not");
     assert_eq!(
         details["days"][0],
-        json!({ "day": details["days"][0]["day"], "allowed": 0, "refused": 0, "would_refuse": 0 })
+        json!({ "day": details["days"][0]["day"], "allowed": 0, "refused": 0, "would_refuse": 0, "rate_limited": 0 })
     );
     assert_eq!((&today(&details)["allowed"], &today(&details)["refused"]), (&json!(3), &json!(2)));
     assert_eq!(address(&details, "127.0.0.2")["requests"], 4);
@@ -277,6 +277,7 @@ async fn the_background_job_forgets_hourly_counts_older_than_90_days() {
             allowed: Set(1),
             refused: Set(0),
             would_refuse: Set(0),
+            rate_limited: Set(0),
         }
         .insert(&s.server.state.db)
         .await

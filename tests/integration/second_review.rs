@@ -204,7 +204,7 @@ async fn whoami_says_nothing_about_the_ip_acl() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(!response.headers().keys().any(|h| h.as_str().contains("acl")), "{:?}", response.headers());
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({ "name": "Watched", "expires_at": null }));
+    assert_eq!(body, json!({ "name": "Watched", "permissions": ["sms:send", "sms:read", "inbound:read", "numbers:read", "numbers:write", "usage:read"], "expires_at": null }));
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ fn arguments(endpoint: &str, ids: &HashMap<&str, String>) -> Vec<(&'static str, 
         "create_api_key" => vec![("name", v("walk key")), ("ip_acl_id", id("acl"))],
         "update_api_key" => vec![("id", id("key")), ("name", v("walked")), ("ip_acl_id", id("acl"))],
         "set_api_key_enabled" => vec![("id", id("key")), ("enabled", v("false"))],
+        "restrict_api_key" => vec![("id", id("key")), ("permissions", v("sms:send"))],
         "roll_api_key" => vec![("id", id("key")), ("grace", v("1h"))],
         "lock_api_key_to_addresses" => {
             vec![("id", id("key")), ("name", v("walk lock")), ("addresses", v("192.0.2.1")), ("report_only", v("true"))]

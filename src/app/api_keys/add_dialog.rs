@@ -6,6 +6,7 @@ use crate::rpc::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
 use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::last_error;
 use crate::app::split::NotLoaded;
+use crate::domain::permissions::Access;
 use leptos::prelude::*;
 
 #[component]
@@ -66,7 +67,15 @@ fn add_api_key_body(
         None => {
             let submit = Callback::new(move |input: KeyFormInput| {
                 let (expires, expiry_date) = input.expiry.unzip();
-                action.dispatch(CreateApiKey { name: input.name, ip_acl_id: input.ip_acl_id, expires, expiry_date });
+                action.dispatch(CreateApiKey {
+                    name: input.name,
+                    ip_acl_id: input.ip_acl_id,
+                    expires,
+                    expiry_date,
+                    permissions: Some(input.permissions),
+                    rate_limit: Some(input.rate_limit),
+                    rate_per: Some(input.rate_per),
+                });
             });
             view! {
                 <ApiKeyForm
@@ -74,6 +83,8 @@ fn add_api_key_body(
                     initial_name=String::new()
                     initial_acl=None
                     initial_expiry=None
+                    initial_access=Access::Full
+                    initial_limit=None
                     ip_acls
                     error=last_error(action.value())
                     pending=action.pending()

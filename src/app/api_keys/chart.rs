@@ -16,8 +16,9 @@ pub fn RequestsChart(days: Vec<DayCounts>) -> impl IntoView {
     let allowed: i64 = days.iter().map(|d| d.allowed).sum();
     let refused: i64 = days.iter().map(|d| d.refused).sum();
     let would: i64 = days.iter().map(|d| d.would_refuse).sum();
+    let limited: i64 = days.iter().map(|d| d.rate_limited).sum();
     let summary = format!(
-        "Requests per day over the last 30 days: {allowed} allowed{}, {refused} refused.",
+        "Requests per day over the last 30 days: {allowed} allowed{}, {refused} refused, {limited} rate limited.",
         if would > 0 { format!(" ({would} of them from outside a report-only IP ACL)") } else { String::new() }
     );
     let bars = bars(&days);
@@ -39,6 +40,7 @@ pub fn RequestsChart(days: Vec<DayCounts>) -> impl IntoView {
             <figcaption>
                 <span class="legend allowed">"Allowed"</span>
                 <span class="legend refused">"Refused"</span>
+                <span class="legend limited">"Rate limited"</span>
                 <button
                     type="button"
                     class="button small"
@@ -58,6 +60,7 @@ pub fn RequestsChart(days: Vec<DayCounts>) -> impl IntoView {
                     <th scope="col">"Allowed"</th>
                     <th scope="col">"Refused"</th>
                     <th scope="col">"Would be refused"</th>
+                    <th scope="col">"Rate limited"</th>
                 </tr>
             </thead>
             <tbody>
@@ -71,6 +74,7 @@ pub fn RequestsChart(days: Vec<DayCounts>) -> impl IntoView {
                                 <td>{d.allowed}</td>
                                 <td>{d.refused}</td>
                                 <td>{d.would_refuse}</td>
+                                <td>{d.rate_limited}</td>
                             </tr>
                         }
                     })
@@ -84,10 +88,11 @@ fn slot(days: usize) -> f64 {
     WIDTH / days.max(1) as f64
 }
 
-/// One stacked bar per day: allowed at the bottom, refused on top. A day
-/// without traffic still has its place, marked by a hairline at zero.
+/// One stacked bar per day: allowed at the bottom, refused, then rate
+/// limited on top. A day without traffic still has its place, marked by a
+/// hairline at zero.
 fn bars(days: &[DayCounts]) -> impl IntoView + use<> {
-    let top = days.iter().map(|d| d.allowed + d.refused).max().unwrap_or(0).max(1) as f64;
+    let top = days.iter().map(|d| d.allowed + d.refused + d.rate_limited).max().unwrap_or(0).max(1) as f64;
     let room = HEIGHT - AXIS - 4.0;
     let slot = slot(days.len());
     let width = slot * 0.7;
@@ -97,12 +102,14 @@ fn bars(days: &[DayCounts]) -> impl IntoView + use<> {
             let x = slot * i as f64 + (slot - width) / 2.0;
             let allowed = room * d.allowed as f64 / top;
             let refused = room * d.refused as f64 / top;
+            let limited = room * d.rate_limited as f64 / top;
             let base = HEIGHT - AXIS;
             view! {
                 <g>
                     <rect class="bar allowed" x=format!("{x:.1}") width=format!("{width:.1}") y=format!("{:.1}", base - allowed) height=format!("{allowed:.1}") />
                     <rect class="bar refused" x=format!("{x:.1}") width=format!("{width:.1}") y=format!("{:.1}", base - allowed - refused) height=format!("{refused:.1}") />
-                    {(d.allowed + d.refused == 0).then(|| view! {
+                    <rect class="bar limited" x=format!("{x:.1}") width=format!("{width:.1}") y=format!("{:.1}", base - allowed - refused - limited) height=format!("{limited:.1}") />
+                    {(d.allowed + d.refused + d.rate_limited == 0).then(|| view! {
                         <rect class="bar zero" x=format!("{x:.1}") width=format!("{width:.1}") y=format!("{:.1}", base - 1.0) height="1" />
                     })}
                 </g>

@@ -55,7 +55,16 @@ fn edit_api_key_body(
     let id = key.id;
     let submit = Callback::new(move |input: KeyFormInput| {
         let (expires, expiry_date) = input.expiry.unzip();
-        action.dispatch(UpdateApiKey { id, name: input.name, ip_acl_id: input.ip_acl_id, expires, expiry_date });
+        action.dispatch(UpdateApiKey {
+            id,
+            name: input.name,
+            ip_acl_id: input.ip_acl_id,
+            expires,
+            expiry_date,
+            permissions: Some(input.permissions),
+            rate_limit: Some(input.rate_limit),
+            rate_per: Some(input.rate_per),
+        });
     });
     Ok(view! {
         <ApiKeyForm
@@ -63,6 +72,8 @@ fn edit_api_key_body(
             initial_name=key.name
             initial_acl=Some(key.ip_acl_id)
             initial_expiry=key.expires_at
+            initial_access=key.access
+            initial_limit=key.rate_limit
             ip_acls
             error=last_error(action.value())
             pending=action.pending()

@@ -2,7 +2,10 @@
 
 use crate::rpc::api_keys::IpAclChoice;
 use crate::rpc::{ConsoleError, Field};
+use super::key_rules::{PermissionsField, RateLimitField, RulesChoice};
 use crate::app::form::{FieldError, FormFooter, TextField, field_error, general_error};
+use crate::domain::permissions::Access;
+use crate::domain::rate_limit::RateLimit;
 use crate::app::format::utc_date;
 use leptos::html;
 use leptos::prelude::*;
@@ -39,13 +42,17 @@ impl FormText {
     };
 }
 
-/// What the form sends: name, IP ACL, and (unless the admin left Expires as
-/// it was when editing) the Expires choice and the Expiry date.
+/// What the form sends: name, IP ACL, (unless the admin left Expires as it
+/// was when editing) the Expires choice and the Expiry date, the permissions
+/// (`full` or codes) and the rate limit (`none` or requests, and the period).
 #[derive(Debug, Clone)]
 pub struct KeyFormInput {
     pub name: String,
     pub ip_acl_id: i32,
     pub expiry: Option<(String, String)>,
+    pub permissions: String,
+    pub rate_limit: String,
+    pub rate_per: String,
 }
 
 #[component]
@@ -55,6 +62,8 @@ pub fn ApiKeyForm(
     initial_acl: Option<i32>,
     /// The key's expiry now (Edit): preselects "On a date…" with that date.
     initial_expiry: Option<i64>,
+    initial_access: Access,
+    initial_limit: Option<RateLimit>,
     ip_acls: Signal<Vec<IpAclChoice>>,
     error: Signal<Option<ConsoleError>>,
     #[prop(into)] pending: Signal<bool>,
@@ -67,6 +76,7 @@ pub fn ApiKeyForm(
     let date = NodeRef::<html::Input>::new();
     // An edit that leaves Expires alone keeps the key's expiry exactly, even a past one.
     let touched = RwSignal::new(initial_expiry.is_none());
+    let rules = RulesChoice::new(initial_access, initial_limit);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if pending.get_untracked() {
@@ -77,7 +87,8 @@ pub fn ApiKeyForm(
         let ip_acl_id = acl.get_untracked().and_then(|select| select.value().parse().ok()).unwrap_or(0);
         let expiry_date = date.get_untracked().map(|input| input.value()).unwrap_or_default();
         let expiry = touched.get_untracked().then(|| (choice.get_untracked(), expiry_date));
-        on_submit.run(KeyFormInput { name, ip_acl_id, expiry });
+        let (rate_limit, rate_per) = rules.rate_limit();
+        on_submit.run(KeyFormInput { name, ip_acl_id, expiry, permissions: rules.permissions(), rate_limit, rate_per });
     };
 
     view! {
@@ -93,6 +104,13 @@ pub fn ApiKeyForm(
             />
             <IpAclSelect id=text.acl_id choices=ip_acls selected=initial_acl node_ref=acl />
             <ExpiresField id=text.expires_id choice date touched initial=initial_expiry error />
+            <PermissionsField choice=rules error=field_error(error, Field::Permissions) />
+            <RateLimitField
+                choice=rules
+                initial=initial_limit
+                requests_error=field_error(error, Field::RateLimit)
+                per_error=field_error(error, Field::RatePer)
+            />
             <FormFooter error=general_error(error) submit_label=text.submit on_cancel />
         </form>
     }

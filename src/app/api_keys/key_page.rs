@@ -6,13 +6,15 @@ use super::chart::RequestsChart;
 use super::delete_dialog::DeleteApiKeyDialog;
 use super::edit_dialog::EditApiKeyDialog;
 use super::lock_dialog::LockToAddressesDialog;
+use super::restrict_dialog::RestrictDialog;
 use super::table::StatusText;
 use super::view::PAGE;
 use crate::rpc::ConsoleError;
 use crate::rpc::api_keys::{
-    AddressRow, ApiKeySummary, DeleteApiKey, IpAclChoice, KeyDetails, LockApiKeyToAddresses, RefusalRow, UpdateApiKey,
-    api_key_details,
+    AddressRow, ApiKeySummary, DeleteApiKey, IpAclChoice, KeyDetails, LockApiKeyToAddresses, PermissionUse, RefusalRow,
+    RestrictApiKey, UpdateApiKey, api_key_details,
 };
+use crate::domain::permissions::Access;
 use crate::app::form::LoadError;
 use crate::app::format::utc_minute;
 use leptos::prelude::*;
@@ -28,12 +30,16 @@ pub fn KeyPage() -> impl IntoView {
     let update = ServerAction::<UpdateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();
     let lock = ServerAction::<LockApiKeyToAddresses>::new();
+    let restrict = ServerAction::<RestrictApiKey>::new();
     crate::app::confirm::retry_when_confirmed(delete);
-    let details =
-        Resource::new(move || (id.get(), update.version().get(), lock.version().get()), |(id, ..)| api_key_details(id));
+    let details = Resource::new(
+        move || (id.get(), update.version().get(), lock.version().get(), restrict.version().get()),
+        |(id, ..)| api_key_details(id),
+    );
     let editing = RwSignal::new(None::<ApiKeySummary>);
     let deleting = RwSignal::new(None::<ApiKeySummary>);
     let locking = RwSignal::new(false);
+    let restricting = RwSignal::new(false);
     let status = RwSignal::new(None::<String>);
     let ip_acls: Signal<Vec<IpAclChoice>> =
         Signal::derive(move || details.get().and_then(Result::ok).map(|d| d.ip_acls).unwrap_or_default());
@@ -48,7 +54,7 @@ pub fn KeyPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="empty">"Loading the API key…"</p> }>
             {move || Suspend::new(async move {
                 match details.await {
-                    Ok(details) => view! { <KeyDetailsView details editing deleting locking lock /> }.into_any(),
+                    Ok(details) => view! { <KeyDetailsView details editing deleting locking lock restricting restrict /> }.into_any(),
                     Err(ConsoleError::NotFound(message)) => {
                         view! {
                             <Title text="API key not found" />
@@ -78,6 +84,8 @@ fn KeyDetailsView(
     deleting: RwSignal<Option<ApiKeySummary>>,
     locking: RwSignal<bool>,
     lock: ServerAction<LockApiKeyToAddresses>,
+    restricting: RwSignal<bool>,
+    restrict: ServerAction<RestrictApiKey>,
 ) -> impl IntoView {
     let key = details.key.clone();
     let (for_edit, for_delete) = (key.clone(), key.clone());
@@ -110,6 +118,10 @@ fn KeyDetailsView(
                     {key.ip_acl_name.clone()}
                     {details.ip_acl_report_only.then(|| view! { " " <span class="status soon">"(report only)"</span> })}
                 </dd>
+                <dt>"Permissions"</dt>
+                <dd><PermissionList access=key.access /></dd>
+                <dt>"Rate limit"</dt>
+                <dd>{key.rate_limit.map_or_else(|| "No limit".to_owned(), |limit| limit.to_string())}</dd>
                 <dt>"Status"</dt>
                 <dd><StatusText status=key.status expires_at=key.expires_at /></dd>
                 <dt>"Created"</dt>
@@ -132,6 +144,17 @@ fn KeyDetailsView(
             <h2 id="requests-title">"Requests"</h2>
             <RequestsChart days=details.days.clone() />
         </section>
+        <section class="panel" aria-labelledby="permissions-used-title">
+            <div class="section-header">
+                <h2 id="permissions-used-title">"Permissions used"</h2>
+                {(manages && key.access == Access::Full).then(|| view! {
+                    <button type="button" class="button" on:click=move |_| restricting.set(true)>
+                        "Restrict to what it uses"
+                    </button>
+                })}
+            </div>
+            <PermissionsUsedTable used=details.permissions_used.clone() />
+        </section>
         <section class="panel" aria-labelledby="addresses-title">
             <div class="section-header">
                 <h2 id="addresses-title">"Addresses"</h2>
@@ -147,8 +170,61 @@ fn KeyDetailsView(
             <h2 id="refused-title">"Refused requests"</h2>
             <RefusalsTable refusals=details.refusals.clone() />
         </section>
+        <RestrictDialog open=restricting key_id=key.id used=details.permissions_used.clone() action=restrict />
         <LockToAddressesDialog open=locking key_id=key.id key_name=key.name.clone() addresses=observed enforcing action=lock />
     }
+}
+
+/// "Full access", or each permission with its code.
+#[component]
+fn PermissionList(access: Access) -> impl IntoView {
+    match access {
+        Access::Full => view! { "Full access" }.into_any(),
+        Access::Restricted(scopes) => view! {
+            <ul class="plain-list">
+                {scopes
+                    .iter()
+                    .map(|p| view! { <li><code>{p.code()}</code> " " <span class="note inline">{format!("({})", p.words())}</span></li> })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any(),
+    }
+}
+
+/// What the key's checks asked for: each permission, how often, and when last.
+#[component]
+fn PermissionsUsedTable(used: Vec<PermissionUse>) -> impl IntoView {
+    if used.is_empty() {
+        return view! { <p class="empty">"No service checked a permission with this key's token in the last 30 days."</p> }.into_any();
+    }
+    view! {
+        <table class="data-table permissions-used">
+            <caption class="visually-hidden">"Permissions checked in the last 30 days"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Permission"</th>
+                    <th scope="col">"Checks"</th>
+                    <th scope="col">"Denied"</th>
+                    <th scope="col">"Last asked"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {used
+                    .into_iter()
+                    .map(|u| view! {
+                        <tr>
+                            <th scope="row"><code>{u.permission}</code></th>
+                            <td>{u.asked}</td>
+                            <td>{u.denied}</td>
+                            <td>{utc_minute(u.last_asked)}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }
 
 #[component]

@@ -7,7 +7,9 @@ use crate::rpc::api_keys::{
     ApiKeySummary, ApiKeysPage, KeyStatus, SetApiKeyEnabled, SortColumn, SortDirection, reveal_api_key,
 };
 use crate::app::form::LoadError;
-use crate::app::format::{days, utc_minute};
+use crate::app::format::utc_minute;
+use crate::domain::permissions::Access;
+use crate::domain::rate_limit::RateLimit;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -68,6 +70,7 @@ pub fn ApiKeysTable(
                                         <tr>
                                             <SortHeader column=SortColumn::Name label="Name" view />
                                             <th scope="col">"IP ACL"</th>
+                                            <th scope="col">"Permissions"</th>
                                             <th scope="col">"API Key"</th>
                                             <th scope="col">"Status"</th>
                                             <SortHeader column=SortColumn::Created label="Created" view />
@@ -254,6 +257,9 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
             </th>
             <td>{key.ip_acl_name}</td>
             <td>
+                <KeyRules access=key.access rate_limit=key.rate_limit />
+            </td>
+            <td>
                 <div class="token-cell">
                     <code id=token_id.clone() class="token" class:revealed=shown>
                         {move || revealed.get().unwrap_or_else(|| masked.clone())}
@@ -340,12 +346,35 @@ fn ApiKeyRow(key: ApiKeySummary, row: RowContext) -> impl IntoView {
     }
 }
 
+/// "Full access" or "Restricted" (the permissions in words on hover and for
+/// screen readers), and the rate limit in words when there is one.
+#[component]
+pub fn KeyRules(access: Access, rate_limit: Option<RateLimit>) -> impl IntoView {
+    let access = match access {
+        Access::Full => view! { <span>"Full access"</span> }.into_any(),
+        Access::Restricted(scopes) => {
+            let words = scopes.words();
+            view! {
+                <span class="restricted" title=words.clone()>"Restricted"</span>
+                <span class="visually-hidden">{format!(": {words}")}</span>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        {access}
+        {rate_limit.map(|limit| view! { <span class="note">{limit.to_string()}</span> })}
+    }
+}
+
 /// "Active", "Disabled", "Expired", or "Expires in N days", and when.
 #[component]
 pub fn StatusText(status: KeyStatus, expires_at: Option<i64>) -> impl IntoView {
     let (class, text) = match status {
         KeyStatus::Active => ("status active", "Active".to_owned()),
-        KeyStatus::ExpiresSoon { days: n } => ("status soon", format!("Expires in {}", days(n))),
+        KeyStatus::ExpiresSoon { days: 0 } => ("status soon", "Expires today".to_owned()),
+        KeyStatus::ExpiresSoon { days: 1 } => ("status soon", "Expires tomorrow".to_owned()),
+        KeyStatus::ExpiresSoon { days: n } => ("status soon", format!("Expires in {n} days")),
         KeyStatus::Disabled => ("status disabled", "Disabled".to_owned()),
         KeyStatus::Expired => ("status expired", "Expired".to_owned()),
     };

@@ -23,6 +23,12 @@ pub struct Model {
     pub expires_at: Option<i64>,
     /// Addresses forgotten because more than 100 presented its token.
     pub addresses_dropped: i64,
+    /// `domain::permissions::Access` stored: `None` for full access, else the codes.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub permissions: Option<String>,
+    /// The rate limit's number of requests, and its period (`domain::rate_limit`); `None`: no limit.
+    pub rate_limit: Option<i64>,
+    pub rate_per: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

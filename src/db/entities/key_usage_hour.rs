@@ -13,6 +13,8 @@ pub struct Model {
     pub refused: i64,
     /// Allowed only because the IP ACL is report-only (also in `allowed`).
     pub would_refuse: i64,
+    /// Refused by the key's rate limit (not counted in `refused`).
+    pub rate_limited: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,8 @@ use crate::db::entities::{api_key, api_key_token, ip_acl};
 use crate::db::service::{ip_acls, is_unique_violation};
 use crate::domain::crypto::{MasterKey, SealError, TokenDigest, digest};
 use crate::domain::lifecycle::DAY_MS;
+use crate::domain::permissions::Access;
+use crate::domain::rate_limit::RateLimit;
 use crate::domain::token::Token;
 use crate::domain::validation::{Name, NameError, fold};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
@@ -351,17 +353,41 @@ fn new_token(master: &MasterKey, key_id: i32, now: i64) -> Result<(api_key_token
 }
 
 /// Creates a key and its token. The token is returned once, here.
+/// What Add and Edit set on a key.
+#[derive(Debug, Clone)]
+pub struct KeyFields<'a> {
+    pub name: &'a str,
+    pub ip_acl_id: i32,
+    pub expires_at: Option<i64>,
+    pub access: Access,
+    pub limit: Option<RateLimit>,
+}
+
+impl<'a> KeyFields<'a> {
+    /// A key with full access and no rate limit.
+    pub fn new(name: &'a str, ip_acl_id: i32, expires_at: Option<i64>) -> Self {
+        KeyFields { name, ip_acl_id, expires_at, access: Access::Full, limit: None }
+    }
+}
+
+/// A key's permissions and rate limit, as stored.
+pub fn access_of(key: &api_key::Model) -> Access {
+    Access::from_stored(key.permissions.as_deref())
+}
+
+pub fn limit_of(key: &api_key::Model) -> Option<RateLimit> {
+    RateLimit::from_stored(key.rate_limit, key.rate_per.as_deref())
+}
+
 pub async fn create(
     db: &impl ConnectionTrait,
     master: &MasterKey,
     account_id: i32,
-    name: &str,
-    ip_acl_id: i32,
-    expires_at: Option<i64>,
+    fields: &KeyFields<'_>,
     now: i64,
 ) -> Result<(api_key::Model, ip_acl::Model, Token), KeyError> {
-    let name = Name::parse(name)?;
-    let acl = ip_acls::find(db, account_id, ip_acl_id).await?.ok_or(KeyError::AclNotFound)?;
+    let name = Name::parse(fields.name)?;
+    let acl = ip_acls::find(db, account_id, fields.ip_acl_id).await?.ok_or(KeyError::AclNotFound)?;
     let key = api_key::ActiveModel {
         account_id: Set(account_id),
         ip_acl_id: Set(acl.id),
@@ -371,8 +397,11 @@ pub async fn create(
         last_used_at: Set(0),
         last_used_ip: Set(None),
         disabled_at: Set(None),
-        expires_at: Set(expires_at),
+        expires_at: Set(fields.expires_at),
         addresses_dropped: Set(0),
+        permissions: Set(fields.access.to_stored()),
+        rate_limit: Set(fields.limit.map(|l| i64::from(l.requests))),
+        rate_per: Set(fields.limit.map(|l| l.per.code().to_owned())),
         ..Default::default()
     }
     .insert(db)
@@ -389,19 +418,20 @@ pub async fn update(
     db: &impl ConnectionTrait,
     account_id: i32,
     id: i32,
-    name: &str,
-    ip_acl_id: i32,
-    expires_at: Option<i64>,
+    fields: &KeyFields<'_>,
 ) -> Result<(api_key::Model, api_key::Model, ip_acl::Model), KeyError> {
-    let name = Name::parse(name)?;
+    let name = Name::parse(fields.name)?;
     let existing = find(db, account_id, id).await?.ok_or(KeyError::NotFound)?;
     let before = existing.clone();
-    let acl = ip_acls::find(db, account_id, ip_acl_id).await?.ok_or(KeyError::AclNotFound)?;
+    let acl = ip_acls::find(db, account_id, fields.ip_acl_id).await?.ok_or(KeyError::AclNotFound)?;
     let mut active = existing.into_active_model();
     active.name = Set(name.as_str().to_owned());
     active.name_folded = Set(name.folded().to_owned());
     active.ip_acl_id = Set(acl.id);
-    active.expires_at = Set(expires_at);
+    active.expires_at = Set(fields.expires_at);
+    active.permissions = Set(fields.access.to_stored());
+    active.rate_limit = Set(fields.limit.map(|l| i64::from(l.requests)));
+    active.rate_per = Set(fields.limit.map(|l| l.per.code().to_owned()));
     let key = active.update(db).await.map_err(|e| match e {
         DbErr::RecordNotUpdated => KeyError::NotFound,
         e => name_taken_or_db(e),
@@ -655,7 +685,7 @@ mod tests {
         let (db, master, account, acl) = setup().await;
         // Ten keys, all created at the same instant: only the id breaks the tie.
         for i in 0..10 {
-            create(&db, &master, account, &format!("key {i}"), acl, None, NOW).await.unwrap();
+            create(&db, &master, account, &KeyFields::new(&format!("key {i}"), acl, None), NOW).await.unwrap();
         }
         let mut query = ListQuery { per_page: 4, ..ListQuery::default() };
         let first = list(&db, account, &query, NOW).await.unwrap();
@@ -681,7 +711,7 @@ mod tests {
     async fn search_filter_and_sort() {
         let (db, master, account, acl) = setup().await;
         for (i, name) in ["Billing", "billing backup", "Reports", "100%_real"].into_iter().enumerate() {
-            create(&db, &master, account, name, acl, None, NOW + i as i64).await.unwrap();
+            create(&db, &master, account, &KeyFields::new(name, acl, None), NOW + i as i64).await.unwrap();
         }
         let (reports, _) =
             list(&db, account, &ListQuery::default(), NOW).await.map(|p| (p.rows[1].key.id, ())).unwrap();
@@ -707,7 +737,7 @@ mod tests {
     #[tokio::test]
     async fn a_roll_keeps_the_old_token_for_its_grace_and_ends_an_older_one() {
         let (db, master, account, acl) = setup().await;
-        let (key, _, first) = create(&db, &master, account, "Rolling", acl, None, NOW).await.unwrap();
+        let (key, _, first) = create(&db, &master, account, &KeyFields::new("Rolling", acl, None), NOW).await.unwrap();
         let rolled = roll(&db, &master, account, key.id, DAY_MS, NOW).await.unwrap();
         assert!(!rolled.ended_earlier);
         assert_eq!(rolled.old_until, NOW + DAY_MS);
@@ -741,7 +771,7 @@ mod tests {
         let (db, master, account, acl) = setup().await;
         let txn = db.begin().await.unwrap();
         for i in 0..(INDEXED_SEARCH_MAX + 100) {
-            create(&txn, &master, account, &format!("Fleet {i:05}"), acl, None, NOW + i).await.unwrap();
+            create(&txn, &master, account, &KeyFields::new(&format!("Fleet {i:05}"), acl, None), NOW + i).await.unwrap();
         }
         txn.commit().await.unwrap();
         let search = |text: &str, per_page| ListQuery { search: text.into(), per_page, ..ListQuery::default() };
@@ -771,7 +801,7 @@ mod tests {
         assert_eq!(names(&dense)[0], format!("Fleet {:05}", INDEXED_SEARCH_MAX + 99));
         // A renamed key is found under its new name only.
         let id = rare.rows[0].key.id;
-        update(&db, account, id, "Renamed xyz", acl, None).await.unwrap();
+        update(&db, account, id, &KeyFields::new("Renamed xyz", acl, None)).await.unwrap();
         assert_eq!(names(&list(&db, account, &search("xyz", 50), NOW).await.unwrap()), ["Renamed xyz"]);
         assert_eq!(list(&db, account, &search("FLEET 0199", 50), NOW).await.unwrap().rows.len(), 9);
         assert_eq!((counts("xyz").await, counts("fle").await), (1, INDEXED_SEARCH_MAX + 99));

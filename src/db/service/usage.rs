@@ -3,8 +3,9 @@
 //! increments (several instances add up, none overwrites another), read by
 //! a key's page.
 
-use crate::db::entities::{api_key, key_address, key_refusal, key_usage_hour};
-use crate::domain::usage::{AddressStats, Counts, MAX_ADDRESSES, Reason, Recorded};
+use crate::db::entities::{api_key, key_address, key_permission_hour, key_refusal, key_usage_hour};
+use crate::domain::permissions::Permission;
+use crate::domain::usage::{AddressStats, Asked, Counts, MAX_ADDRESSES, Reason, Recorded};
 use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -54,6 +55,13 @@ pub async fn write(db: &DatabaseConnection, recorded: &Recorded) -> Result<(), D
         keys.iter().flat_map(|(id, u)| u.hours.iter().map(move |(hour, counts)| (*id, *hour, *counts))).collect();
     for chunk in hours.chunks(CHUNK) {
         add_hours(&txn, chunk).await?;
+    }
+    let asked: Vec<(i32, i64, Permission, Asked)> = keys
+        .iter()
+        .flat_map(|(id, u)| u.permissions.iter().map(move |((hour, p), asked)| (*id, *hour, *p, *asked)))
+        .collect();
+    for chunk in asked.chunks(CHUNK) {
+        add_permissions(&txn, chunk).await?;
     }
     let addresses: Vec<(i32, IpAddr, AddressStats)> =
         keys.iter().flat_map(|(id, u)| u.addresses.iter().map(move |(ip, stats)| (*id, *ip, *stats))).collect();
@@ -137,6 +145,7 @@ async fn add_hours(db: &impl ConnectionTrait, hours: &[(i32, i64, Counts)]) -> R
         allowed: Set(c.allowed),
         refused: Set(c.refused),
         would_refuse: Set(c.would_refuse),
+        rate_limited: Set(c.rate_limited),
     });
     let plus =
         |column: Column| Expr::col((key_usage_hour::Entity, column)).add(Expr::col((Alias::new("excluded"), column)));
@@ -146,6 +155,34 @@ async fn add_hours(db: &impl ConnectionTrait, hours: &[(i32, i64, Counts)]) -> R
                 .value(Column::Allowed, plus(Column::Allowed))
                 .value(Column::Refused, plus(Column::Refused))
                 .value(Column::WouldRefuse, plus(Column::WouldRefuse))
+                .value(Column::RateLimited, plus(Column::RateLimited))
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn add_permissions(db: &impl ConnectionTrait, asked: &[(i32, i64, Permission, Asked)]) -> Result<(), DbErr> {
+    use key_permission_hour::Column;
+    let rows = asked.iter().map(|(key_id, hour, permission, a)| key_permission_hour::ActiveModel {
+        key_id: Set(*key_id),
+        hour: Set(*hour),
+        permission: Set(permission.code().to_owned()),
+        asked: Set(a.asked),
+        denied: Set(a.denied),
+        last_asked: Set(a.last_asked),
+    });
+    let current = |column: Column| Expr::col((key_permission_hour::Entity, column));
+    let incoming = |column: Column| Expr::col((Alias::new("excluded"), column));
+    let later = Expr::case(incoming(Column::LastAsked).gt(current(Column::LastAsked)), incoming(Column::LastAsked))
+        .finally(current(Column::LastAsked));
+    key_permission_hour::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([Column::KeyId, Column::Hour, Column::Permission])
+                .value(Column::Asked, current(Column::Asked).add(incoming(Column::Asked)))
+                .value(Column::Denied, current(Column::Denied).add(incoming(Column::Denied)))
+                .value(Column::LastAsked, later)
                 .to_owned(),
         )
         .exec(db)
@@ -225,13 +262,42 @@ async fn trim(
     Ok(lost)
 }
 
-/// Forgets hourly counts older than `before_hour`.
+/// Forgets hourly counts (requests and permissions asked) older than `before_hour`.
 pub async fn prune_hours(db: &impl ConnectionTrait, before_hour: i64) -> Result<u64, DbErr> {
+    let permissions = key_permission_hour::Entity::delete_many()
+        .filter(key_permission_hour::Column::Hour.lt(before_hour))
+        .exec(db)
+        .await?
+        .rows_affected;
     Ok(key_usage_hour::Entity::delete_many()
         .filter(key_usage_hour::Column::Hour.lt(before_hour))
         .exec(db)
         .await?
-        .rows_affected)
+        .rows_affected
+        + permissions)
+}
+
+/// What a key's checks asked for since `since_hour`: per permission, summed, with the last time.
+pub async fn permissions_asked(
+    db: &impl ConnectionTrait,
+    key_id: i32,
+    since_hour: i64,
+) -> Result<Vec<(Permission, Asked)>, DbErr> {
+    let rows = key_permission_hour::Entity::find()
+        .filter(key_permission_hour::Column::KeyId.eq(key_id))
+        .filter(key_permission_hour::Column::Hour.gte(since_hour))
+        .all(db)
+        .await?;
+    let mut summed: std::collections::BTreeMap<Permission, Asked> = std::collections::BTreeMap::new();
+    for row in rows {
+        if let Some(permission) = Permission::from_code(&row.permission) {
+            summed
+                .entry(permission)
+                .or_default()
+                .merge(Asked { asked: row.asked, denied: row.denied, last_asked: row.last_asked });
+        }
+    }
+    Ok(summed.into_iter().collect())
 }
 
 /// A key's use as stored: hours from `since_hour`, addresses seen since
@@ -250,7 +316,11 @@ pub async fn read(db: &impl ConnectionTrait, key_id: i32, since_hour: i64, since
         .all(db)
         .await?
         .into_iter()
-        .map(|h| (h.hour, Counts { allowed: h.allowed, refused: h.refused, would_refuse: h.would_refuse }))
+        .map(|h| {
+            let counts =
+                Counts { allowed: h.allowed, refused: h.refused, would_refuse: h.would_refuse, rate_limited: h.rate_limited };
+            (h.hour, counts)
+        })
         .collect();
     let addresses = key_address::Entity::find()
         .filter(key_address::Column::KeyId.eq(key_id))
@@ -308,7 +378,7 @@ mod tests {
         let account = accounts::create(&db, "Usage").await.unwrap();
         let acl = ip_acls::all(&db, account.id).await.unwrap()[0].id;
         let (key, ..) =
-            api_keys::create(&db, &MasterKey::from_bytes(&[1; 32]), account.id, "k", acl, None, T0).await.unwrap();
+            api_keys::create(&db, &MasterKey::from_bytes(&[1; 32]), account.id, &api_keys::KeyFields::new("k", acl, None), T0).await.unwrap();
         (db, account, key)
     }
 
@@ -329,8 +399,8 @@ mod tests {
         assert_eq!(
             hours,
             [
-                (hour_of(T0), Counts { allowed: 2, refused: 0, would_refuse: 0 }),
-                (hour_of(T0) + 1, Counts { allowed: 0, refused: 2, would_refuse: 0 })
+                (hour_of(T0), Counts { allowed: 2, ..Counts::default() }),
+                (hour_of(T0) + 1, Counts { refused: 2, ..Counts::default() })
             ]
         );
         assert_eq!(stored.addresses[0].0, "192.0.2.2", "most recent first");

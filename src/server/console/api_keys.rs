@@ -8,7 +8,9 @@ use crate::rpc::api_keys::{
 };
 use crate::rpc::{ConsoleError, Field};
 use crate::db::entities::api_key;
-use crate::db::service::api_keys::{self as keys, Cursor, KeyError, KeyRow, ListQuery, SortKey};
+use crate::db::service::api_keys::{self as keys, Cursor, KeyError, KeyFields, KeyRow, ListQuery, SortKey};
+use crate::domain::permissions::{self, Access};
+use crate::domain::rate_limit::{LimitError, RateLimit};
 use crate::db::service::audit::{self, Action};
 use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, Expiry, ExpiryError, Grace, Status, UNUSED_DAYS};
 use crate::domain::token::masked;
@@ -68,24 +70,70 @@ pub async fn list(state: &AppState, caller: &Caller, view: &View) -> Result<ApiK
     })
 }
 
+/// What Add and Edit send beyond the name and the IP ACL, as typed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Form<'a> {
+    /// The Expires choice and the Expiry date; `None` (Edit) keeps the key's expiry.
+    pub expiry: Option<(&'a str, &'a str)>,
+    /// `full`, or a comma-separated list of permission codes; `None` (Edit) keeps them.
+    pub permissions: Option<&'a str>,
+    /// `none`, or the number of requests; `None` (Edit) keeps the limit.
+    pub limit: Option<&'a str>,
+    pub per: Option<&'a str>,
+}
+
+fn access(choice: &str) -> Result<Access, ConsoleError> {
+    permissions::parse(Some(choice)).map_err(|e| ConsoleError::invalid(Field::Permissions, e.to_string()))
+}
+
+fn limit(requests: &str, per: Option<&str>) -> Result<Option<RateLimit>, ConsoleError> {
+    if requests.trim().is_empty() || requests.trim() == "none" {
+        return Ok(None);
+    }
+    RateLimit::parse(requests, per.unwrap_or_default()).map(Some).map_err(|e| {
+        let field = if e == LimitError::UnknownPeriod { Field::RatePer } else { Field::RateLimit };
+        ConsoleError::invalid(field, e.to_string())
+    })
+}
+
+/// "full access", or the permissions; then the limit, for audit details.
+fn describe_rules(access: Access, limit: Option<RateLimit>) -> String {
+    let access = match access {
+        Access::Full => "full access".to_owned(),
+        Access::Restricted(scopes) => format!("restricted to {}", scopes.to_codes().replace(',', ", ")),
+    };
+    match limit {
+        Some(limit) => format!("{access}; at most {limit}"),
+        None => format!("{access}; no rate limit"),
+    }
+}
+
 pub async fn create(
     state: &AppState,
     caller: &Caller,
     name: &str,
     ip_acl_id: i32,
-    (expires, date): (&str, &str),
+    form: Form<'_>,
 ) -> Result<CreatedApiKey, ConsoleError> {
     caller.require(Need::Manage)?;
     let now = caller.now;
+    let (expires, date) = form.expiry.unwrap_or(("never", ""));
     let expires_at = expiry(expires, date, now)?;
+    let fields = KeyFields {
+        name,
+        ip_acl_id,
+        expires_at,
+        access: access(form.permissions.unwrap_or("full"))?,
+        limit: limit(form.limit.unwrap_or("none"), form.per)?,
+    };
     let txn = crate::db::begin_write(&state.db).await?;
-    let (key, acl, token) = keys::create(&txn, &state.master_key, caller.account_id, name, ip_acl_id, expires_at, now)
-        .await
-        .map_err(from_key_error)?;
+    let (key, acl, token) =
+        keys::create(&txn, &state.master_key, caller.account_id, &fields, now).await.map_err(from_key_error)?;
     let mut detail = format!("IP ACL \u{201c}{}\u{201d}", acl.name);
     if let Some(at) = expires_at {
         detail.push_str(&format!("; expires {}", format_minute(at)));
     }
+    detail.push_str(&format!("; {}", describe_rules(fields.access, fields.limit)));
     audit::record(&txn, caller.audit(Action::KeyCreated, Some(&key.name), Some(detail))).await?;
     // A new key has nothing cached anywhere yet; its token must be known to every token index.
     changes::commit(state, txn, &[token_made(&token)]).await?;
@@ -100,16 +148,23 @@ pub async fn update(
     id: i32,
     name: &str,
     ip_acl_id: i32,
-    expiry_choice: Option<(&str, &str)>,
+    form: Form<'_>,
 ) -> Result<(), ConsoleError> {
     caller.require(Need::Manage)?;
     let now = caller.now;
-    let new_expiry = expiry_choice.map(|(choice, date)| expiry(choice, date, now)).transpose()?;
+    let new_expiry = form.expiry.map(|(choice, date)| expiry(choice, date, now)).transpose()?;
+    let new_access = form.permissions.map(access).transpose()?;
+    let new_limit = form.limit.map(|requests| limit(requests, form.per)).transpose()?;
     let txn = crate::db::begin_write(&state.db).await?;
     let current = keys::find(&txn, caller.account_id, id).await?.ok_or_else(not_found)?;
-    let expires_at = new_expiry.unwrap_or(current.expires_at);
-    let (before, key, acl) =
-        keys::update(&txn, caller.account_id, id, name, ip_acl_id, expires_at).await.map_err(from_key_error)?;
+    let fields = KeyFields {
+        name,
+        ip_acl_id,
+        expires_at: new_expiry.unwrap_or(current.expires_at),
+        access: new_access.unwrap_or_else(|| keys::access_of(&current)),
+        limit: new_limit.unwrap_or_else(|| keys::limit_of(&current)),
+    };
+    let (before, key, acl) = keys::update(&txn, caller.account_id, id, &fields).await.map_err(from_key_error)?;
     let mut changed = Vec::new();
     if before.name != key.name {
         changed.push(format!("renamed from \u{201c}{}\u{201d}", before.name));
@@ -123,10 +178,46 @@ pub async fn update(
             None => "never expires".to_owned(),
         });
     }
+    let rules_before = (keys::access_of(&before), keys::limit_of(&before));
+    if rules_before != (fields.access, fields.limit) {
+        changed.push(format!("now {}", describe_rules(fields.access, fields.limit)));
+    }
     let detail = (!changed.is_empty()).then(|| changed.join("; "));
     audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), detail)).await?;
     changes::commit(state, txn, &[Change::Key(key.id)]).await?;
     tracing::info!(account = caller.account_id, key = key.id, "API key updated");
+    Ok(())
+}
+
+/// Restrict to what it uses: the key keeps only `permissions`, in one
+/// audited transaction; every instance refuses the rest on the next check.
+pub async fn restrict(state: &AppState, caller: &Caller, id: i32, permissions: &str) -> Result<(), ConsoleError> {
+    caller.require(Need::Manage)?;
+    if permissions.trim().is_empty() {
+        return Err(ConsoleError::invalid(Field::Permissions, "Tick at least one permission: a key with none could do nothing."));
+    }
+    let Access::Restricted(scopes) = access(permissions)? else {
+        return Err(ConsoleError::invalid(Field::Permissions, "Tick the permissions the key keeps."));
+    };
+    let txn = crate::db::begin_write(&state.db).await?;
+    let current = keys::find(&txn, caller.account_id, id).await?.ok_or_else(not_found)?;
+    // Restricting only takes away: giving a key more is Edit's business, with its own audit.
+    let now_has = keys::access_of(&current).scopes();
+    if scopes.iter().any(|p| !now_has.has(p)) {
+        let msg = "The key does not have all of these permissions now; use Edit to give it more.";
+        return Err(ConsoleError::invalid(Field::Permissions, msg));
+    }
+    let fields = KeyFields {
+        name: &current.name,
+        ip_acl_id: current.ip_acl_id,
+        expires_at: current.expires_at,
+        access: Access::Restricted(scopes),
+        limit: keys::limit_of(&current),
+    };
+    let (_, key, _) = keys::update(&txn, caller.account_id, id, &fields).await.map_err(from_key_error)?;
+    let detail = format!("restricted to what it used: {}", scopes.to_codes().replace(',', ", "));
+    audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), Some(detail))).await?;
+    changes::commit(state, txn, &[Change::Key(key.id)]).await?;
     Ok(())
 }
 
@@ -259,6 +350,8 @@ pub fn summary(row: KeyRow, usage: &UsageRecorder, now: i64) -> ApiKeySummary {
         },
         expires_at: key.expires_at,
         old_token_until: row.old_token_until,
+        access: keys::access_of(&key),
+        rate_limit: keys::limit_of(&key),
         name: key.name,
         ip_acl_id: key.ip_acl_id,
         ip_acl_name: row.ip_acl_name,

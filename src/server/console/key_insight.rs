@@ -3,18 +3,19 @@
 //! locking the key to the addresses it was used from.
 
 use crate::rpc::ConsoleError;
-use crate::rpc::api_keys::{AddressRow, DayCounts, IpAclChoice, KeyDetails, RefusalRow};
+use crate::rpc::api_keys::{AddressRow, DayCounts, IpAclChoice, KeyDetails, PermissionUse, RefusalRow};
 use crate::db::service::audit::{self, Action};
 use crate::db::service::{api_keys as keys, ip_acls, usage};
 use crate::domain::lifecycle::DAY_MS;
-use crate::domain::usage::{AddressStats, Counts, HOUR_MS, MAX_ADDRESSES, hour_of};
+use crate::domain::usage::{AddressStats, Asked, Counts, HOUR_MS, MAX_ADDRESSES, hour_of};
 use crate::server::changes::{self, Change};
 use crate::server::console::api_keys::{from_key_error, not_found, summary};
 use crate::server::console::ip_acls::{describe, from_acl_error};
 use crate::domain::roles::Need;
 use crate::server::caller::Caller;
 use crate::server::state::AppState;
-use std::collections::HashMap;
+use crate::domain::permissions::Permission;
+use std::collections::{BTreeMap, HashMap};
 
 /// How far back the page looks.
 const DAYS: i64 = 30;
@@ -39,7 +40,13 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
     let days = (first_day..first_day + DAYS)
         .map(|day| {
             let c = per_day.get(&day).copied().unwrap_or_default();
-            DayCounts { day: day * DAY_MS, allowed: c.allowed, refused: c.refused, would_refuse: c.would_refuse }
+            DayCounts {
+                day: day * DAY_MS,
+                allowed: c.allowed,
+                refused: c.refused,
+                would_refuse: c.would_refuse,
+                rate_limited: c.rate_limited,
+            }
         })
         .collect();
 
@@ -84,6 +91,18 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
     refusals.sort_by_key(|r| std::cmp::Reverse(r.at));
     refusals.truncate(usage::REFUSALS_KEPT as usize);
 
+    // Permissions asked, stored and not yet written, over the same 30 days.
+    let mut asked: BTreeMap<Permission, Asked> = usage::permissions_asked(&state.db, id, hour_of(since)).await?.into_iter().collect();
+    for ((hour, permission), a) in pending.iter().flat_map(|p| p.permissions.iter()) {
+        if hour * HOUR_MS >= since {
+            asked.entry(*permission).or_default().merge(*a);
+        }
+    }
+    let permissions_used = asked
+        .into_iter()
+        .map(|(p, a)| PermissionUse { permission: p.code().to_owned(), asked: a.asked, denied: a.denied, last_asked: a.last_asked })
+        .collect();
+
     let addresses_dropped = row.key.addresses_dropped + pending.map_or(0, |p| p.addresses_dropped) + over;
     let current = acls.iter().find(|acl| acl.id == row.key.ip_acl_id);
     Ok(KeyDetails {
@@ -96,6 +115,7 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
         addresses,
         addresses_dropped,
         refusals,
+        permissions_used,
         key: summary(row, &state.usage, now),
     })
 }
@@ -114,9 +134,14 @@ pub async fn lock_to_addresses(
     let txn = crate::db::begin_write(&state.db).await?;
     let key = keys::find(&txn, caller.account_id, id).await?.ok_or_else(not_found)?;
     let saved = ip_acls::create(&txn, caller.account_id, name, addresses, report_only).await.map_err(from_acl_error)?;
-    let (key, _, _) = keys::update(&txn, caller.account_id, id, &key.name, saved.acl.id, key.expires_at)
-        .await
-        .map_err(from_key_error)?;
+    let fields = keys::KeyFields {
+        name: &key.name,
+        ip_acl_id: saved.acl.id,
+        expires_at: key.expires_at,
+        access: keys::access_of(&key),
+        limit: keys::limit_of(&key),
+    };
+    let (_, key, _) = keys::update(&txn, caller.account_id, id, &fields).await.map_err(from_key_error)?;
     audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl))))
         .await
         ?;

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(public_api::health))
         .route("/api/v1/whoami", get(public_api::whoami))
+        .route("/api/v1/check", get(public_api::check))
         .route("/api/v1/{*rest}", any(public_api::not_found))
         .route(
             LOGIN_PATH,

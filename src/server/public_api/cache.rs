@@ -21,6 +21,8 @@
 //! drop guard has run.
 
 use crate::domain::acl::Acl;
+use crate::domain::permissions::Access;
+use crate::domain::rate_limit::RateLimit;
 use crate::domain::crypto::TokenDigest;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -54,6 +56,8 @@ pub struct CachedKey {
     pub key_expires_at: Option<i64>,
     pub token_expires_at: Option<i64>,
     pub token_ended: bool,
+    pub access: Access,
+    pub limit: Option<RateLimit>,
     pub loaded: Instant,
 }
 

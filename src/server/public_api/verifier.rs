@@ -19,10 +19,13 @@ use crate::domain::acl::Acl;
 use crate::domain::address::client_key;
 use crate::domain::crypto::{TokenDigest, digest};
 use crate::domain::lifecycle::{self, Refusal};
+use crate::domain::permissions::Access;
+use crate::domain::rate_limit::{RateLimit, Verdict};
 use crate::domain::token::Token;
 use crate::domain::usage::{Outcome, Reason, Use};
 use crate::server::clock::Clock;
 use crate::server::public_api::cache::{Cached, CachedAcl, CachedKey, TokenCache};
+use crate::server::public_api::rate_limits::RateLimits;
 use crate::server::public_api::tokens::Tokens;
 use crate::server::public_api::unknown_tokens::UnknownTokenLimit;
 use crate::server::usage::UsageRecorder;
@@ -40,6 +43,10 @@ pub struct Grant {
     pub key_id: i32,
     pub account_id: i32,
     pub name: Arc<str>,
+    /// What the key may do.
+    pub access: Access,
+    /// The key's rate limit and where this request left it.
+    pub limit: Option<(RateLimit, Verdict)>,
     /// When this token stops working: the key's expiry or the end of the
     /// token's grace after a roll, whichever comes first.
     pub expires_at: Option<i64>,
@@ -59,6 +66,8 @@ pub enum Denied {
     IpNotAllowed(IpAddr),
     /// This address sent many tokens no key has: braked without a lookup.
     TooManyUnknownTokens { retry_after: Duration },
+    /// A real key over its rate limit.
+    RateLimited { limit: RateLimit, verdict: Verdict },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +84,7 @@ pub struct Verifier {
     cache: TokenCache,
     tokens: Tokens,
     usage: Arc<UsageRecorder>,
+    rate_limits: RateLimits,
     clock: Arc<Clock>,
     unknown_limit: UnknownTokenLimit,
     /// Database lookups made (cache misses past the index), for tests and the operator.
@@ -97,6 +107,7 @@ impl Verifier {
             cache: TokenCache::new(ttl),
             tokens: Tokens::default(),
             usage,
+            rate_limits: RateLimits::default(),
             clock,
             unknown_limit: UnknownTokenLimit::default(),
             lookups: AtomicU64::new(0),
@@ -113,6 +124,10 @@ impl Verifier {
 
     pub fn usage(&self) -> &Arc<UsageRecorder> {
         &self.usage
+    }
+
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.rate_limits
     }
 
     /// Verifies a presented token for a client address; the database is read
@@ -188,7 +203,17 @@ impl Verifier {
 
     fn decide_and_record(&self, key: &CachedKey, acl: &CachedAcl, client: IpAddr) -> Result<Grant, Denied> {
         let at = self.clock.now_ms();
-        let (verdict, outcome) = decide(key, acl, client, at);
+        let (mut verdict, mut outcome) = decide(key, acl, client, at);
+        // Past every refusal of the token itself, the key's rate limit.
+        if let (Ok(grant), Some(limit)) = (&mut verdict, key.limit) {
+            let checked = self.rate_limits.check(key.key_id, limit);
+            if checked.allowed {
+                grant.limit = Some((limit, checked));
+            } else {
+                verdict = Err(Denied::RateLimited { limit, verdict: checked });
+                outcome = Outcome::RateLimited;
+            }
+        }
         self.usage.record(Use {
             key_id: key.key_id,
             account_id: key.account_id,
@@ -256,6 +281,8 @@ fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Mode
             key_expires_at: key.expires_at,
             token_expires_at: token.expires_at,
             token_ended: token.ended,
+            access: api_keys::access_of(key),
+            limit: api_keys::limit_of(key),
             loaded: Instant::now(),
         },
         Arc::new(CachedAcl { name: acl.name.as_str().into(), acl: parsed, report_only: acl.report_only }),
@@ -287,6 +314,8 @@ fn decide(key: &CachedKey, acl: &CachedAcl, client: IpAddr, now_ms: i64) -> (Res
         key_id: key.key_id,
         account_id: key.account_id,
         name: key.name.clone(),
+        access: key.access,
+        limit: None,
         expires_at,
         outside_report_only_acl: !inside,
     };
@@ -310,6 +339,9 @@ pub mod fixtures {
             disabled_at: None,
             expires_at: None,
             addresses_dropped: 0,
+            permissions: None,
+            rate_limit: None,
+            rate_per: None,
         }
     }
 

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""What permissions and a rate limit cost on the hot path, and whether one
+limit holds across two instances (issue 22).
+
+1. On SQLite, then on a throw-away PostgreSQL cluster: KEYS plain keys and
+   KEYS keys restricted to sms:send,sms:read with a limit of 1,000,000 per
+   second (far above the load). Alternating wrk rounds on one server, so the
+   ratios compare like with like:
+     - GET /api/v1/health, whoami with a plain key, whoami with a restricted
+       and limited key, and GET /api/v1/check?permission=sms:send with it;
+     - then the same three over KEYS distinct tokens each (a Lua script
+       rotates them; health is sent through the same script).
+   Targets: scoped whoami / health at least plain whoami / health; check /
+   scoped whoami at least 0.95.
+2. Two instances on one PostgreSQL, one key limited to 1,000 requests per
+   second, wrk on both at once for 30 s: the requests let through in each
+   10-second window (counted by the answer's second, across both
+   instances), as a ratio to the limit. Target 0.9 to 1.1 (plus one burst).
+
+    python3 benches/scopes.py             # 10,000 keys of each kind, 3 rounds of 10 s
+    python3 benches/scopes.py --quick     # proves the harness works (make test)
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from load import CLUSTER, REPO, database, pinned, server_env, wait_until_up, wrk  # noqa: E402
+from instances import Console  # noqa: E402
+
+PASSWORD = "scopes benchmark password"
+SEED = os.path.join(REPO, "target", "release", "examples", "seed_keys")
+SERVER = os.path.join(REPO, "target", "release", "textpeak")
+
+
+def seed(env, count, tokens_file, scoped):
+    command = [SEED, *(["--scoped"] if scoped else []), str(count), str(count), tokens_file]
+    return subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=REPO).stdout.strip()
+
+
+def get(url, token):
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as response:
+        return response.status, json.load(response), response.headers
+
+
+def costs(kind, keys, seconds, rounds, connections, port):
+    """Part 1 on one database: the figures, as a dict."""
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data, database(kind, data) as url:
+        env = server_env(data, port, PASSWORD, DATABASE_URL=url)
+        plain_file, scoped_file = os.path.join(data, "plain.txt"), os.path.join(data, "scoped.txt")
+        plain = seed(env, keys, plain_file, scoped=False)
+        scoped = seed(env, keys, scoped_file, scoped=True)
+        server = subprocess.Popen(pinned(0, [SERVER]), env=env, cwd=REPO)
+        try:
+            wait_until_up(f"{base}/api/v1/health", server)
+            status, body, headers = get(f"{base}/api/v1/whoami", scoped)
+            assert status == 200 and body["permissions"] == ["sms:send", "sms:read"], body
+            assert headers["RateLimit-Limit"] == "1000000", dict(headers)
+            status, body, _ = get(f"{base}/api/v1/check?permission=sms:send", scoped)
+            assert status == 200, body
+            runs = {
+                "health": (f"{base}/api/v1/health", None),
+                "whoami plain": (f"{base}/api/v1/whoami", plain),
+                "whoami scoped": (f"{base}/api/v1/whoami", scoped),
+                "check scoped": (f"{base}/api/v1/check?permission=sms:send", scoped),
+            }
+            results = {name: [] for name in runs}
+            for round_ in range(rounds):
+                for name, (target, token) in runs.items():
+                    rps, p99 = wrk(target, seconds, connections, token)
+                    results[name].append(rps)
+                    print(f"{kind} round {round_ + 1} {name:14} {rps:10.0f} req/s  p99 {p99:.3f} ms", flush=True)
+            # Every token used once (its cold lookup), then each series through the same Lua script.
+            for tokens in (plain_file, scoped_file):
+                wrk(f"{base}/api/v1/whoami", max(2, seconds // 3), connections, tokens_file=tokens)
+            rotating = {
+                "health": wrk(f"{base}/api/v1/health", seconds, connections, tokens_file=plain_file)[0],
+                "whoami plain": wrk(f"{base}/api/v1/whoami", seconds, connections, tokens_file=plain_file)[0],
+                "whoami scoped": wrk(f"{base}/api/v1/whoami", seconds, connections, tokens_file=scoped_file)[0],
+            }
+            print(f"{kind} over {keys:,} tokens: " + ", ".join(f"{k} {v:.0f}" for k, v in rotating.items()), flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    median = {name: statistics.median(values) for name, values in results.items()}
+    return {
+        "database": kind,
+        "rps": {k: round(v) for k, v in median.items()},
+        "plain_ratio": round(median["whoami plain"] / median["health"], 3),
+        "scoped_ratio": round(median["whoami scoped"] / median["health"], 3),
+        "check_vs_whoami": round(median["check scoped"] / median["whoami scoped"], 3),
+        "rotating_rps": {k: round(v) for k, v in rotating.items()},
+        "rotating_plain_ratio": round(rotating["whoami plain"] / rotating["health"], 3),
+        "rotating_scoped_ratio": round(rotating["whoami scoped"] / rotating["health"], 3),
+    }
+
+
+WINDOWS_LUA = """
+local start, width = 0, 10
+local let_through, limited = {}, {}
+function init(args)
+  start, width = tonumber(args[1]), tonumber(args[2])
+end
+function response(status, headers, body)
+  local w = math.floor((os.time() - start) / width)
+  if status == 200 then let_through[w] = (let_through[w] or 0) + 1
+  elseif status == 429 then limited[w] = (limited[w] or 0) + 1 end
+end
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function done(summary, latency, requests)
+  for _, thread in ipairs(threads) do
+    for w, n in pairs(thread:get("let_through")) do io.write(string.format("window %d 200 %d\\n", w, n)) end
+    for w, n in pairs(thread:get("limited")) do io.write(string.format("window %d 429 %d\\n", w, n)) end
+  end
+end
+"""
+
+
+def shared_limit(seconds, width, limit, port):
+    """Part 2: two instances, one limited key, wrk on both at once."""
+    cluster = tempfile.mkdtemp(prefix="textpeak-bench-pg.")
+    servers = []
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script.write(WINDOWS_LUA)
+    script.close()
+    try:
+        subprocess.run([CLUSTER, "start", cluster], check=True, capture_output=True)
+        url = subprocess.run([CLUSTER, "createdb", cluster, "limits"], check=True, capture_output=True, text=True)
+        url = url.stdout.strip()
+        with tempfile.TemporaryDirectory() as data_a, tempfile.TemporaryDirectory() as data_b:
+            for i, data in enumerate((data_a, data_b)):
+                env = server_env(data, port + i, PASSWORD, DATABASE_URL=url)
+                servers.append(subprocess.Popen(pinned(0, [SERVER]), env=env, cwd=REPO))
+                wait_until_up(f"http://127.0.0.1:{port + i}/api/v1/health", servers[-1])
+            a = Console(f"http://127.0.0.1:{port}")
+            any_acl = next(acl["id"] for acl in a.call("list_api_keys")["ip_acls"] if acl["name"] == "Any address")
+            token = a.call("create_api_key", name="Shared limit", ip_acl_id=any_acl, rate_limit=str(limit),
+                           rate_per="second")["token"]
+            # Both know the token (B from the change notice) before the clock starts.
+            for i in range(2):
+                deadline = time.time() + 5
+                while True:
+                    try:
+                        if get(f"http://127.0.0.1:{port + i}/api/v1/whoami", token)[0] == 200:
+                            break
+                    except urllib.error.HTTPError:
+                        pass
+                    if time.time() > deadline:
+                        sys.exit(f"instance {i} never accepted the new token")
+                    time.sleep(0.05)
+            time.sleep(1.5)  # the allowance is whole again after the probes
+            start = int(time.time()) + 1
+            runs = [
+                subprocess.Popen(
+                    pinned(1, ["wrk", "-H", f"Authorization: Bearer {token}", "-s", script.name, "-t1", "-c8",
+                               f"-d{seconds + 2}s", f"http://127.0.0.1:{port + i}/api/v1/whoami", "--",
+                               str(start), str(width)]),
+                    stdout=subprocess.PIPE, text=True)
+                for i in range(2)
+            ]
+            outputs = [run.communicate()[0] for run in runs]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        subprocess.run([CLUSTER, "remove", cluster], check=False, capture_output=True)
+        os.unlink(script.name)
+    let_through, refused, per_instance = {}, {}, []
+    for out in outputs:
+        mine = {}
+        for w, status, n in re.findall(r"^window (-?\d+) (\d+) (\d+)$", out, re.M):
+            w, n = int(w), int(n)
+            if status == "200":
+                let_through[w] = let_through.get(w, 0) + n
+                mine[w] = n
+            else:
+                refused[w] = refused.get(w, 0) + n
+        per_instance.append(mine)
+    full = [w for w in range(seconds // width)]
+    allowance = limit * width
+    ratios = {w: round(let_through.get(w, 0) / allowance, 3) for w in full}
+    return {
+        "limit_per_second": limit,
+        "window_seconds": width,
+        "let_through": {w: let_through.get(w, 0) for w in full},
+        "rate_limited": {w: refused.get(w, 0) for w in full},
+        "per_instance": [{w: m.get(w, 0) for w in full} for m in per_instance],
+        "ratios": ratios,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keys", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--port", type=int, default=3240)
+    parser.add_argument("--quick", action="store_true", help="200 keys, 1 round of 2 s, a 6 s shared-limit run")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    shared_seconds, width = 30, 10
+    if args.quick:
+        args.keys, args.seconds, args.rounds = 200, 2, 1
+        shared_seconds, width = 6, 2
+
+    figures = {"costs": [costs(kind, args.keys, args.seconds, args.rounds, args.connections, args.port)
+                         for kind in ("sqlite", "postgres")]}
+    figures["shared"] = shared_limit(shared_seconds, width, 1000, args.port + 2)
+
+    print()
+    for c in figures["costs"]:
+        print(f"{c['database']}: whoami / health {c['plain_ratio']:.3f} plain, {c['scoped_ratio']:.3f} with permissions "
+              f"and a limit; check / whoami {c['check_vs_whoami']:.3f} (target >= 0.95); over {args.keys:,} tokens "
+              f"{c['rotating_plain_ratio']:.3f} plain, {c['rotating_scoped_ratio']:.3f} scoped")
+    shared = figures["shared"]
+    windows = ", ".join(
+        f"{w}: {shared['let_through'][w]:,} ({shared['ratios'][w]:.3f}; A {shared['per_instance'][0][w]:,}, "
+        f"B {shared['per_instance'][1][w]:,}; {shared['rate_limited'][w]:,} told 429)"
+        for w in shared["ratios"]
+    )
+    print(f"two instances, 1,000/s shared: let through per {width}-s window: {windows} (target 0.9 to 1.1)")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(figures, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
