@@ -73,6 +73,8 @@ bench: build wrk postgresql
 	python3 benches/load.py --database postgres --rotate 10000
 	python3 benches/unknown.py
 	python3 benches/scopes.py
+	python3 benches/metrics.py
+	python3 benches/export.py
 	python3 benches/table.py
 	python3 benches/instances.py
 	python3 benches/bundle.py
@@ -85,6 +87,8 @@ bench-smoke: build wrk postgresql
 	python3 benches/load.py --quick --database postgres --rotate 500
 	python3 benches/unknown.py --quick
 	python3 benches/scopes.py --quick
+	python3 benches/metrics.py --quick
+	python3 benches/export.py --quick
 	python3 benches/table.py --quick
 	python3 benches/instances.py --quick
 	python3 benches/lighthouse.py --runs 1 --seconds 1

@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import * as fs from 'fs';
 import * as path from 'path';
 import { ADMIN, stateFile } from './tests/accounts';
 
@@ -12,8 +13,14 @@ const port = process.env.E2E_PORT ?? '3100';
 const database = process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {};
 const baseURL = `http://127.0.0.1:${port}`;
 
+// The server's log goes to a file beside the data folder: after the run,
+// global-teardown.ts checks that it holds none of the secrets the tests used.
+const serverLog = `${process.env.E2E_DATA_DIR}.server.log`;
+fs.mkdirSync(path.dirname(serverLog), { recursive: true });
+
 export default defineConfig({
   testDir: './tests',
+  globalTeardown: './tests/global-teardown.ts',
   timeout: 30_000,
   expect: { timeout: 5_000 },
   fullyParallel: false,
@@ -49,7 +56,8 @@ export default defineConfig({
   ],
   // The release build made by `make test` (cargo leptos build --release).
   webServer: {
-    command: path.join(repo, 'target', 'release', 'textpeak'),
+    // `tee` keeps the log on Playwright's output too, for a failing run.
+    command: `bash -c 'exec "$0" 2> >(tee -a "$1" >&2)' ${JSON.stringify(path.join(repo, 'target', 'release', 'textpeak'))} ${JSON.stringify(serverLog)}`,
     cwd: repo,
     url: `${baseURL}/api/v1/health`,
     reuseExistingServer: false,

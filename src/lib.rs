@@ -15,6 +15,9 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Panic messages in the browser's console are for development: the hook
+    // and its formatting cost every admin about 3 KB of the first visit.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_lazy(app::App);
 }

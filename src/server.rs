@@ -3,7 +3,8 @@
 //! the middleware every request passes), `console` (the work behind the
 //! console's server functions), `public_api` (the TextPeak API and its token
 //! verifier), `changes` (the one seam every committed change goes through) and
-//! `jobs` (background work with its own start and stop).
+//! `jobs` (background work with its own start and stop), and `metrics`
+//! (what operators scrape).
 
 pub mod caller;
 pub mod changes;
@@ -11,6 +12,7 @@ pub mod clock;
 pub mod console;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod public_api;
 pub mod startup;
 pub mod state;

@@ -1,10 +1,22 @@
 import { test as base, expect } from '@playwright/test';
+import { recordSecrets } from './secrets';
 
 /**
  * Every test fails if the page logs an error or throws: a Content-Security-Policy
  * violation, a failed hydration or a missing file shows up here first.
  */
-export const test = base.extend<{ consoleErrors: void; expectedConsoleErrors: RegExp | undefined }>({
+export const test = base.extend<{
+  consoleErrors: void;
+  expectedConsoleErrors: RegExp | undefined;
+  secretsSeen: void;
+}>({
+  /** Every token, password, code and cookie the browser sends or is sent, kept for the log check after the run. */
+  secretsSeen: [
+    async ({ context }, use) => {
+      await recordSecrets(context, use);
+    },
+    { auto: true },
+  ],
   /** Errors a test causes on purpose (a download it refuses), as one pattern. */
   expectedConsoleErrors: [undefined, { option: true }],
   consoleErrors: [

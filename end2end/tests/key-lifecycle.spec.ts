@@ -1,26 +1,11 @@
 import { test, expect } from './fixtures';
-import type { APIRequestContext, Page } from '@playwright/test';
-import { ApiKeysPage, unique, waitForHydration } from './api-keys-page';
+import type { APIRequestContext } from '@playwright/test';
+import { ApiKeysPage, createKeysDirectly, unique, waitForHydration } from './api-keys-page';
 
 /** `GET /api/v1/whoami` with a token: the status and the JSON answer. */
 async function whoami(request: APIRequestContext, token: string) {
   const answer = await request.get('/api/v1/whoami', { headers: { Authorization: `Bearer ${token}` } });
   return { status: answer.status(), body: await answer.json() };
-}
-
-/** Makes keys through the console's own server function, as the page would, but many at once. */
-async function createKeysDirectly(page: Page, names: string[]) {
-  const origin = new URL(page.url()).origin;
-  const list = await page.request.post('/rpc/list_api_keys', { headers: { Origin: origin }, form: {} });
-  expect(list.ok()).toBe(true);
-  const acl = (await list.json()).ip_acls.find((a: { name: string }) => a.name === 'Any address').id;
-  for (const name of names) {
-    const created = await page.request.post('/rpc/create_api_key', {
-      headers: { Origin: origin },
-      form: { name, ip_acl_id: String(acl) },
-    });
-    expect(created.ok(), await created.text()).toBe(true);
-  }
 }
 
 test.describe('Keys that live and die safely', () => {

@@ -1,6 +1,6 @@
 //! Settings > Audit Log: what the account's admins did, newest first.
 
-use crate::rpc::audit::{AuditRow, list_audit_log};
+use crate::rpc::audit::{AuditRow, EXPORT_PATH, list_audit_log};
 use crate::app::form::LoadError;
 use crate::app::format::utc_second;
 use crate::app::pager::{Pager, PagerInfo};
@@ -15,6 +15,9 @@ pub fn AuditLogPage() -> impl IntoView {
         <Title text="Audit Log" />
         <header class="page-header">
             <h1>"Audit Log"</h1>
+            <a class="button secondary" href=EXPORT_PATH download="audit-log.csv" rel="external">
+                "Download CSV"
+            </a>
         </header>
         <section class="panel">
             <Transition fallback=|| view! { <p class="empty">"Loading the audit log…"</p> }>

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 /// How many keys one page of the table shows.
 pub const PAGE_SIZE: u64 = 50;
 
+/// Every key the table's search and filter select, as a CSV file (**Download CSV**).
+pub const EXPORT_PATH: &str = "/settings/api-keys/export.csv";
+
 /// Which keys the table shows (the Status filter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -125,6 +128,20 @@ pub enum KeyStatus {
     ExpiresSoon { days: i64 },
     Disabled,
     Expired,
+}
+
+impl KeyStatus {
+    /// The status in the words the table shows (and the CSV download writes).
+    pub fn words(self) -> String {
+        match self {
+            KeyStatus::Active => "Active".to_owned(),
+            KeyStatus::ExpiresSoon { days: 0 } => "Expires today".to_owned(),
+            KeyStatus::ExpiresSoon { days: 1 } => "Expires tomorrow".to_owned(),
+            KeyStatus::ExpiresSoon { days } => format!("Expires in {days} days"),
+            KeyStatus::Disabled => "Disabled".to_owned(),
+            KeyStatus::Expired => "Expired".to_owned(),
+        }
+    }
 }
 
 /// When and from where a key was last used.

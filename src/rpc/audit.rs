@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub const PAGE_SIZE: u64 = 50;
+/// The audit log as a CSV file (**Download CSV**), served outside the server functions: it streams.
+pub const EXPORT_PATH: &str = "/settings/audit-log/export.csv";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRow {

@@ -48,6 +48,7 @@ pub async fn commit(state: &AppState, txn: DatabaseTransaction, changes: &[Chang
             [CHANNEL.into(), encode(changes).into()],
         ))
         .await?;
+        crate::server::metrics::changes_published(changes.len());
     }
     commit_with(&state.verifier, changes, txn.commit()).await
 }

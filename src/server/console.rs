@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
+pub mod export;
 pub mod ip_acls;
 pub mod key_insight;
 pub mod security;

@@ -1,5 +1,5 @@
 //! HTTP plumbing: the router, and the middleware every request passes before
-//! any handler (security headers, the client's address, body limits, the
+//! any handler (a request id, security headers, the client's address, body limits, the
 //! session guard, the status of server-function errors).
 
 pub mod client_ip;
@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod guard;
 pub mod headers;
 pub mod limits;
+pub mod request_id;
 pub mod forms;
 pub mod routes;
 pub mod rpc;

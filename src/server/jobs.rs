@@ -95,7 +95,13 @@ where
 }
 
 async fn flush_usage(state: AppState) {
-    if let Err(e) = state.usage.flush(&state.db).await {
+    let started = std::time::Instant::now();
+    let flushed = state.usage.flush(&state.db).await;
+    crate::server::metrics::usage_flushed(
+        started.elapsed(),
+        flushed.as_ref().map(|done| (done.keys, done.refusals_dropped)).map_err(drop),
+    );
+    if let Err(e) = flushed {
         tracing::error!(error = %e, "could not record the last uses of API keys");
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::lifecycle::Refusal;
 use crate::domain::permissions::{Access, Permission};
 use crate::domain::rate_limit::{RateLimit, Verdict};
 use crate::server::http::client_ip::ClientIp;
+use crate::server::metrics;
 use crate::server::public_api::verifier::{Denied, VerifyError};
 use crate::server::state::AppState;
 use axum::Json;
@@ -92,6 +93,28 @@ pub enum ApiError {
     /// The token is not cached and the database cannot be asked: try again.
     Unavailable,
     Internal,
+}
+
+impl ApiError {
+    /// The `error` the JSON body names, and the outcome label in the metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MissingToken => "missing_token",
+            ApiError::MalformedToken => "malformed_token",
+            ApiError::InvalidToken => "invalid_token",
+            ApiError::Refused(Refusal::TokenExpired) => "token_expired",
+            ApiError::Refused(Refusal::KeyDisabled) => "key_disabled",
+            ApiError::Refused(Refusal::KeyExpired) => "key_expired",
+            ApiError::IpNotAllowed(_) => "ip_not_allowed",
+            ApiError::TooManyUnknownTokens { .. } => "too_many_unknown_tokens",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::UnknownPermission => "unknown_permission",
+            ApiError::PermissionDenied(_) => "permission_denied",
+            ApiError::NotFound => "not_found",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -221,36 +244,44 @@ impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        let Some(&ClientIp(client)) = parts.extensions.get::<ClientIp>() else {
-            tracing::error!("no client address: the client_ip middleware is not installed");
-            return Err(ApiError::Internal);
-        };
-        let grant = state.verifier.verify(&state.db, token, client).await.map_err(|e| match e {
-            VerifyError::Stale(unheard) => {
-                tracing::warn!(?unheard, "refused to answer from memory: the database has not been heard from");
+        let started = std::time::Instant::now();
+        let caller = authenticate(parts, state).await;
+        metrics::verified(caller.as_ref().map_or_else(ApiError::code, |_| "allowed"), started);
+        caller
+    }
+}
+
+/// Who the request's token says it is, and whether it may ask from here.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<ApiCaller, ApiError> {
+    let token = bearer(parts)?;
+    let Some(&ClientIp(client)) = parts.extensions.get::<ClientIp>() else {
+        tracing::error!("no client address: the client_ip middleware is not installed");
+        return Err(ApiError::Internal);
+    };
+    let grant = state.verifier.verify(&state.db, token, client).await.map_err(|e| match e {
+        VerifyError::Stale(unheard) => {
+            tracing::warn!(?unheard, "refused to answer from memory: the database has not been heard from");
+            ApiError::Unavailable
+        }
+        VerifyError::Db(e) => match classify(&e) {
+            Failure::Unavailable => {
+                tracing::warn!(error = %e, "token lookup failed: the database is unavailable");
                 ApiError::Unavailable
             }
-            VerifyError::Db(e) => match classify(&e) {
-                Failure::Unavailable => {
-                    tracing::warn!(error = %e, "token lookup failed: the database is unavailable");
-                    ApiError::Unavailable
-                }
-                _ => {
-                    tracing::error!(error = %e, "token lookup failed");
-                    ApiError::Internal
-                }
-            },
-        })??;
-        Ok(ApiCaller {
-            key_id: grant.key_id,
-            account_id: grant.account_id,
-            name: grant.name,
-            expires_at: grant.expires_at,
-            access: grant.access,
-            limit: grant.limit,
-        })
-    }
+            _ => {
+                tracing::error!(error = %e, "token lookup failed");
+                ApiError::Internal
+            }
+        },
+    })??;
+    Ok(ApiCaller {
+        key_id: grant.key_id,
+        account_id: grant.account_id,
+        name: grant.name,
+        expires_at: grant.expires_at,
+        access: grant.access,
+        limit: grant.limit,
+    })
 }
 
 fn expires(caller: &ApiCaller) -> Option<String> {
@@ -299,11 +330,93 @@ pub async fn check(
     caller.answer(Json(body))
 }
 
-/// `GET /api/v1/health`: answers without authentication (load balancers, benchmarks).
+/// `GET /api/v1/health`: liveness. The process answers, whatever the database does.
 pub async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// How long readiness waits for the database before it says it is not ready.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /api/v1/ready`: whether a load balancer should send this instance
+/// traffic: the database answers, its schema is this version's, and (on
+/// PostgreSQL) other instances' changes are heard. 503 names the first that fails.
+pub async fn ready(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match readiness(&state).await {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Err((reason, message)) => {
+            let body = json!({ "status": "not_ready", "reason": reason, "message": message });
+            let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            response
+        }
+    }
+}
+
+async fn readiness(state: &AppState) -> Result<(), (&'static str, String)> {
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+    let unavailable = |e: String| ("database_unavailable", format!("The database does not answer: {e}"));
+    match tokio::time::timeout(READY_WITHIN, state.db.execute_unprepared("SELECT 1")).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(unavailable(e.to_string())),
+        Err(_) => return Err(unavailable(format!("no answer within {READY_WITHIN:?}"))),
+    }
+    // Read only: readiness never creates the migrations table. A database
+    // migrated by a newer version fails here too (a migration we lack).
+    let pending = crate::db::migration::Migrator::get_pending_migrations_read_only(&state.db)
+        .await
+        .map_err(|e| ("migrations_unknown", format!("The database's migrations cannot be read as this version's: {e}")))?;
+    if !pending.is_empty() {
+        let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
+        return Err(("migrations_pending", format!("The database lacks migrations: {}", names.join(", "))));
+    }
+    if state.db.get_database_backend() == sea_orm::DbBackend::Postgres && !state.verifier.cache().listening() {
+        return Err((
+            "not_listening",
+            "This instance does not hear other instances' changes, so what it remembers may be out of date.".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::NotFound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    /// The outcome label an operator alerts on is the code a client reads.
+    #[tokio::test]
+    async fn each_error_code_is_the_one_its_body_names() {
+        let limit = RateLimit { requests: 5, per: crate::domain::rate_limit::Period::Minute };
+        let verdict = Verdict { allowed: false, remaining: 0, reset_nanos: 1, retry_after_nanos: 1 };
+        let every = [
+            ApiError::MissingToken,
+            ApiError::MalformedToken,
+            ApiError::InvalidToken,
+            ApiError::Refused(Refusal::TokenExpired),
+            ApiError::Refused(Refusal::KeyDisabled),
+            ApiError::Refused(Refusal::KeyExpired),
+            ApiError::IpNotAllowed("192.0.2.1".parse().unwrap()),
+            ApiError::TooManyUnknownTokens { retry_after_secs: 3 },
+            ApiError::RateLimited { limit, verdict },
+            ApiError::UnknownPermission,
+            ApiError::PermissionDenied(Permission::SmsSend),
+            ApiError::NotFound,
+            ApiError::Unavailable,
+            ApiError::Internal,
+        ];
+        for error in every {
+            let code = error.code();
+            let body = error.into_response().into_body().collect().await.unwrap().to_bytes();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"], code);
+            let counted = ["unknown_permission", "permission_denied", "not_found"];
+            assert!(metrics::OUTCOMES.contains(&code) || counted.contains(&code), "{code} has no outcome label");
+        }
+    }
 }

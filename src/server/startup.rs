@@ -1,6 +1,7 @@
-//! Start-up: settings, the command line, opening the database, and serving
-//! until a stop signal.
+//! Start-up: settings, the command line, opening the database, serving
+//! until a stop signal, and the backup command.
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod files;

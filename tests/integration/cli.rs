@@ -73,7 +73,7 @@ pub fn start_command(mut command: Command, extra_env: &[(&str, &str)]) -> Runnin
     loop {
         let line = lines.next().expect("the server stopped").unwrap();
         assert!(!line.contains("ERROR"), "{line}");
-        logs.lock().unwrap().push_str(&line);
+        logs.lock().unwrap().push_str(&(line.clone() + "\n"));
         if line.contains("listening on") {
             break;
         }

@@ -11,6 +11,7 @@ mod insight;
 mod instances;
 mod ip_acls;
 mod lifecycle;
+mod operations;
 mod scopes;
 mod second_review;
 mod support;

@@ -370,14 +370,13 @@ pub fn KeyRules(access: Access, rate_limit: Option<RateLimit>) -> impl IntoView 
 /// "Active", "Disabled", "Expired", or "Expires in N days", and when.
 #[component]
 pub fn StatusText(status: KeyStatus, expires_at: Option<i64>) -> impl IntoView {
-    let (class, text) = match status {
-        KeyStatus::Active => ("status active", "Active".to_owned()),
-        KeyStatus::ExpiresSoon { days: 0 } => ("status soon", "Expires today".to_owned()),
-        KeyStatus::ExpiresSoon { days: 1 } => ("status soon", "Expires tomorrow".to_owned()),
-        KeyStatus::ExpiresSoon { days: n } => ("status soon", format!("Expires in {n} days")),
-        KeyStatus::Disabled => ("status disabled", "Disabled".to_owned()),
-        KeyStatus::Expired => ("status expired", "Expired".to_owned()),
+    let class = match status {
+        KeyStatus::Active => "status active",
+        KeyStatus::ExpiresSoon { .. } => "status soon",
+        KeyStatus::Disabled => "status disabled",
+        KeyStatus::Expired => "status expired",
     };
+    let text = status.words();
     let until = match status {
         KeyStatus::Active | KeyStatus::ExpiresSoon { .. } => expires_at.map(|at| format!("until {}", utc_minute(at))),
         KeyStatus::Expired => expires_at.map(|at| format!("since {}", utc_minute(at))),

@@ -1,5 +1,6 @@
 //! Above the table: Search keys and the Status filter. Both change the URL,
 //! so the view survives a reload and Back returns to the previous one.
+//! **Download CSV** takes every key the two select.
 
 use super::view::{KeysView, PAGE};
 use crate::rpc::api_keys::StatusFilter;
@@ -53,6 +54,10 @@ pub fn KeysToolbar(view: Memo<KeysView>) -> impl IntoView {
                         .collect_view()}
                 </select>
             </div>
+            // A plain download, not a route: the router leaves `download` links to the browser.
+            <a class="button secondary download" href=move || view.with(KeysView::download_href) download="api-keys.csv" rel="external">
+                "Download CSV"
+            </a>
         </div>
     }
 }

@@ -2,7 +2,7 @@
 //! holds it, so reload and Back keep it and a link can point at it.
 
 use crate::app::format::query_value;
-use crate::rpc::api_keys::{PageCursor, SortColumn, SortDirection, StatusFilter};
+use crate::rpc::api_keys::{EXPORT_PATH, PageCursor, SortColumn, SortDirection, StatusFilter};
 use leptos_router::params::ParamsMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,6 +32,15 @@ impl KeysView {
 
     /// The page's address for this view; defaults are left out.
     pub fn href(&self) -> String {
+        self.address(PAGE, true)
+    }
+
+    /// The CSV of every key this view selects, whichever page is on screen.
+    pub fn download_href(&self) -> String {
+        self.address(EXPORT_PATH, false)
+    }
+
+    fn address(&self, path: &str, with_cursor: bool) -> String {
         let mut query: Vec<(&str, String)> = Vec::new();
         if !self.q.is_empty() {
             query.push(("q", self.q.clone()));
@@ -43,13 +52,13 @@ impl KeysView {
             query.push(("sort", self.sort.code().to_owned()));
             query.push(("dir", self.dir.code().to_owned()));
         }
-        match self.cursor {
+        match self.cursor.filter(|_| with_cursor) {
             Some(PageCursor::After(id)) => query.push(("after", id.to_string())),
             Some(PageCursor::Before(id)) => query.push(("before", id.to_string())),
             None => {}
         }
         let encoded: Vec<String> = query.into_iter().map(|(k, v)| format!("{k}={}", query_value(&v))).collect();
-        if encoded.is_empty() { PAGE.to_owned() } else { format!("{PAGE}?{}", encoded.join("&")) }
+        if encoded.is_empty() { path.to_owned() } else { format!("{path}?{}", encoded.join("&")) }
     }
 
     /// The same view from its first page (a new search, filter or sort starts there).
@@ -111,6 +120,11 @@ mod tests {
             .collect();
         let map = query(&pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>());
         assert_eq!(KeysView::from_query(&map), view);
+        assert_eq!(
+            view.download_href(),
+            "/settings/api-keys/export.csv?q=50%25%20off%20%26%20more&status=disabled&sort=name&dir=asc",
+            "every page of the view, not the one on screen"
+        );
     }
 
     #[test]

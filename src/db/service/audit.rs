@@ -2,8 +2,8 @@
 
 use crate::db::entities::audit_entry;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// Declares the actions once: the variant, its stored code, and the words
@@ -106,6 +106,25 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<(), D
 /// Forgets entries older than `before` (the retention, `TEXTPEAK_AUDIT_RETENTION_DAYS`).
 pub async fn prune(db: &impl ConnectionTrait, before: i64) -> Result<u64, DbErr> {
     Ok(audit_entry::Entity::delete_many().filter(audit_entry::Column::At.lt(before)).exec(db).await?.rows_affected)
+}
+
+/// Up to `limit` of the account's entries, newest first, older than the
+/// entry `(at, id)` when one is given: keyset paging for the CSV download,
+/// the same cost at any depth.
+pub async fn older_than(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    before: Option<(i64, i32)>,
+    limit: u64,
+) -> Result<Vec<audit_entry::Model>, DbErr> {
+    use audit_entry::Column;
+    let mut select = audit_entry::Entity::find().filter(Column::AccountId.eq(account_id));
+    if let Some((at, id)) = before {
+        select = select.filter(
+            Condition::any().add(Column::At.lt(at)).add(Condition::all().add(Column::At.eq(at)).add(Column::Id.lt(id))),
+        );
+    }
+    select.order_by_desc(Column::At).order_by_desc(Column::Id).limit(limit).all(db).await
 }
 
 /// One page (from 0) of the account's entries, newest first; past the end gives the last page.

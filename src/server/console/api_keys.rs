@@ -34,9 +34,9 @@ pub struct View {
     pub cursor: Option<PageCursor>,
 }
 
-pub async fn list(state: &AppState, caller: &Caller, view: &View) -> Result<ApiKeysPage, ConsoleError> {
-    let now = caller.now;
-    let query = ListQuery {
+/// The service's query for a view of the table.
+pub fn list_query(view: &View) -> ListQuery {
+    ListQuery {
         search: view.search.chars().take(200).collect(),
         status: match view.status {
             StatusFilter::All => keys::StatusFilter::All,
@@ -55,8 +55,12 @@ pub async fn list(state: &AppState, caller: &Caller, view: &View) -> Result<ApiK
             PageCursor::Before(id) => Cursor::Before(id),
         }),
         per_page: PAGE_SIZE,
-    };
-    let found = keys::list(&state.db, caller.account_id, &query, now).await?;
+    }
+}
+
+pub async fn list(state: &AppState, caller: &Caller, view: &View) -> Result<ApiKeysPage, ConsoleError> {
+    let now = caller.now;
+    let found = keys::list(&state.db, caller.account_id, &list_query(view), now).await?;
     let cursor = |c: Cursor| match c {
         Cursor::After(id) => PageCursor::After(id),
         Cursor::Before(id) => PageCursor::Before(id),

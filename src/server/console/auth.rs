@@ -121,8 +121,25 @@ pub async fn hash_in_turn(state: &AppState, attempt: &Attempt, typed: &str) -> R
 }
 
 /// Checks the credentials; starts a session, or the second step when
-/// two-factor authentication is on.
+/// two-factor authentication is on. Counted by outcome for the operator.
 pub async fn sign_in(
+    state: &AppState,
+    visitor: &Visitor<'_>,
+    username: &str,
+    password: &str,
+) -> Result<SignInStep, ConsoleError> {
+    let result = check_password(state, visitor, username, password).await;
+    crate::server::metrics::sign_in(match &result {
+        Ok(_) => "success",
+        Err(ConsoleError::WrongCredentials) => "wrong",
+        Err(ConsoleError::TooManyAttempts { .. }) => "throttled",
+        Err(ConsoleError::Busy { .. }) => "busy",
+        Err(_) => "error",
+    });
+    result
+}
+
+async fn check_password(
     state: &AppState,
     visitor: &Visitor<'_>,
     username: &str,

@@ -4,7 +4,8 @@
 use crate::app::{App, LOGIN_PATH, TWO_FACTOR_PATH, shell};
 use crate::server::http::client_ip::{self, TrustedProxies};
 use crate::server::http::forms::{self, Which};
-use crate::server::http::{guard, headers, limits, rpc};
+use crate::server::http::{guard, headers, limits, request_id, rpc};
+use crate::server::console::export;
 use crate::server::public_api;
 use crate::server::state::AppState;
 use axum::Router;
@@ -34,9 +35,12 @@ pub fn router(state: AppState) -> Router {
     // Layers run outside in: the last added sees the request first.
     Router::new()
         .route("/api/v1/health", get(public_api::health))
+        .route("/api/v1/ready", get(public_api::ready))
         .route("/api/v1/whoami", get(public_api::whoami))
         .route("/api/v1/check", get(public_api::check))
         .route("/api/v1/{*rest}", any(public_api::not_found))
+        .route(export::API_KEYS_PATH, get(export::api_keys))
+        .route(export::AUDIT_LOG_PATH, get(export::audit_log))
         .route(
             LOGIN_PATH,
             post(move |state: State<AppState>, request: Request| forms::submit(state, Which::SignIn, page_context, request)),
@@ -59,5 +63,6 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(move |request, next| client_ip::resolve(trusted.clone(), request, next)))
         .layer(middleware::from_fn(headers::security))
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(request_id::tag))
         .with_state(state)
 }

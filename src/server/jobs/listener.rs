@@ -107,7 +107,10 @@ pub async fn run(
                 Some(Ok(Some(notification))) => {
                     cache.heard(Instant::now());
                     match changes::decode(notification.payload()) {
-                        Some(heard) => changes::forget(&verifier, &heard),
+                        Some(heard) => {
+                            crate::server::metrics::changes_received(heard.len());
+                            changes::forget(&verifier, &heard);
+                        }
                         None => {
                             tracing::warn!(
                                 payload = notification.payload(),

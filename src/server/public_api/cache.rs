@@ -315,6 +315,11 @@ impl TokenCache {
     }
 
     /// While `true`, cached entries are trusted for [`DEGRADED_TTL`] only.
+    /// Whether other instances' changes are heard now (always, where nothing needs hearing).
+    pub fn listening(&self) -> bool {
+        !self.degraded.load(Ordering::Relaxed)
+    }
+
     pub fn set_degraded(&self, degraded: bool) {
         self.degraded.store(degraded, Ordering::Relaxed);
     }

@@ -24,6 +24,7 @@ use crate::domain::rate_limit::{RateLimit, Verdict};
 use crate::domain::token::Token;
 use crate::domain::usage::{Outcome, Reason, Use};
 use crate::server::clock::Clock;
+use crate::server::metrics;
 use crate::server::public_api::cache::{Cached, CachedAcl, CachedKey, TokenCache};
 use crate::server::public_api::rate_limits::RateLimits;
 use crate::server::public_api::tokens::Tokens;
@@ -147,9 +148,15 @@ impl Verifier {
             return Err(VerifyError::Stale(self.cache.unheard_for(now)));
         }
         match self.cache.get(&digest, now) {
-            Cached::Hit(key, acl) => return Ok(self.decide_and_record(&key, &acl, client)),
-            Cached::Unknown => return Ok(Err(Denied::Unknown)),
-            Cached::Miss => {}
+            Cached::Hit(key, acl) => {
+                metrics::cache(true);
+                return Ok(self.decide_and_record(&key, &acl, client));
+            }
+            Cached::Unknown => {
+                metrics::cache(true);
+                return Ok(Err(Denied::Unknown));
+            }
+            Cached::Miss => metrics::cache(false),
         }
         let counted_as = client_key(client);
         match self.tokens.may_exist(&digest) {
@@ -176,6 +183,7 @@ impl Verifier {
         }
         let generation = self.cache.generation();
         self.lookups.fetch_add(1, Ordering::Relaxed);
+        metrics::database_lookup();
         let found = match api_keys::find_by_digest(db, &digest).await {
             Ok(found) => found,
             Err(e) => {

@@ -18,6 +18,15 @@ struct Cli {
 enum Command {
     /// Serve the console (what `textpeak` does with no command).
     Serve,
+    /// Write a consistent copy of the SQLite database to FILE (mode 0600),
+    /// safe while the console serves. Keep the master key with it: see
+    /// Backups in the README. PostgreSQL: use pg_dump.
+    Backup {
+        file: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage the admins who sign in to the console.
     Admin {
         #[command(subcommand)]
@@ -47,10 +56,23 @@ enum AdminCommand {
 
 pub async fn main() -> Result<(), String> {
     let cli = Cli::parse();
-    init_logging();
+    init_logging()?;
     let settings = Settings::load().map_err(|e| format!("configuration: {e}"))?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
+        Command::Backup { file, force } => {
+            let bytes = crate::server::startup::backup::run(&settings, &file, force)
+                .await
+                .map_err(|e| format!("backup: {e}"))?;
+            println!("Wrote a backup of the database to {} ({bytes} bytes).", file.display());
+            if settings.sqlite_file().is_some() && std::env::var_os("TEXTPEAK_MASTER_KEY").is_none() {
+                println!(
+                    "Keep {} with it: without the master key the eye button cannot show tokens.",
+                    settings.data_dir.join("master.key").display()
+                );
+            }
+            Ok(())
+        }
         Command::Admin { command: AdminCommand::Add { account, username } } => {
             let password = read_password(&username)?;
             let db = open_database(&settings).await?;

@@ -69,6 +69,18 @@ pub struct Settings {
     pub stale_limit: std::time::Duration,
     /// Audit entries older than this many days are deleted (`TEXTPEAK_AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: u64,
+    /// Where Prometheus scrapes `/metrics` (`TEXTPEAK_METRICS_ADDR`); no metrics when unset.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// The metrics address: never the console's, whose port the public reaches.
+fn metrics_address(addr: &str, console: SocketAddr) -> Result<SocketAddr, String> {
+    let parsed: SocketAddr =
+        addr.parse().map_err(|_| format!("{addr:?} is not an address and port such as 127.0.0.1:9464"))?;
+    if parsed.port() == console.port() && (parsed.ip() == console.ip() || parsed.ip().is_unspecified() || console.ip().is_unspecified()) {
+        return Err(format!("{addr} is the console's own address; give metrics a port of their own"));
+    }
+    Ok(parsed)
 }
 
 /// `TEXTPEAK_CONFIRM_ACCESS_SECONDS` when unset: GitHub's sudo mode lasts as long.
@@ -172,7 +184,12 @@ impl Settings {
             whole(env, "TEXTPEAK_CONFIRM_ACCESS_SECONDS", "seconds", DEFAULT_CONFIRM_ACCESS_SECS, 1..=86_400)?;
         let stale_limit = std::time::Duration::from_secs(whole(env, "TEXTPEAK_STALE_LIMIT_SECONDS", "seconds", 30, 1..=3600)?);
         let audit_retention_days = whole(env, "TEXTPEAK_AUDIT_RETENTION_DAYS", "days", 400, 1..=36_500)?;
+        let metrics_addr = env("TEXTPEAK_METRICS_ADDR")
+            .map(|addr| metrics_address(&addr, leptos.site_addr))
+            .transpose()
+            .map_err(|e| ConfigError::new("TEXTPEAK_METRICS_ADDR", e))?;
         Ok(Settings {
+            metrics_addr,
             confirm_access_secs,
             stale_limit,
             audit_retention_days,
@@ -355,6 +372,24 @@ mod tests {
         assert_eq!(settings.database_url, format!("sqlite://{}?mode=rwc", data.join("textpeak.db").display()));
         assert_eq!(settings.sqlite_dir().unwrap(), data);
         assert_eq!(settings.leptos.site_addr.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn metrics_have_an_address_of_their_own() {
+        let console: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        assert_eq!(metrics_address("127.0.0.1:9464", console).unwrap().to_string(), "127.0.0.1:9464");
+        assert!(metrics_address("127.0.0.1:3000", console).unwrap_err().contains("console's own address"));
+        assert!(metrics_address("0.0.0.0:3000", console).unwrap_err().contains("console's own address"));
+        assert!(metrics_address("9464", console).unwrap_err().contains("such as 127.0.0.1:9464"));
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let env = env_of(&[
+            ("TEXTPEAK_CONFIG", "Leptos.toml".into()),
+            ("TEXTPEAK_DATA_DIR", data),
+            ("TEXTPEAK_METRICS_ADDR", "localhost".into()),
+        ]);
+        let refused = Settings::load_with(&env).err().unwrap().to_string();
+        assert!(refused.contains("TEXTPEAK_METRICS_ADDR"), "{refused}");
     }
 
     #[test]

@@ -28,6 +28,15 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Creates an empty file readable by the server's user only, unless it exists.
 pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    match create_private_file_new(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates an empty private file (mode 0600); fails if anything is there already.
+pub fn create_private_file_new(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -35,11 +44,7 @@ pub fn create_private_file(path: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
+    options.open(path).map(drop)
 }
 
 /// Writes a new private file (mode 0600); refuses to replace an existing one.

@@ -23,18 +23,40 @@ use std::sync::Arc;
 
 pub const FIRST_ADMIN: &str = "admin";
 
-/// Logs go to stderr through `tracing`; `RUST_LOG` chooses what (default: info).
-pub fn init_logging() {
+/// How log lines are written (`TEXTPEAK_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Lines for a person to read (the default).
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+impl LogFormat {
+    pub fn from_env(value: Option<&str>) -> Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(format!("TEXTPEAK_LOG_FORMAT: {other:?} is neither text nor json")),
+        }
+    }
+}
+
+/// Logs go to stderr through `tracing`; `RUST_LOG` chooses what (default:
+/// info), `TEXTPEAK_LOG_FORMAT` how. Each line written while a request is
+/// served names its request id (the `request` span).
+pub fn init_logging() -> Result<(), String> {
     use tracing_subscriber::EnvFilter;
+    let format = LogFormat::from_env(std::env::var("TEXTPEAK_LOG_FORMAT").ok().as_deref())?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    // Colours only for a person at a terminal: a log file or a collector gets plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
+    let _ = match format {
+        // Colours only for a person at a terminal: a log file gets plain text.
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
+        // The request's span flattened into each line: `"span":{"id":…,"name":"request"}`.
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+    };
+    Ok(())
 }
 
 /// Opens (creating if needed) and migrates the configured database. A new
@@ -127,6 +149,17 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
+    // The metrics address too: a typo there fails the start, not the first scrape.
+    let metrics_listener = match settings.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("TEXTPEAK_METRICS_ADDR: cannot listen on {addr}: {e}"))?;
+            let database = if settings.database_url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
+            Some((listener, crate::server::metrics::install(database)?))
+        }
+        None => None,
+    };
     let (state, first_start) = build_state(settings).await?;
     if let Some(FirstStart { generated_password: Some(password) }) = first_start {
         // Printed once, to the operator's terminal only; never logged.
@@ -136,6 +169,11 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         );
     }
     tracing::info!("TextPeak Console listening on http://{addr}");
+    if let Some((listener, _)) = &metrics_listener
+        && let Ok(at) = listener.local_addr()
+    {
+        tracing::info!("metrics on http://{at}/metrics");
+    }
     let jobs = Jobs::start(&state);
     // Pages stream: the shell first, the data when it is ready. Without
     // TCP_NODELAY the second write waits for the client's delayed ACK (40 ms).
@@ -144,16 +182,47 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
+    // One stop signal, heard by the console and the metrics endpoint alike.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let metrics = metrics_listener.map(|(listener, handle)| {
+        tokio::spawn(crate::server::metrics::serve(listener, handle, state.clone(), until_stopped()))
+    });
+    let stop_requested = until_stopped();
     let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(until_stopped())
+        .into_future();
+    // Requests in flight get DRAIN_LIMIT to finish once a stop is asked for;
+    // a client that holds its connection open past that does not hold the stop.
+    let served = tokio::select! {
+        served = served => served,
+        _ = async { stop_requested.await; tokio::time::sleep(DRAIN_LIMIT).await } => {
+            tracing::warn!("requests still in flight after {DRAIN_LIMIT:?}; stopping without them");
+            Ok(())
+        }
+    };
     // Each job finishes what it is doing; then the last uses since the last
     // flush are written before the process goes.
     jobs.stop().await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     served.map_err(|e| format!("server: {e}"))?;
     tracing::info!("TextPeak Console stopped");
     Ok(())
 }
+
+/// How long requests in flight may take to finish once a stop is asked for.
+pub const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Registers the stop signals at once; the returned future ends on the first.
 fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
