@@ -87,6 +87,16 @@ pub fn start_command(mut command: Command, extra_env: &[(&str, &str)]) -> Runnin
     Running { child, port, logs }
 }
 
+/// A test that fails part way must not leave its server running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Running {
     /// The server's resident memory now, in KiB.
     /// Resident anonymous memory (the heap and stacks): the binary's own
