@@ -90,7 +90,8 @@ fn verify(c: &mut Criterion) {
 /// once the key has been seen from more than it keeps (a fleet of clients,
 /// serverless functions with changing addresses).
 fn record(c: &mut Criterion) {
-    use textpeak::domain::usage::{Outcome, Recorded};
+    use textpeak::domain::usage::{Outcome, Recorded, Use};
+    let one = |at: i64, ip: IpAddr| Use { key_id: 1, account_id: 1, token_id: 1, at, ip, outcome: Outcome::Allowed };
     let mut group = c.benchmark_group("record");
     group.throughput(Throughput::Elements(1));
     let start = 1_795_838_400_000;
@@ -100,7 +101,7 @@ fn record(c: &mut Criterion) {
         let mut at = start;
         b.iter(|| {
             at += 1;
-            recorded.record(black_box(1), at, black_box(client), Outcome::Allowed);
+            recorded.record(black_box(one(at, black_box(client))));
         });
     });
     group.bench_function("new_address_past_the_limit", |b| {
@@ -108,7 +109,7 @@ fn record(c: &mut Criterion) {
         let mut n: u32 = 0;
         b.iter(|| {
             n = n.wrapping_add(1);
-            recorded.record(black_box(1), start + i64::from(n), IpAddr::from(n.to_be_bytes()), Outcome::Allowed);
+            recorded.record(black_box(one(start + i64::from(n), IpAddr::from(n.to_be_bytes()))));
         });
     });
     group.finish();
