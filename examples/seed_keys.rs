@@ -13,9 +13,9 @@
 
 use sea_orm::TransactionTrait;
 use std::io::Write;
+use textpeak::db::service::{api_keys, ip_acls};
 use textpeak::domain::permissions::{Access, Permission, Scopes};
 use textpeak::domain::rate_limit::{Period, RateLimit};
-use textpeak::db::service::{api_keys, ip_acls};
 use textpeak::server::startup::config::Settings;
 use textpeak::server::startup::start::{ensure_first_admin, open_database};
 
@@ -53,8 +53,9 @@ async fn main() -> Result<(), String> {
                 fields.access = Access::Restricted(Scopes::of([Permission::SmsSend, Permission::SmsRead]));
                 fields.limit = Some(RateLimit { requests: 1_000_000, per: Period::Second });
             }
-            let (_, _, token) =
-                api_keys::create(&txn, &settings.master_key, account.id, &fields, now).await.map_err(|e| e.to_string())?;
+            let (_, _, token) = api_keys::create(&txn, &settings.master_key, account.id, &fields, now)
+                .await
+                .map_err(|e| e.to_string())?;
             if let Some(file) = out.as_mut()
                 && i % every == 0
                 && written < wanted

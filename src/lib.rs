@@ -2,11 +2,11 @@
 //! TextPeak Console: one crate built twice by cargo-leptos, as a server
 //! (`ssr`: axum, sea-orm, the domain) and as the browser's wasm (`hydrate`).
 
-pub mod rpc;
 pub mod app;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod domain;
+pub mod rpc;
 #[cfg(feature = "ssr")]
 pub mod server;
 

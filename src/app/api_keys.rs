@@ -8,17 +8,17 @@ mod edit_dialog;
 mod key_form;
 mod key_page;
 mod key_rules;
-mod restrict_dialog;
 mod lock_dialog;
+mod restrict_dialog;
 mod roll_dialog;
 mod table;
 mod toolbar;
 pub mod view;
 
+use crate::app::layout::PageHeader;
 use crate::rpc::api_keys::{
     ApiKeySummary, CreateApiKey, DeleteApiKey, IpAclChoice, RollApiKey, SetApiKeyEnabled, UpdateApiKey, list_api_keys,
 };
-use crate::app::layout::PageHeader;
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};

@@ -1,9 +1,9 @@
 //! Settings > Audit Log: what the account's admins did, newest first.
 
-use crate::rpc::audit::{AuditRow, EXPORT_PATH, list_audit_log};
 use crate::app::form::LoadError;
 use crate::app::format::utc_second;
 use crate::app::pager::{Pager, PagerInfo};
+use crate::rpc::audit::{AuditRow, EXPORT_PATH, list_audit_log};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

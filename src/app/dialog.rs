@@ -2,10 +2,10 @@
 //! moving in, the focus trap, the inert page behind, Escape, and focus returning
 //! to the opener, as the HTML standard defines them (WCAG technique H102).
 
-use crate::rpc::ConsoleError;
 use crate::app::form::{FormError, close_on_success, general_error, last_error};
 use crate::app::layout::{announce_deleted, refocus_if_row_gone};
 use crate::app::split::NotLoaded;
+use crate::rpc::ConsoleError;
 use leptos::html;
 use leptos::prelude::*;
 

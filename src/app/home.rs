@@ -1,9 +1,9 @@
 //! The Overview: where to go next, and the keys that need attention.
 
-use crate::rpc::api_keys::{AttentionItem, keys_needing_attention};
 use crate::app::api_keys::view::KeysView;
 use crate::app::form::LoadError;
 use crate::app::format::utc_minute;
+use crate::rpc::api_keys::{AttentionItem, keys_needing_attention};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

@@ -3,9 +3,9 @@
 mod acl_dialog;
 mod table;
 
-use crate::rpc::ip_acls::{CreateIpAcl, DeleteIpAcl, IpAclSummary, SavedIpAcl, UpdateIpAcl, list_ip_acls};
 use crate::app::dialog::DeleteRowDialog;
 use crate::app::layout::PageHeader;
+use crate::rpc::ip_acls::{CreateIpAcl, DeleteIpAcl, IpAclSummary, SavedIpAcl, UpdateIpAcl, list_ip_acls};
 use leptos::prelude::*;
 
 #[component]

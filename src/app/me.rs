@@ -65,10 +65,8 @@ pub fn provide() {
     #[cfg(feature = "ssr")]
     let me = Me::of_request();
     #[cfg(not(feature = "ssr"))]
-    let me = document()
-        .document_element()
-        .and_then(|html| html.get_attribute("data-me"))
-        .and_then(|line| Me::decode(&line));
+    let me =
+        document().document_element().and_then(|html| html.get_attribute("data-me")).and_then(|line| Me::decode(&line));
     let two_factor = RwSignal::new(me.as_ref().is_some_and(|me| me.two_factor));
     provide_context(Session { me: StoredValue::new(me), two_factor });
 }

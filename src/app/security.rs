@@ -9,8 +9,8 @@ use crate::app::me::session;
 use crate::app::shown_once::{CopyState, copy_to_clipboard};
 use crate::rpc::Field;
 use crate::rpc::security::{
-    BeginTwoFactorSetup, ChangePassword, EndOtherSessions, EndSession, NewRecoveryCodes, SecurityOverview,
-    SessionRow, TurnOffTwoFactor, TurnOnTwoFactor, security_settings,
+    BeginTwoFactorSetup, ChangePassword, EndOtherSessions, EndSession, NewRecoveryCodes, SecurityOverview, SessionRow,
+    TurnOffTwoFactor, TurnOnTwoFactor, security_settings,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -116,7 +116,8 @@ fn SecurityView(
 
 #[component]
 fn PasswordSection(action: ServerAction<ChangePassword>) -> impl IntoView {
-    let (current, new, confirm) = (NodeRef::<html::Input>::new(), NodeRef::<html::Input>::new(), NodeRef::<html::Input>::new());
+    let (current, new, confirm) =
+        (NodeRef::<html::Input>::new(), NodeRef::<html::Input>::new(), NodeRef::<html::Input>::new());
     let error = last_error(action.value());
     let done = Signal::derive(move || action.value().with(|v| matches!(v, Some(Ok(())))));
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -204,14 +205,20 @@ fn TwoFactorSetup(begin: ServerAction<BeginTwoFactorSetup>, turn_on: ServerActio
 }
 
 #[component]
-fn TwoFactorOn(left: u64, new_codes: ServerAction<NewRecoveryCodes>, turn_off: ServerAction<TurnOffTwoFactor>) -> impl IntoView {
+fn TwoFactorOn(
+    left: u64,
+    new_codes: ServerAction<NewRecoveryCodes>,
+    turn_off: ServerAction<TurnOffTwoFactor>,
+) -> impl IntoView {
     let password = NodeRef::<html::Input>::new();
     let error = last_error(turn_off.value());
     let codes_error = general_error(last_error(new_codes.value()));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !turn_off.pending().get_untracked() {
-            turn_off.dispatch(TurnOffTwoFactor { password: password.get_untracked().map(|i| i.value()).unwrap_or_default() });
+            turn_off.dispatch(TurnOffTwoFactor {
+                password: password.get_untracked().map(|i| i.value()).unwrap_or_default(),
+            });
         }
     };
     view! {

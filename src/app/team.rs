@@ -4,16 +4,18 @@
 
 use crate::app::confirm::retry_when_confirmed;
 use crate::app::dialog::{DeleteRowDialog, Modal};
-use crate::app::form::{FieldError, FormFooter, LoadError, TextField, close_on_success, field_error, general_error, last_error};
+use crate::app::form::{
+    FieldError, FormFooter, LoadError, TextField, close_on_success, field_error, general_error, last_error,
+};
 use crate::app::format::utc_minute;
 use crate::app::me::session;
 use crate::app::shown_once::ShownOnce;
 use crate::domain::roles::{Need, Role};
-use crate::rpc::{ConsoleError, Field};
 use crate::rpc::team::{
     CancelInvitation, ChangeAdminRole, InviteAdmin, PendingInvitation, RemoveAdmin, SetRequireTwoFactor, Team,
     TeamMember, list_team,
 };
+use crate::rpc::{ConsoleError, Field};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -217,7 +219,12 @@ fn InvitationRow(
 
 /// The Role drop-down of Invite Admin and Edit Admin.
 #[component]
-fn RoleSelect(id: &'static str, selected: Role, node_ref: NodeRef<html::Select>, error: Signal<Option<String>>) -> impl IntoView {
+fn RoleSelect(
+    id: &'static str,
+    selected: Role,
+    node_ref: NodeRef<html::Select>,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id>"Role"</label>

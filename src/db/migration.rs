@@ -75,7 +75,8 @@ mod tests {
         assert_eq!((key.last_used_at, key.disabled_at, key.expires_at), (0, None, None));
         let (_, shown) = api_keys::reveal(&db, &master, 1, 41).await.unwrap();
         assert_eq!(shown, token, "the eye button shows the same token");
-        let (newer, ..) = api_keys::create(&db, &master, 1, &api_keys::KeyFields::new("Newer", 1, None), 10).await.unwrap();
+        let (newer, ..) =
+            api_keys::create(&db, &master, 1, &api_keys::KeyFields::new("Newer", 1, None), 10).await.unwrap();
         assert!(newer.id > 41, "ids go on after the copied ones");
     }
 }

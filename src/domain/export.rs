@@ -77,7 +77,10 @@ mod tests {
         lines.row(API_KEY_COLUMNS);
         lines.row(["Billing, \"prod\"", "Active", "Office", "", "", ""]);
         let text = String::from_utf8(lines.take()).unwrap();
-        assert_eq!(text, "name,status,IP ACL,created,last used,expires\r\n\"Billing, \"\"prod\"\"\",Active,Office,,,\r\n");
+        assert_eq!(
+            text,
+            "name,status,IP ACL,created,last used,expires\r\n\"Billing, \"\"prod\"\"\",Active,Office,,,\r\n"
+        );
         assert!(lines.take().is_empty(), "what was taken is not given again");
     }
 

@@ -225,7 +225,11 @@ mod tests {
         let today = T0.div_euclid(DAY_MS) * DAY_MS;
         assert_eq!(Status::of(false, Some(today + 6 * DAY_MS), T0), Status::ExpiresSoon { days: 5 });
         assert_eq!(Status::of(false, Some(today + 2 * DAY_MS), T0), Status::ExpiresSoon { days: 1 }, "tomorrow");
-        assert_eq!(Status::of(false, Some(today + DAY_MS), T0), Status::ExpiresSoon { days: 0 }, "through the end of today");
+        assert_eq!(
+            Status::of(false, Some(today + DAY_MS), T0),
+            Status::ExpiresSoon { days: 0 },
+            "through the end of today"
+        );
         assert_eq!(Status::of(false, Some(T0 + 14 * DAY_MS + 1), T0), Status::Active);
     }
 

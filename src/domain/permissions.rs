@@ -143,7 +143,12 @@ impl Resource {
 
     /// The level a set of permissions amounts to for this resource.
     pub fn level_in(self, scopes: Scopes) -> Level {
-        self.levels().iter().rev().copied().find(|level| *level != Level::None && self.grants(*level).iter().all(|p| scopes.has(*p))).unwrap_or(Level::None)
+        self.levels()
+            .iter()
+            .rev()
+            .copied()
+            .find(|level| *level != Level::None && self.grants(*level).iter().all(|p| scopes.has(*p)))
+            .unwrap_or(Level::None)
     }
 }
 
@@ -288,7 +293,11 @@ mod tests {
         assert!(!sms_write.has(Permission::NumbersRead));
         assert_eq!(Resource::Sms.level_in(sms_write), Level::Write);
         assert_eq!(Resource::Numbers.level_in(sms_write), Level::None);
-        assert_eq!(Resource::Sms.level_in(Scopes::of([Permission::SmsSend])), Level::None, "send without read is no level");
+        assert_eq!(
+            Resource::Sms.level_in(Scopes::of([Permission::SmsSend])),
+            Level::None,
+            "send without read is no level"
+        );
         assert_eq!(Resource::Usage.levels(), &[Level::None, Level::Read]);
     }
 

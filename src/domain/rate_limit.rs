@@ -195,7 +195,13 @@ mod tests {
         let limit = RateLimit { requests: 5, per: Period::Minute };
         let mut cell = Gcra::default();
         let now = 1_000 * SECOND;
-        let remaining: Vec<u32> = (0..5).map(|_| cell.check(limit, now)).map(|v| { assert!(v.allowed); v.remaining }).collect();
+        let remaining: Vec<u32> = (0..5)
+            .map(|_| cell.check(limit, now))
+            .map(|v| {
+                assert!(v.allowed);
+                v.remaining
+            })
+            .collect();
         assert_eq!(remaining, [4, 3, 2, 1, 0]);
         let sixth = cell.check(limit, now);
         assert!(!sixth.allowed);

@@ -120,7 +120,9 @@ mod tests {
     #[test]
     fn matches_the_rfc_test_vectors() {
         let secret = TotpSecret(b"12345678901234567890".to_vec());
-        for (seconds, code) in [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")] {
+        for (seconds, code) in
+            [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")]
+        {
             assert_eq!(secret.code_at(seconds * 1000), code, "at {seconds}");
             assert_eq!(secret.check(code, seconds * 1000, None), Ok(seconds / 30));
         }

@@ -378,10 +378,20 @@ mod tests {
         recorded.record(one(7, T0 + HOUR_MS + 5, ip("192.0.2.2"), Outcome::WouldBeRefused));
         let usage = &recorded.keys[&7];
         assert_eq!(usage.hours[&hour_of(T0)], Counts { allowed: 1, ..Counts::default() });
-        assert_eq!(usage.hours[&(hour_of(T0) + 1)], Counts { allowed: 1, refused: 1, would_refuse: 1, rate_limited: 0 });
+        assert_eq!(
+            usage.hours[&(hour_of(T0) + 1)],
+            Counts { allowed: 1, refused: 1, would_refuse: 1, rate_limited: 0 }
+        );
         assert_eq!(
             usage.addresses[&a],
-            AddressStats { requests: 2, refused: 1, would_refuse: 0, last_seen: T0 + HOUR_MS, last_token: 7, last_allowed: T0 + HOUR_MS - 1 }
+            AddressStats {
+                requests: 2,
+                refused: 1,
+                would_refuse: 0,
+                last_seen: T0 + HOUR_MS,
+                last_token: 7,
+                last_allowed: T0 + HOUR_MS - 1
+            }
         );
         assert_eq!(usage.last_allowed, Some((T0 + HOUR_MS + 5, ip("192.0.2.2"))), "a refused use is not a use");
         let reasons: Vec<(Reason, bool)> = recorded.refusals.iter().map(|r| (r.reason, r.report_only)).collect();
@@ -453,7 +463,10 @@ mod tests {
         recorded.record_check(1, T0 + 9, Permission::SmsSend, false);
         let usage = &recorded.keys[&1];
         assert_eq!(usage.hours[&hour_of(T0)], Counts { rate_limited: 1, ..Counts::default() });
-        assert_eq!(usage.permissions[&(hour_of(T0), Permission::SmsSend)], Asked { asked: 2, denied: 1, last_asked: T0 + 9 });
+        assert_eq!(
+            usage.permissions[&(hour_of(T0), Permission::SmsSend)],
+            Asked { asked: 2, denied: 1, last_asked: T0 + 9 }
+        );
         assert_eq!(usage.last_allowed, None, "a rate-limited use is not a use");
         assert!(recorded.refusals.is_empty(), "nor a refusal of the token");
     }

@@ -304,8 +304,8 @@ pub async fn list_api_keys(
     after: Option<i32>,
     before: Option<i32>,
 ) -> Result<ApiKeysPage, ConsoleError> {
-    use crate::server::console::api_keys::{self, View};
     use crate::server::caller as rpc;
+    use crate::server::console::api_keys::{self, View};
     let caller = rpc::caller().await?;
     let state = rpc::state()?;
     let view = View {

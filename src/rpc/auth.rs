@@ -30,7 +30,11 @@ pub async fn sign_in(username: String, password: String, next: Option<String>) -
     let state = rpc::state()?;
     let policy = rpc::cookie_policy()?;
     let known_browser = rpc::cookie(policy.known_browser_name())?;
-    let visitor = Visitor { client_ip: rpc::client_ip()?, user_agent: rpc::user_agent()?, known_browser: known_browser.as_deref() };
+    let visitor = Visitor {
+        client_ip: rpc::client_ip()?,
+        user_agent: rpc::user_agent()?,
+        known_browser: known_browser.as_deref(),
+    };
     let step = auth::sign_in(&state, &visitor, &username, &password).await?;
     let response = use_context::<leptos_axum::ResponseOptions>().ok_or(ConsoleError::Internal)?;
     let next = next.as_deref().and_then(return_path);

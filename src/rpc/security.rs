@@ -115,7 +115,11 @@ pub async fn verify_two_factor(
     let policy = rpc::cookie_policy()?;
     let challenge = rpc::cookie(policy.pending_name())?.ok_or(ConsoleError::ChallengeExpired)?;
     let known_browser = rpc::cookie(policy.known_browser_name())?;
-    let visitor = Visitor { client_ip: rpc::client_ip()?, user_agent: rpc::user_agent()?, known_browser: known_browser.as_deref() };
+    let visitor = Visitor {
+        client_ip: rpc::client_ip()?,
+        user_agent: rpc::user_agent()?,
+        known_browser: known_browser.as_deref(),
+    };
     let proof = match (&code, &recovery_code) {
         (_, Some(recovery)) => Proof::RecoveryCode(recovery),
         (Some(code), None) => Proof::Code(code),

@@ -214,7 +214,11 @@ mod tests {
                 limit: None,
                 loaded: Instant::now(),
             };
-            let acl = CachedAcl { name: "a".into(), acl: crate::domain::acl::Acl::from_stored("0.0.0.0/0"), report_only: false };
+            let acl = CachedAcl {
+                name: "a".into(),
+                acl: crate::domain::acl::Acl::from_stored("0.0.0.0/0"),
+                report_only: false,
+            };
             (key, Arc::new(acl))
         };
         let verifier = Verifier::default();

@@ -4,10 +4,10 @@
 
 pub mod client_ip;
 pub mod cookies;
+pub mod forms;
 pub mod guard;
 pub mod headers;
 pub mod limits;
 pub mod request_id;
-pub mod forms;
 pub mod routes;
 pub mod rpc;

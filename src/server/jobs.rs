@@ -52,7 +52,9 @@ impl Jobs {
         };
         let share_limits = {
             let state = state.clone();
-            every(crate::server::public_api::rate_limits::SYNC_EVERY, stopped.clone(), move || share_limits(state.clone()))
+            every(crate::server::public_api::rate_limits::SYNC_EVERY, stopped.clone(), move || {
+                share_limits(state.clone())
+            })
         };
         let mut running = vec![flush, prune, catch_up, rebuild, share_limits];
         if state.db.get_database_backend() == DbBackend::Postgres {

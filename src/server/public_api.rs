@@ -295,7 +295,8 @@ fn expires(caller: &ApiCaller) -> Option<String> {
 /// when the token stops working (RFC 3339, UTC; null if it does not), so
 /// software can warn itself.
 pub async fn whoami(caller: ApiCaller) -> Response {
-    let body = json!({ "name": &*caller.name, "permissions": caller.permission_codes(), "expires_at": expires(&caller) });
+    let body =
+        json!({ "name": &*caller.name, "permissions": caller.permission_codes(), "expires_at": expires(&caller) });
     caller.answer(Json(body))
 }
 
@@ -364,9 +365,9 @@ async fn readiness(state: &AppState) -> Result<(), (&'static str, String)> {
     }
     // Read only: readiness never creates the migrations table. A database
     // migrated by a newer version fails here too (a migration we lack).
-    let pending = crate::db::migration::Migrator::get_pending_migrations_read_only(&state.db)
-        .await
-        .map_err(|e| ("migrations_unknown", format!("The database's migrations cannot be read as this version's: {e}")))?;
+    let pending = crate::db::migration::Migrator::get_pending_migrations_read_only(&state.db).await.map_err(|e| {
+        ("migrations_unknown", format!("The database's migrations cannot be read as this version's: {e}"))
+    })?;
     if !pending.is_empty() {
         let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
         return Err(("migrations_pending", format!("The database lacks migrations: {}", names.join(", "))));

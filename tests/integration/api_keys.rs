@@ -42,7 +42,10 @@ async fn a_created_key_is_listed_masked_and_its_token_works() {
 
     let (status, body) = server.whoami(&token).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({ "name": "Billing service", "permissions": ["sms:send", "sms:read", "inbound:read", "numbers:read", "numbers:write", "usage:read"], "expires_at": null }));
+    assert_eq!(
+        body,
+        json!({ "name": "Billing service", "permissions": ["sms:send", "sms:read", "inbound:read", "numbers:read", "numbers:write", "usage:read"], "expires_at": null })
+    );
 
     let id = row["id"].as_i64().unwrap().to_string();
     let (status, revealed) = server.call::<RevealApiKey>(&client, &[("id", &id)]).await;

@@ -5,10 +5,10 @@ use crate::support::{ADMIN_PASSWORD, TestServer, key_count};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
+use textpeak::db::entities::admin;
 use textpeak::rpc::api_keys::{CreateApiKey, DeleteApiKey, ListApiKeys, RevealApiKey, UpdateApiKey};
 use textpeak::rpc::audit::ListAuditLog;
 use textpeak::rpc::auth::{CurrentAdmin, SignIn, SignOut};
-use textpeak::db::entities::admin;
 
 const BETA_PASSWORD: &str = "beta's long password";
 
@@ -36,7 +36,9 @@ async fn every_server_function_needs_a_session() {
     assert!(paths.len() >= 8, "server functions found: {paths:?}");
     for path in paths {
         let endpoint = path.trim_start_matches("/rpc/");
-        if textpeak::domain::roles::rule_for(endpoint).is_some_and(|rule| rule.need == textpeak::domain::roles::Need::Nobody) {
+        if textpeak::domain::roles::rule_for(endpoint)
+            .is_some_and(|rule| rule.need == textpeak::domain::roles::Need::Nobody)
+        {
             continue;
         }
         let response = anonymous.post(server.url(path)).form(&[("id", "1"), ("page", "0")]).send().await.unwrap();
@@ -217,7 +219,10 @@ async fn sign_out_really_ends_the_session() {
     let jar = std::sync::Arc::new(Jar::default());
     let client = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
     assert_eq!(server.sign_in(&client, "admin", ADMIN_PASSWORD).await.0, StatusCode::OK);
-    assert_eq!(server.call::<CurrentAdmin>(&client, &[]).await.1, json!({ "username": "admin", "account": "Default", "role": "owner", "two_factor": false }));
+    assert_eq!(
+        server.call::<CurrentAdmin>(&client, &[]).await.1,
+        json!({ "username": "admin", "account": "Default", "role": "owner", "two_factor": false })
+    );
     let cookie = jar.cookies(&server.url("/").parse().unwrap()).expect("a session cookie");
 
     let (status, _) = server.call::<SignOut>(&client, &[]).await;

@@ -230,7 +230,10 @@ async fn admin_add_onboards_a_customer_account() {
     };
     let added = run(&["admin", "add", "--account", "Beta Corp", "--username", "Beta.Admin"], "beta's long password\n");
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-    assert_eq!(String::from_utf8_lossy(&added.stdout).trim(), "Added admin \"beta.admin\" to account \"Beta Corp\" as Owner.");
+    assert_eq!(
+        String::from_utf8_lossy(&added.stdout).trim(),
+        "Added admin \"beta.admin\" to account \"Beta Corp\" as Owner."
+    );
 
     let short = run(&["admin", "add", "--account", "Beta Corp", "--username", "second"], "short\n");
     assert!(!short.status.success());

@@ -14,7 +14,6 @@ use textpeak::rpc::auth::{CurrentAdmin, SignIn};
 use textpeak::rpc::ip_acls::CreateIpAcl;
 use tokio::io::AsyncWriteExt;
 
-
 /// Sends a sign-in over a raw connection and hangs up, without reading the
 /// answer, once its password check is running.
 async fn abandoned_sign_in(server: &TestServer, username: &str, password: &str) {
@@ -66,7 +65,12 @@ async fn a_sign_in_abandoned_mid_check_is_counted_and_keeps_its_turn() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }
 
-async fn post_sign_in(server: &TestServer, client: &reqwest::Client, username: &str, password: &str) -> (StatusCode, Option<String>, Value) {
+async fn post_sign_in(
+    server: &TestServer,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> (StatusCode, Option<String>, Value) {
     let started = Instant::now();
     let response = client
         .post(server.url(<SignIn as server_fn::ServerFn>::PATH))
@@ -88,7 +92,9 @@ async fn sign_ins_past_the_queue_are_told_at_once_that_the_server_is_busy() {
     let started = Instant::now();
     let attempts = (0..60).map(|i| {
         let server = &server;
-        async move { post_sign_in(server, &from(&format!("127.0.1.{}", i + 1)), &format!("guess{i}"), "a wrong password").await }
+        async move {
+            post_sign_in(server, &from(&format!("127.0.1.{}", i + 1)), &format!("guess{i}"), "a wrong password").await
+        }
     });
     let answers = futures::future::join_all(attempts).await;
     let count = |status| answers.iter().filter(|(s, ..)| *s == status).count();

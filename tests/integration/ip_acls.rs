@@ -59,7 +59,11 @@ async fn a_key_works_only_from_the_addresses_of_its_acl() {
 
     let (status, body) = s.server.whoami_from(&token, "127.0.0.2", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({ "name": "Narrow", "permissions": ["sms:send", "sms:read", "inbound:read", "numbers:read", "numbers:write", "usage:read"], "expires_at": null }), "nothing about the IP ACL");
+    assert_eq!(
+        body,
+        json!({ "name": "Narrow", "permissions": ["sms:send", "sms:read", "inbound:read", "numbers:read", "numbers:write", "usage:read"], "expires_at": null }),
+        "nothing about the IP ACL"
+    );
     let (status, body) = s.server.whoami_from(&token, "127.0.0.1", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body, refused_from("127.0.0.1"));

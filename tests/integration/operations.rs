@@ -32,7 +32,8 @@ async fn first_acl(call: impl std::future::Future<Output = (StatusCode, Value)>)
 async fn metrics_count_each_verification_once_on_their_own_address() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_addr = format!("127.0.0.1:{}", free_port());
-    let server = start(dir.path(), &[("TEXTPEAK_ADMIN_PASSWORD", ADMIN_PASSWORD), ("TEXTPEAK_METRICS_ADDR", &metrics_addr)]);
+    let server =
+        start(dir.path(), &[("TEXTPEAK_ADMIN_PASSWORD", ADMIN_PASSWORD), ("TEXTPEAK_METRICS_ADDR", &metrics_addr)]);
     let metrics = format!("http://{metrics_addr}/metrics");
     let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
     assert_eq!(server.sign_in(&client, "admin", ADMIN_PASSWORD).await, StatusCode::OK);
@@ -56,9 +57,14 @@ async fn metrics_count_each_verification_once_on_their_own_address() {
     assert_eq!(sample(&after, allowed) - sample(&before, allowed), 1.0, "{after}");
     // A changed tail fails the checksum, or names no key: either way one refusal.
     let malformed = "textpeak_verifications_total{outcome=\"malformed_token\"}";
-    let refused = sample(&after, invalid) + sample(&after, malformed) - sample(&before, invalid) - sample(&before, malformed);
+    let refused =
+        sample(&after, invalid) + sample(&after, malformed) - sample(&before, invalid) - sample(&before, malformed);
     assert_eq!(refused, 1.0, "{after}");
-    assert_eq!(sample(&after, "textpeak_verification_duration_seconds_count") - sample(&before, "textpeak_verification_duration_seconds_count"), 2.0);
+    assert_eq!(
+        sample(&after, "textpeak_verification_duration_seconds_count")
+            - sample(&before, "textpeak_verification_duration_seconds_count"),
+        2.0
+    );
     for family in [
         "textpeak_token_cache_entries",
         "textpeak_token_index_tokens",
@@ -74,8 +80,11 @@ async fn metrics_count_each_verification_once_on_their_own_address() {
     assert!(!after.contains(&token[3..20]), "a token in the metrics");
 
     // Never on the console's own address: there it is a console page like any other.
-    let on_console =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap().get(server.url("/metrics"));
+    let on_console = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url("/metrics"));
     let on_console = on_console.send().await.unwrap();
     assert_ne!(on_console.status(), StatusCode::OK);
     server.stop();
@@ -91,7 +100,12 @@ async fn ready_says_why_not_and_health_stays_alive() {
     // A schema the binary does not match (here: a migration not applied).
     use sea_orm::ConnectionTrait;
     let name = "m20261207_000009_key_scopes";
-    server.state.db.execute_unprepared(&format!("DELETE FROM seaql_migrations WHERE version = '{name}'")).await.unwrap();
+    server
+        .state
+        .db
+        .execute_unprepared(&format!("DELETE FROM seaql_migrations WHERE version = '{name}'"))
+        .await
+        .unwrap();
     let ready = reqwest::get(server.url("/api/v1/ready")).await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(ready.headers().contains_key("retry-after"));
@@ -103,7 +117,12 @@ async fn ready_says_why_not_and_health_stays_alive() {
 
     if postgres().is_some() {
         // Not hearing the other instances is not ready, on PostgreSQL.
-        server.state.db.execute_unprepared(&format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{name}', 0)")).await.unwrap();
+        server
+            .state
+            .db
+            .execute_unprepared(&format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{name}', 0)"))
+            .await
+            .unwrap();
         server.state.verifier.cache().set_degraded(true);
         let body: Value = reqwest::get(server.url("/api/v1/ready")).await.unwrap().json().await.unwrap();
         assert_eq!(body["reason"], "not_listening", "{body}");
@@ -140,7 +159,8 @@ async fn every_request_carries_an_id_that_its_log_lines_name() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {l}")))
         .collect();
-    let failed = lines.iter().find(|l| l["fields"]["message"] == "failed sign-in").expect("the failed sign-in was logged");
+    let failed =
+        lines.iter().find(|l| l["fields"]["message"] == "failed sign-in").expect("the failed sign-in was logged");
     assert_eq!(failed["span"]["id"], "sign-in-42", "{failed}");
     assert_eq!(failed["level"], "WARN");
 }
@@ -173,7 +193,8 @@ async fn backups_taken_under_writes_open_whole_and_restore_every_acknowledged_to
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     n += 1;
                     let name = format!("writer {writer} key {n}");
-                    let (status, created) = server.call::<CreateApiKey>(&client, &[("name", &name), ("ip_acl_id", &acl)]).await;
+                    let (status, created) =
+                        server.call::<CreateApiKey>(&client, &[("name", &name), ("ip_acl_id", &acl)]).await;
                     assert_eq!(status, StatusCode::OK, "{created}");
                     let token = created["token"].as_str().unwrap().to_owned();
                     acknowledged.lock().unwrap().push((Instant::now(), token));
@@ -292,19 +313,16 @@ async fn the_key_download_is_every_key_the_filter_selects_and_never_a_token() {
     let disabled = download("?status=disabled&q=billing").await;
     let rows: Vec<&str> = disabled.split("\r\n").skip(1).filter(|l| !l.is_empty()).collect();
     let (_, table) = server.call::<ListApiKeys>(&client, &[("status", "disabled"), ("q", "billing")]).await;
-    let names: Vec<String> = table["keys"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<String> =
+        table["keys"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(rows.len(), names.len());
     for (row, name) in rows.iter().zip(&names) {
         assert!(row.starts_with(&format!("\"{name}\",Disabled,")), "{row} against {name}");
     }
 
     // Compressed as a browser asks: the stream ends cleanly through the compression layer.
-    let compressed = client
-        .get(server.url("/settings/api-keys/export.csv"))
-        .header("accept-encoding", "br")
-        .send()
-        .await
-        .unwrap();
+    let compressed =
+        client.get(server.url("/settings/api-keys/export.csv")).header("accept-encoding", "br").send().await.unwrap();
     assert_eq!(compressed.headers()["content-encoding"], "br");
     let bytes = compressed.bytes().await.expect("the whole compressed file arrives");
     assert!(bytes.len() > 100 && bytes.len() < all.len(), "{} compressed bytes", bytes.len());

@@ -6,7 +6,9 @@ use crate::support::{TestServer, only_on, postgres};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use textpeak::rpc::api_keys::{ApiKeyDetails, CreateApiKey, ListApiKeys, RestrictApiKey, SetApiKeyEnabled, UpdateApiKey};
+use textpeak::rpc::api_keys::{
+    ApiKeyDetails, CreateApiKey, ListApiKeys, RestrictApiKey, SetApiKeyEnabled, UpdateApiKey,
+};
 use textpeak::rpc::ip_acls::{CreateIpAcl, ListIpAcls};
 
 const EVERYTHING: [&str; 6] = ["sms:send", "sms:read", "inbound:read", "numbers:read", "numbers:write", "usage:read"];
@@ -55,8 +57,12 @@ impl Setup {
 
 /// `GET /api/v1/check?permission=…` (the raw query is sent as given).
 async fn check(server: &TestServer, token: &str, query: &str) -> (StatusCode, Value, reqwest::header::HeaderMap) {
-    let response =
-        reqwest::Client::new().get(server.url(&format!("/api/v1/check{query}"))).bearer_auth(token).send().await.unwrap();
+    let response = reqwest::Client::new()
+        .get(server.url(&format!("/api/v1/check{query}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     (status, response.json().await.unwrap_or(Value::Null), headers)
 }
@@ -77,7 +83,10 @@ async fn a_restricted_key_is_granted_what_it_was_given_and_nothing_else() {
 
     let (status, body, _) = check(&s.server, &token, "?permission=sms:send").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((&body["name"], &body["key_id"].to_string(), &body["permissions"]), (&json!("SMS only"), &id, &json!(["sms:send", "sms:read"])));
+    assert_eq!(
+        (&body["name"], &body["key_id"].to_string(), &body["permissions"]),
+        (&json!("SMS only"), &id, &json!(["sms:send", "sms:read"]))
+    );
     let (status, body, _) = check(&s.server, &token, "?permission=numbers%3Aread").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!((&body["error"], &body["required"]), (&json!("permission_denied"), &json!("numbers:read")));
@@ -301,10 +310,15 @@ async fn permissions_used_lists_what_checks_asked_and_restrict_keeps_only_those(
     assert_eq!((status, &body["required"]), (StatusCode::FORBIDDEN, &json!("sms:read")));
     let (status, body) =
         s.server.call::<RestrictApiKey>(&s.client, &[("id", &id), ("permissions", "sms:send,usage:read")]).await;
-    assert_eq!((status, &body["invalid"]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("permissions")), "restricting never gives more");
+    assert_eq!(
+        (status, &body["invalid"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("permissions")),
+        "restricting never gives more"
+    );
 
     let details = s.server.call::<ApiKeyDetails>(&s.client, &[("id", &id)]).await.1;
-    let denied = details["permissions_used"].as_array().unwrap().iter().find(|u| u["permission"] == "sms:read").unwrap();
+    let denied =
+        details["permissions_used"].as_array().unwrap().iter().find(|u| u["permission"] == "sms:read").unwrap();
     assert_eq!(denied["denied"], 1);
     let (_, log) = s.server.call::<textpeak::rpc::audit::ListAuditLog>(&s.client, &[("page", "0")]).await;
     assert!(log.to_string().contains("restricted to what it used: sms:send"), "{log}");
@@ -342,5 +356,8 @@ async fn keys_from_before_permissions_keep_full_access() {
     assert!(!headers.contains_key("ratelimit-limit"));
     let s = Setup::on(server).await;
     let summary = s.summary("Old key").await;
-    assert_eq!((&summary["access"], &summary["rate_limit"], summary["id"].to_string()), (&json!("Full"), &Value::Null, id));
+    assert_eq!(
+        (&summary["access"], &summary["rate_limit"], summary["id"].to_string()),
+        (&json!("Full"), &Value::Null, id)
+    );
 }

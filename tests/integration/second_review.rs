@@ -15,7 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn new_key(server: &TestServer, client: &reqwest::Client, name: &str) -> (String, String) {
     let (_, page) = server.call::<ListApiKeys>(client, &[]).await;
-    let acl = page["ip_acls"].as_array().unwrap().iter().find(|a| a["name"] == "Any address").unwrap()["id"].to_string();
+    let acl =
+        page["ip_acls"].as_array().unwrap().iter().find(|a| a["name"] == "Any address").unwrap()["id"].to_string();
     let (status, created) = server.call::<CreateApiKey>(client, &[("name", name), ("ip_acl_id", &acl)]).await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let (_, page) = server.call::<ListApiKeys>(client, &[("q", name)]).await;
@@ -52,7 +53,8 @@ async fn a_partitioned_instance_stops_answering_from_memory_within_the_stale_lim
     let proxy = Proxy::start(target).await;
     let through_proxy = format!("{}@127.0.0.1:{}/{name}", server_url.rsplit_once('@').unwrap().0, proxy.port);
     let b = TestServer::start_with_jobs(&[("DATABASE_URL", &database)]).await;
-    let a = TestServer::start_with_jobs(&[("DATABASE_URL", &through_proxy), ("TEXTPEAK_STALE_LIMIT_SECONDS", "3")]).await;
+    let a =
+        TestServer::start_with_jobs(&[("DATABASE_URL", &through_proxy), ("TEXTPEAK_STALE_LIMIT_SECONDS", "3")]).await;
     let admin = b.admin_client().await;
     let (id, token) = new_key(&b, &admin, "Partitioned").await;
     let (_, other) = new_key(&b, &admin, "Still here").await;
@@ -66,7 +68,11 @@ async fn a_partitioned_instance_stops_answering_from_memory_within_the_stale_lim
     let after = cut_at.elapsed();
     assert!(refused.is_some() && after <= Duration::from_secs(4), "refused only after {after:?}");
     let (status, body) = a.whoami(&other).await;
-    assert_eq!((status, &body["error"]), (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")), "nothing from memory");
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")),
+        "nothing from memory"
+    );
     println!("partitioned: the deleted key was refused {after:?} after the cut (stale limit 3 s)");
 
     proxy.restore();
@@ -204,7 +210,10 @@ async fn whoami_says_nothing_about_the_ip_acl() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(!response.headers().keys().any(|h| h.as_str().contains("acl")), "{:?}", response.headers());
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({ "name": "Watched", "permissions": ["sms:send", "sms:read", "inbound:read", "numbers:read", "numbers:write", "usage:read"], "expires_at": null }));
+    assert_eq!(
+        body,
+        json!({ "name": "Watched", "permissions": ["sms:send", "sms:read", "inbound:read", "numbers:read", "numbers:write", "usage:read"], "expires_at": null })
+    );
 }
 
 #[tokio::test]
@@ -217,7 +226,8 @@ async fn signed_in_pages_are_never_stored_and_https_is_kept() {
         assert_eq!(response.headers()["cache-control"], "no-store", "{page}");
         assert!(!response.headers().contains_key("strict-transport-security"), "{page} over plain HTTP");
     }
-    let over_https = client.get(server.url("/settings/api-keys")).header("x-forwarded-proto", "https").send().await.unwrap();
+    let over_https =
+        client.get(server.url("/settings/api-keys")).header("x-forwarded-proto", "https").send().await.unwrap();
     assert_eq!(over_https.headers()["strict-transport-security"], "max-age=31536000");
 }
 

@@ -145,7 +145,8 @@ impl TestServer {
 
     /// Adds an admin with `role` to the first admin's account ("Default").
     pub async fn add_member(&self, username: &str, password: &str, role: textpeak::domain::roles::Role) -> i32 {
-        let (_, account) = textpeak::db::service::admins::find_by_username(&self.state.db, "admin").await.unwrap().unwrap();
+        let (_, account) =
+            textpeak::db::service::admins::find_by_username(&self.state.db, "admin").await.unwrap().unwrap();
         textpeak::db::service::admins::create(&self.state.db, account.id, username, password, role).await.unwrap().id
     }
 

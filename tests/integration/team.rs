@@ -39,8 +39,16 @@ fn arguments(endpoint: &str, ids: &HashMap<&str, String>) -> Vec<(&'static str, 
         "sign_in" => vec![("username", v("nobody")), ("password", v("wrong password here"))],
         "verify_two_factor" => vec![("code", v("000000"))],
         "invitation_details" => vec![("token", v("not-a-token"))],
-        "sign_out" | "current_admin" | "list_api_keys" | "keys_needing_attention" | "list_ip_acls" | "list_team"
-        | "security_settings" | "begin_two_factor_setup" | "new_recovery_codes" | "end_other_sessions" => vec![],
+        "sign_out"
+        | "current_admin"
+        | "list_api_keys"
+        | "keys_needing_attention"
+        | "list_ip_acls"
+        | "list_team"
+        | "security_settings"
+        | "begin_two_factor_setup"
+        | "new_recovery_codes"
+        | "end_other_sessions" => vec![],
         "confirm_access" => vec![("password", v("not my password"))],
         "api_key_details" | "reveal_api_key" | "delete_api_key" => vec![("id", id("key"))],
         "create_api_key" => vec![("name", v("walk key")), ("ip_acl_id", id("acl"))],
@@ -68,9 +76,19 @@ fn arguments(endpoint: &str, ids: &HashMap<&str, String>) -> Vec<(&'static str, 
     }
 }
 
-async fn call(server: &TestServer, client: &reqwest::Client, path: &str, args: &[(&str, String)]) -> (StatusCode, Value) {
-    let response =
-        client.post(server.url(path)).header("origin", format!("http://{}", server.addr)).form(args).send().await.unwrap();
+async fn call(
+    server: &TestServer,
+    client: &reqwest::Client,
+    path: &str,
+    args: &[(&str, String)],
+) -> (StatusCode, Value) {
+    let response = client
+        .post(server.url(path))
+        .header("origin", format!("http://{}", server.addr))
+        .form(args)
+        .send()
+        .await
+        .unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
@@ -144,7 +162,11 @@ async fn the_role_table_decides_every_server_function() {
             if allowed {
                 assert!(!refused_by_guard(&body), "{who} calling {endpoint}: {status} {body}");
             } else if role.is_none() {
-                assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &json!("unauthenticated")), "{who} calling {endpoint}");
+                assert_eq!(
+                    (status, &body),
+                    (StatusCode::UNAUTHORIZED, &json!("unauthenticated")),
+                    "{who} calling {endpoint}"
+                );
             } else {
                 let role = role.unwrap();
                 assert_eq!(status, StatusCode::FORBIDDEN, "{who} calling {endpoint}: {body}");
@@ -154,7 +176,8 @@ async fn the_role_table_decides_every_server_function() {
         if who == "another account's Owner" || who == "a Viewer" {
             // Nothing of the account changed: the key, its name, the viewer, the invitation.
             let (_, page) = server.call::<ListApiKeys>(&owner, &[]).await;
-            let names: Vec<&str> = page["keys"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
+            let names: Vec<&str> =
+                page["keys"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
             assert_eq!(names, ["Walked"], "after {who}");
             assert_eq!(page["keys"][0]["status"], json!("Active"), "after {who}");
             let (_, team) = server.call::<ListTeam>(&owner, &[]).await;
@@ -202,7 +225,10 @@ async fn two_factor_sign_in_refuses_a_replayed_code_and_spends_recovery_codes() 
     let client = sign_in_to_second_step(&server, "tess", PASSWORD).await;
     let code = secret.code_at(clock.now_ms());
     let (status, body) = server.call::<VerifyTwoFactor>(&client, &[("code", &code)]).await;
-    assert_eq!((status, &body["invalid"]["message"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("That code was already used. Wait for the next one.")));
+    assert_eq!(
+        (status, &body["invalid"]["message"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("That code was already used. Wait for the next one."))
+    );
     clock.advance(Duration::from_secs(30));
     let code = secret.code_at(clock.now_ms());
     let (status, body) = server.call::<VerifyTwoFactor>(&client, &[("code", &code)]).await;
@@ -274,7 +300,11 @@ async fn an_invitation_accepted_twice_at_once_lets_one_in() {
     let (a, b) = tokio::join!(join(TestServer::client()), join(TestServer::client()));
     let mut statuses = [a.0, b.0];
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::NOT_FOUND], "one joins, one is told it is no longer valid");
+    assert_eq!(
+        statuses,
+        [StatusCode::SEE_OTHER, StatusCode::NOT_FOUND],
+        "one joins, one is told it is no longer valid"
+    );
     let joined = if a.0 == StatusCode::SEE_OTHER { a.1 } else { b.1 };
     let (_, me) = server.call::<CurrentAdmin>(&joined, &[]).await;
     assert_eq!((&me["username"], &me["role"]), (&json!("nina"), &json!("admin")));
@@ -314,7 +344,10 @@ async fn a_removed_or_demoted_admin_is_refused_on_the_next_request() {
     let bob_client = server.signed_in_client("bob", PASSWORD).await;
     let (_, page) = server.call::<ListApiKeys>(&ann_client, &[]).await;
     let acl = page["ip_acls"][0]["id"].to_string();
-    assert_eq!(server.call::<CreateApiKey>(&ann_client, &[("name", "Before"), ("ip_acl_id", &acl)]).await.0, StatusCode::OK);
+    assert_eq!(
+        server.call::<CreateApiKey>(&ann_client, &[("name", "Before"), ("ip_acl_id", &acl)]).await.0,
+        StatusCode::OK
+    );
 
     assert_eq!(server.call::<ChangeAdminRole>(&owner, &[("id", &ann), ("role", "viewer")]).await.0, StatusCode::OK);
     let (status, body) = server.call::<CreateApiKey>(&ann_client, &[("name", "After"), ("ip_acl_id", &acl)]).await;
@@ -325,7 +358,10 @@ async fn a_removed_or_demoted_admin_is_refused_on_the_next_request() {
     let page = bob_client.get(server.url("/settings/api-keys")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
     assert!(page.headers()["location"].to_str().unwrap().starts_with("/login"));
-    assert!(server.sign_in(&TestServer::client(), "bob", PASSWORD).await.0 != StatusCode::OK, "bob cannot sign in again");
+    assert!(
+        server.sign_in(&TestServer::client(), "bob", PASSWORD).await.0 != StatusCode::OK,
+        "bob cannot sign in again"
+    );
 }
 
 #[tokio::test]
@@ -337,7 +373,11 @@ async fn showing_a_token_needs_a_recent_proof_of_identity() {
     let (_, created) = server.call::<CreateApiKey>(&owner, &[("name", "Shown"), ("ip_acl_id", &acl)]).await;
     let (_, page) = server.call::<ListApiKeys>(&owner, &[]).await;
     let id = page["keys"][0]["id"].to_string();
-    assert_eq!(server.call::<RevealApiKey>(&owner, &[("id", &id)]).await.1, created["token"], "signing in was the proof");
+    assert_eq!(
+        server.call::<RevealApiKey>(&owner, &[("id", &id)]).await.1,
+        created["token"],
+        "signing in was the proof"
+    );
     server.state.clock.advance(Duration::from_secs(6));
     let (status, body) = server.call::<RevealApiKey>(&owner, &[("id", &id)]).await;
     assert_eq!((status, body), (StatusCode::FORBIDDEN, json!("confirm_access")));
@@ -422,8 +462,12 @@ async fn admins_from_before_the_team_are_owners() {
     let now = textpeak::db::service::now_ms();
     for sql in [
         "INSERT INTO accounts (id, name, created_at) VALUES (1, 'Default', 0)".to_owned(),
-        format!("INSERT INTO admins (id, account_id, username, password_hash, created_at) VALUES (1, 1, 'old', '{hash}', 0)"),
-        format!("INSERT INTO sessions (id_digest, admin_id, account_id, created_at, last_seen_at) VALUES (X'00', 1, 1, {now}, {now})"),
+        format!(
+            "INSERT INTO admins (id, account_id, username, password_hash, created_at) VALUES (1, 1, 'old', '{hash}', 0)"
+        ),
+        format!(
+            "INSERT INTO sessions (id_digest, admin_id, account_id, created_at, last_seen_at) VALUES (X'00', 1, 1, {now}, {now})"
+        ),
     ] {
         db.execute_unprepared(&sql).await.unwrap();
     }
@@ -435,7 +479,10 @@ async fn admins_from_before_the_team_are_owners() {
     let row = server
         .state
         .db
-        .query_one_raw(sea_orm::Statement::from_string(server.state.db.get_database_backend(), format!("SELECT proved_at FROM sessions WHERE created_at = {now}")))
+        .query_one_raw(sea_orm::Statement::from_string(
+            server.state.db.get_database_backend(),
+            format!("SELECT proved_at FROM sessions WHERE created_at = {now}"),
+        ))
         .await
         .unwrap()
         .unwrap();

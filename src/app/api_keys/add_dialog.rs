@@ -1,12 +1,12 @@
 //! Add API Key: the form, then the new token with its Copy button.
 
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
-use crate::app::shown_once::{ShownOnce, token_intro};
-use crate::rpc::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
 use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::last_error;
+use crate::app::shown_once::{ShownOnce, token_intro};
 use crate::app::split::NotLoaded;
 use crate::domain::permissions::Access;
+use crate::rpc::api_keys::{CreateApiKey, CreatedApiKey, IpAclChoice};
 use leptos::prelude::*;
 
 #[component]

@@ -2,8 +2,8 @@
 //! library in the bundle), with the same figures as a table for screen
 //! readers and anyone who wants numbers.
 
-use crate::rpc::api_keys::DayCounts;
 use crate::app::format::utc_date;
+use crate::rpc::api_keys::DayCounts;
 use leptos::prelude::*;
 
 const WIDTH: f64 = 600.0;

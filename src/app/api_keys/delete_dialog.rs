@@ -1,7 +1,7 @@
 //! Delete: a confirmation that names the key.
 
-use crate::rpc::api_keys::{ApiKeySummary, DeleteApiKey};
 use crate::app::dialog::DeleteRowDialog;
+use crate::rpc::api_keys::{ApiKeySummary, DeleteApiKey};
 use leptos::prelude::*;
 
 #[component]

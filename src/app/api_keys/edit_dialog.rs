@@ -1,11 +1,11 @@
 //! Edit: rename a key, move it to another IP ACL, or change when it expires.
 
 use super::key_form::{ApiKeyForm, FormText, KeyFormInput};
-use crate::rpc::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
 use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::{close_on_success, last_error};
 use crate::app::layout::refocus_if_row_gone;
 use crate::app::split::NotLoaded;
+use crate::rpc::api_keys::{ApiKeySummary, IpAclChoice, UpdateApiKey};
 use leptos::prelude::*;
 
 #[component]

@@ -1,12 +1,12 @@
 //! The form of the add and edit dialogs: a name, an IP ACL, and when the key expires.
 
-use crate::rpc::api_keys::IpAclChoice;
-use crate::rpc::{ConsoleError, Field};
 use super::key_rules::{PermissionsField, RateLimitField, RulesChoice};
 use crate::app::form::{FieldError, FormFooter, TextField, field_error, general_error};
+use crate::app::format::utc_date;
 use crate::domain::permissions::Access;
 use crate::domain::rate_limit::RateLimit;
-use crate::app::format::utc_date;
+use crate::rpc::api_keys::IpAclChoice;
+use crate::rpc::{ConsoleError, Field};
 use leptos::html;
 use leptos::prelude::*;
 

@@ -9,14 +9,14 @@ use super::lock_dialog::LockToAddressesDialog;
 use super::restrict_dialog::RestrictDialog;
 use super::table::StatusText;
 use super::view::PAGE;
+use crate::app::form::LoadError;
+use crate::app::format::utc_minute;
+use crate::domain::permissions::Access;
 use crate::rpc::ConsoleError;
 use crate::rpc::api_keys::{
     AddressRow, ApiKeySummary, DeleteApiKey, IpAclChoice, KeyDetails, LockApiKeyToAddresses, PermissionUse, RefusalRow,
     RestrictApiKey, UpdateApiKey, api_key_details,
 };
-use crate::domain::permissions::Access;
-use crate::app::form::LoadError;
-use crate::app::format::utc_minute;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;

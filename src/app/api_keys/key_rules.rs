@@ -43,7 +43,8 @@ impl RulesChoice {
             return "full".to_owned();
         }
         let levels = self.levels.get_untracked();
-        let granted = Scopes::of(Resource::ALL.iter().zip(levels).flat_map(|(r, level)| r.grants(level).iter().copied()));
+        let granted =
+            Scopes::of(Resource::ALL.iter().zip(levels).flat_map(|(r, level)| r.grants(level).iter().copied()));
         if granted.is_empty() { "none".to_owned() } else { granted.to_codes() }
     }
 

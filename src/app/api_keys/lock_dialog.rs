@@ -5,10 +5,10 @@
 //! and addresses that were only ever refused, or seen only with a token that
 //! has since ended, are offered unticked.
 
-use crate::rpc::Field;
-use crate::rpc::api_keys::{AddressRow, LockApiKeyToAddresses};
 use crate::app::dialog::Modal;
 use crate::app::form::{FieldError, FormFooter, TextField, close_on_success, field_error, general_error, last_error};
+use crate::rpc::Field;
+use crate::rpc::api_keys::{AddressRow, LockApiKeyToAddresses};
 use leptos::html;
 use leptos::prelude::*;
 

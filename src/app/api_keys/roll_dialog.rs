@@ -1,14 +1,14 @@
 //! Roll API Key: a new token, while the old one keeps working for the time
 //! chosen, so the software that uses it can move over without an outage.
 
-use crate::app::shown_once::{ShownOnce, token_intro};
-use crate::rpc::Field;
-use crate::rpc::api_keys::{ApiKeySummary, RollApiKey, RolledApiKey};
 use crate::app::dialog::{DialogCode, Modal, lazy_body};
 use crate::app::form::{FieldError, FormFooter, field_error, general_error, last_error};
 use crate::app::format::utc_minute;
 use crate::app::layout::refocus_if_row_gone;
+use crate::app::shown_once::{ShownOnce, token_intro};
 use crate::app::split::NotLoaded;
+use crate::rpc::Field;
+use crate::rpc::api_keys::{ApiKeySummary, RollApiKey, RolledApiKey};
 use leptos::html;
 use leptos::prelude::*;
 

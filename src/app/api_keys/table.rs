@@ -2,14 +2,14 @@
 //! Roll, Edit, Disable or Enable, and Delete; sortable columns and paging.
 
 use super::view::KeysView;
-use crate::rpc::ConsoleError;
-use crate::rpc::api_keys::{
-    ApiKeySummary, ApiKeysPage, KeyStatus, SetApiKeyEnabled, SortColumn, SortDirection, reveal_api_key,
-};
 use crate::app::form::LoadError;
 use crate::app::format::utc_minute;
 use crate::domain::permissions::Access;
 use crate::domain::rate_limit::RateLimit;
+use crate::rpc::ConsoleError;
+use crate::rpc::api_keys::{
+    ApiKeySummary, ApiKeysPage, KeyStatus, SetApiKeyEnabled, SortColumn, SortDirection, reveal_api_key,
+};
 use leptos::prelude::*;
 use leptos_router::components::A;
 

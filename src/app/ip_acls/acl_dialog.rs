@@ -1,12 +1,12 @@
 //! Add IP ACL and Edit: a name and the entries, one address or CIDR per line.
 
-use crate::rpc::Field;
-use crate::rpc::ip_acls::{CreateIpAcl, IpAclSummary, UpdateIpAcl};
 use crate::app::dialog::Modal;
 use crate::app::form::{
     FormFooter, TextAreaField, TextField, close_on_success, field_error, general_error, last_error,
 };
 use crate::app::layout::refocus_if_row_gone;
+use crate::rpc::Field;
+use crate::rpc::ip_acls::{CreateIpAcl, IpAclSummary, UpdateIpAcl};
 use leptos::html;
 use leptos::prelude::*;
 

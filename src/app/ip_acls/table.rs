@@ -1,7 +1,7 @@
-use crate::rpc::ConsoleError;
-use crate::rpc::ip_acls::{IpAclSummary, PREVIEW_ENTRIES};
 use crate::app::form::LoadError;
 use crate::app::layout::RowActions;
+use crate::rpc::ConsoleError;
+use crate::rpc::ip_acls::{IpAclSummary, PREVIEW_ENTRIES};
 use leptos::prelude::*;
 
 #[component]

@@ -142,11 +142,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("sessions_admin")
-                    .table(Sessions::Table)
-                    .col(Sessions::AdminId)
-                    .to_owned(),
+                Index::create().name("sessions_admin").table(Sessions::Table).col(Sessions::AdminId).to_owned(),
             )
             .await
     }

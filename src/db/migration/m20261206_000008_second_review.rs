@@ -17,7 +17,10 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .alter_table(
-                Table::alter().table(ApiKeyTokens::Table).add_column(boolean(ApiKeyTokens::Ended).default(false)).to_owned(),
+                Table::alter()
+                    .table(ApiKeyTokens::Table)
+                    .add_column(boolean(ApiKeyTokens::Ended).default(false))
+                    .to_owned(),
             )
             .await?;
         // Should a key ever have had two current tokens, the older ones end where they began.
@@ -83,7 +86,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("audit_entries_at").table(AuditEntries::Table).col(AuditEntries::At).to_owned())
+            .create_index(
+                Index::create().name("audit_entries_at").table(AuditEntries::Table).col(AuditEntries::At).to_owned(),
+            )
             .await
     }
 

@@ -771,7 +771,9 @@ mod tests {
         let (db, master, account, acl) = setup().await;
         let txn = db.begin().await.unwrap();
         for i in 0..(INDEXED_SEARCH_MAX + 100) {
-            create(&txn, &master, account, &KeyFields::new(&format!("Fleet {i:05}"), acl, None), NOW + i).await.unwrap();
+            create(&txn, &master, account, &KeyFields::new(&format!("Fleet {i:05}"), acl, None), NOW + i)
+                .await
+                .unwrap();
         }
         txn.commit().await.unwrap();
         let search = |text: &str, per_page| ListQuery { search: text.into(), per_page, ..ListQuery::default() };

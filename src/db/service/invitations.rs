@@ -9,8 +9,8 @@ use crate::domain::roles::Role;
 use crate::domain::validation::{self, UsernameError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 
 pub const VALID_FOR_MS: i64 = 72 * 60 * 60 * 1000;
@@ -67,8 +67,11 @@ pub async fn create(
     if already > 0 {
         return Err(InviteError::AlreadyInvited);
     }
-    let open =
-        invitation::Entity::find().filter(invitation::Column::AccountId.eq(account_id)).filter(pending(now)).count(txn).await?;
+    let open = invitation::Entity::find()
+        .filter(invitation::Column::AccountId.eq(account_id))
+        .filter(pending(now))
+        .count(txn)
+        .await?;
     if open >= MAX_PENDING {
         return Err(InviteError::TooMany);
     }
@@ -91,7 +94,11 @@ pub async fn create(
 }
 
 /// The account's invitations that can still be accepted, oldest first.
-pub async fn list_pending(db: &impl ConnectionTrait, account_id: i32, now: i64) -> Result<Vec<invitation::Model>, DbErr> {
+pub async fn list_pending(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    now: i64,
+) -> Result<Vec<invitation::Model>, DbErr> {
     invitation::Entity::find()
         .filter(invitation::Column::AccountId.eq(account_id))
         .filter(pending(now))
@@ -208,7 +215,10 @@ mod tests {
         let account = accounts::create(&db, "Acme").await.unwrap();
         let created = create(&db, account.id, "Nina", Role::Admin, "olga", NOW).await.unwrap();
         assert_eq!(created.invitation.username, "nina");
-        assert!(matches!(create(&db, account.id, "nina", Role::Viewer, "olga", NOW).await, Err(InviteError::AlreadyInvited)));
+        assert!(matches!(
+            create(&db, account.id, "nina", Role::Viewer, "olga", NOW).await,
+            Err(InviteError::AlreadyInvited)
+        ));
         assert!(find_valid(&db, &created.secret, NOW + VALID_FOR_MS - 1).await.unwrap().is_some());
         assert!(find_valid(&db, &created.secret, NOW + VALID_FOR_MS).await.unwrap().is_none(), "expired");
         let (admin, joined) = accept(&db, &created.secret, "hash".into(), NOW + 1).await.unwrap();
@@ -225,7 +235,10 @@ mod tests {
         for i in 1..MAX_PENDING {
             create(&db, account.id, &format!("a{i}"), Role::Viewer, "olga", NOW).await.unwrap();
         }
-        assert!(matches!(create(&db, account.id, "one-more", Role::Viewer, "olga", NOW).await, Err(InviteError::TooMany)));
+        assert!(matches!(
+            create(&db, account.id, "one-more", Role::Viewer, "olga", NOW).await,
+            Err(InviteError::TooMany)
+        ));
         assert!(cancel(&db, account.id + 1, first.invitation.id, NOW).await.unwrap().is_none(), "another account's");
         assert!(cancel(&db, account.id, first.invitation.id, NOW).await.unwrap().is_some());
         assert!(find_valid(&db, &first.secret, NOW).await.unwrap().is_none());

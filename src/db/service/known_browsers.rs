@@ -47,7 +47,11 @@ pub async fn is_listed(db: &impl ConnectionTrait, browser: &KnownBrowser, now: i
 }
 
 /// Revokes every note of the admin but `keep` (this browser's); returns how many.
-pub async fn revoke_others(db: &impl ConnectionTrait, admin_id: i32, keep: Option<&KnownBrowser>) -> Result<u64, DbErr> {
+pub async fn revoke_others(
+    db: &impl ConnectionTrait,
+    admin_id: i32,
+    keep: Option<&KnownBrowser>,
+) -> Result<u64, DbErr> {
     let mut delete = known_browser::Entity::delete_many().filter(known_browser::Column::AdminId.eq(admin_id));
     if let Some(keep) = keep {
         delete = delete.filter(known_browser::Column::NonceDigest.ne(keep.nonce_digest()));
@@ -56,5 +60,9 @@ pub async fn revoke_others(db: &impl ConnectionTrait, admin_id: i32, keep: Optio
 }
 
 pub async fn prune(db: &impl ConnectionTrait, now: i64) -> Result<u64, DbErr> {
-    Ok(known_browser::Entity::delete_many().filter(known_browser::Column::ExpiresAt.lte(now)).exec(db).await?.rows_affected)
+    Ok(known_browser::Entity::delete_many()
+        .filter(known_browser::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

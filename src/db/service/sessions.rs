@@ -158,10 +158,7 @@ async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<(), DbErr>
         )
         .exec(db)
         .await?;
-    sign_in_challenge::Entity::delete_many()
-        .filter(sign_in_challenge::Column::ExpiresAt.lte(now))
-        .exec(db)
-        .await?;
+    sign_in_challenge::Entity::delete_many().filter(sign_in_challenge::Column::ExpiresAt.lte(now)).exec(db).await?;
     Ok(())
 }
 
@@ -194,7 +191,11 @@ pub async fn start_challenge(db: &impl ConnectionTrait, admin_id: i32, now: i64)
 }
 
 /// The admin a live challenge is for.
-pub async fn challenge(db: &impl ConnectionTrait, id: &str, now: i64) -> Result<Option<(admin::Model, account::Model)>, DbErr> {
+pub async fn challenge(
+    db: &impl ConnectionTrait,
+    id: &str,
+    now: i64,
+) -> Result<Option<(admin::Model, account::Model)>, DbErr> {
     if !rules::looks_valid(id) {
         return Ok(None);
     }

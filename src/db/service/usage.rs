@@ -207,7 +207,8 @@ async fn add_addresses(db: &impl ConnectionTrait, addresses: &[(i32, IpAddr, Add
     let later = Expr::case(incoming(Column::LastSeen).gt(current(Column::LastSeen)), incoming(Column::LastSeen))
         .finally(current(Column::LastSeen));
     let newer_allowed = incoming(Column::LastAllowed).gt(current(Column::LastAllowed));
-    let last_token = Expr::case(newer_allowed.clone(), incoming(Column::LastTokenId)).finally(current(Column::LastTokenId));
+    let last_token =
+        Expr::case(newer_allowed.clone(), incoming(Column::LastTokenId)).finally(current(Column::LastTokenId));
     let last_allowed = Expr::case(newer_allowed, incoming(Column::LastAllowed)).finally(current(Column::LastAllowed));
     key_address::Entity::insert_many(rows)
         .on_conflict(
@@ -291,10 +292,11 @@ pub async fn permissions_asked(
     let mut summed: std::collections::BTreeMap<Permission, Asked> = std::collections::BTreeMap::new();
     for row in rows {
         if let Some(permission) = Permission::from_code(&row.permission) {
-            summed
-                .entry(permission)
-                .or_default()
-                .merge(Asked { asked: row.asked, denied: row.denied, last_asked: row.last_asked });
+            summed.entry(permission).or_default().merge(Asked {
+                asked: row.asked,
+                denied: row.denied,
+                last_asked: row.last_asked,
+            });
         }
     }
     Ok(summed.into_iter().collect())
@@ -317,8 +319,12 @@ pub async fn read(db: &impl ConnectionTrait, key_id: i32, since_hour: i64, since
         .await?
         .into_iter()
         .map(|h| {
-            let counts =
-                Counts { allowed: h.allowed, refused: h.refused, would_refuse: h.would_refuse, rate_limited: h.rate_limited };
+            let counts = Counts {
+                allowed: h.allowed,
+                refused: h.refused,
+                would_refuse: h.would_refuse,
+                rate_limited: h.rate_limited,
+            };
             (h.hour, counts)
         })
         .collect();
@@ -377,8 +383,15 @@ mod tests {
         let db = db::connect("sqlite::memory:").await.unwrap();
         let account = accounts::create(&db, "Usage").await.unwrap();
         let acl = ip_acls::all(&db, account.id).await.unwrap()[0].id;
-        let (key, ..) =
-            api_keys::create(&db, &MasterKey::from_bytes(&[1; 32]), account.id, &api_keys::KeyFields::new("k", acl, None), T0).await.unwrap();
+        let (key, ..) = api_keys::create(
+            &db,
+            &MasterKey::from_bytes(&[1; 32]),
+            account.id,
+            &api_keys::KeyFields::new("k", acl, None),
+            T0,
+        )
+        .await
+        .unwrap();
         (db, account, key)
     }
 

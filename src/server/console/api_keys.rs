@@ -2,24 +2,24 @@
 //! change through `changes`, shape the answer for the browser, and say what
 //! failed in the admin's words.
 
+use crate::db::entities::api_key;
+use crate::db::service::api_keys::{self as keys, Cursor, KeyError, KeyFields, KeyRow, ListQuery, SortKey};
+use crate::db::service::audit::{self, Action};
+use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, Expiry, ExpiryError, Grace, Status, UNUSED_DAYS};
+use crate::domain::permissions::{self, Access};
+use crate::domain::rate_limit::{LimitError, RateLimit};
+use crate::domain::roles::Need;
+use crate::domain::token::masked;
 use crate::rpc::api_keys::{
     ApiKeySummary, ApiKeysPage, AttentionItem, AttentionList, CreatedApiKey, IpAclChoice, KeyStatus, LastUse,
     PAGE_SIZE, PageCursor, RolledApiKey, SortColumn, SortDirection, StatusFilter,
 };
 use crate::rpc::{ConsoleError, Field};
-use crate::db::entities::api_key;
-use crate::db::service::api_keys::{self as keys, Cursor, KeyError, KeyFields, KeyRow, ListQuery, SortKey};
-use crate::domain::permissions::{self, Access};
-use crate::domain::rate_limit::{LimitError, RateLimit};
-use crate::db::service::audit::{self, Action};
-use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, Expiry, ExpiryError, Grace, Status, UNUSED_DAYS};
-use crate::domain::token::masked;
-use crate::server::changes::{self, Change};
-use crate::domain::roles::Need;
 use crate::server::caller::{Caller, internal};
+use crate::server::changes::{self, Change};
 use crate::server::console::format_minute;
-use crate::server::usage::UsageRecorder;
 use crate::server::state::AppState;
+use crate::server::usage::UsageRecorder;
 
 /// How many keys of each kind the Overview lists.
 const ATTENTION_LIMIT: u64 = 20;
@@ -198,7 +198,10 @@ pub async fn update(
 pub async fn restrict(state: &AppState, caller: &Caller, id: i32, permissions: &str) -> Result<(), ConsoleError> {
     caller.require(Need::Manage)?;
     if permissions.trim().is_empty() {
-        return Err(ConsoleError::invalid(Field::Permissions, "Tick at least one permission: a key with none could do nothing."));
+        return Err(ConsoleError::invalid(
+            Field::Permissions,
+            "Tick at least one permission: a key with none could do nothing.",
+        ));
     }
     let Access::Restricted(scopes) = access(permissions)? else {
         return Err(ConsoleError::invalid(Field::Permissions, "Tick the permissions the key keeps."));
@@ -237,9 +240,7 @@ pub async fn roll(state: &AppState, caller: &Caller, id: i32, grace: &str) -> Re
     if rolled.ended_earlier {
         detail.push_str("; the token kept from the previous roll stopped at once");
     }
-    audit::record(&txn, caller.audit(Action::KeyRolled, Some(&rolled.key.name), Some(detail)))
-        .await
-        ?;
+    audit::record(&txn, caller.audit(Action::KeyRolled, Some(&rolled.key.name), Some(detail))).await?;
     changes::commit(state, txn, &[Change::Key(rolled.key.id), token_made(&rolled.token)]).await?;
     tracing::info!(account = caller.account_id, key = rolled.key.id, "API key rolled");
     Ok(RolledApiKey {
@@ -295,8 +296,7 @@ pub async fn attention(state: &AppState, caller: &Caller) -> Result<AttentionLis
         UNUSED_DAYS * DAY_MS,
         ATTENTION_LIMIT,
     )
-    .await
-    ?;
+    .await?;
     let item = |key: api_key::Model, at: i64| AttentionItem { id: key.id, name: key.name, at };
     Ok(AttentionList {
         expiring: found

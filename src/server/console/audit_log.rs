@@ -1,8 +1,8 @@
 //! The work behind Settings > Audit Log.
 
+use crate::db::service::audit::{self, Action};
 use crate::rpc::ConsoleError;
 use crate::rpc::audit::{AuditLogPage, AuditRow, PAGE_SIZE};
-use crate::db::service::audit::{self, Action};
 use crate::server::caller::Caller;
 use crate::server::state::AppState;
 

@@ -29,7 +29,9 @@ pub struct SignedIn {
 pub enum SignInStep {
     Done(SignedIn),
     /// Two-factor is on: the id of the pending second step, for its cookie.
-    Code { challenge: String },
+    Code {
+        challenge: String,
+    },
 }
 
 /// Who is signing in, from where.
@@ -175,7 +177,8 @@ async fn check_password(
     };
     refund(state, taken).await;
     if admin.totp_sealed.is_some() {
-        let challenge = sessions::start_challenge(&state.db, admin.id, state.clock.now_ms()).await.map_err(session_error)?;
+        let challenge =
+            sessions::start_challenge(&state.db, admin.id, state.clock.now_ms()).await.map_err(session_error)?;
         tracing::info!(client_ip = %visitor.client_ip, admin = admin.id, "password accepted; waiting for the code");
         return Ok(SignInStep::Code { challenge });
     }
@@ -284,8 +287,7 @@ async fn check_proof(
         Proof::Code(code) => {
             let sealed = admin.totp_sealed.as_deref().ok_or_else(|| code_error(CodeError::Wrong))?;
             let secret = totp_secret(state, admin.id, sealed)?;
-            let step =
-                secret.check(code, state.clock.now_ms(), admin.totp_last_step).map_err(code_error)?;
+            let step = secret.check(code, state.clock.now_ms(), admin.totp_last_step).map_err(code_error)?;
             // Two requests with one code at once: the database lets one through.
             if !admins::accept_totp_step(db, admin.id, step).await? {
                 return Err(code_error(CodeError::Replayed));
@@ -293,7 +295,8 @@ async fn check_proof(
             Ok(())
         }
         Proof::RecoveryCode(code) => {
-            let wrong = || ConsoleError::invalid(Field::RecoveryCode, "That recovery code is not right, or was used already.");
+            let wrong =
+                || ConsoleError::invalid(Field::RecoveryCode, "That recovery code is not right, or was used already.");
             let digest = state.recovery_key.digest(code).ok_or_else(wrong)?;
             if admins::use_recovery_code(db, admin.id, digest, state.clock.now_ms()).await? {
                 Ok(())
@@ -316,8 +319,7 @@ pub async fn confirm_access(
     password: Option<&str>,
     code: Option<&str>,
 ) -> Result<(), ConsoleError> {
-    let (admin, _) =
-        admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
+    let (admin, _) = admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
     let attempt = own_attempt(state, caller, &admin).await?;
     let taken = charge(state, &attempt).await?;
     let outcome = if admin.totp_sealed.is_some() {
@@ -352,8 +354,7 @@ async fn own_attempt(state: &AppState, caller: &Caller, admin: &admin::Model) ->
 /// Checks the signed-in admin's current password (throttled, counted like a
 /// sign-in): for changing it, and for turning two-factor off.
 pub async fn check_own_password(state: &AppState, caller: &Caller, typed: &str) -> Result<admin::Model, ConsoleError> {
-    let (admin, _) =
-        admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
+    let (admin, _) = admins::find_by_id(&state.db, caller.admin_id).await?.ok_or(ConsoleError::Unauthenticated)?;
     let attempt = own_attempt(state, caller, &admin).await?;
     let taken = charge(state, &attempt).await?;
     let matches = match password_matches(state, &attempt, Some(admin.password_hash.clone()), typed).await {
@@ -383,8 +384,15 @@ fn audit_later(state: &AppState, admin: &admin::Model, client_ip: IpAddr, action
     let at = state.clock.now_ms();
     let (account_id, username) = (admin.account_id, admin.username.clone());
     tokio::spawn(async move {
-        let entry =
-            Entry { at, account_id, admin: &username, client_ip: client_ip.to_string(), action, subject: None, detail: None };
+        let entry = Entry {
+            at,
+            account_id,
+            admin: &username,
+            client_ip: client_ip.to_string(),
+            action,
+            subject: None,
+            detail: None,
+        };
         if let Err(e) = audit::record(&db, entry).await {
             tracing::error!(error = %e, "could not audit a failed sign-in");
         }

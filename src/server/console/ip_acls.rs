@@ -1,13 +1,13 @@
 //! The work behind the IP ACLs server functions. Every change also reaches the
 //! token verifier at once, so the next API request sees it.
 
-use crate::rpc::ip_acls::{IpAclSummary, SavedIpAcl};
-use crate::rpc::{ConsoleError, Field};
 use crate::db::service::audit::{self, Action};
 use crate::db::service::ip_acls::{self as acls, AclError, Saved};
-use crate::server::changes::{self, Change};
 use crate::domain::roles::Need;
+use crate::rpc::ip_acls::{IpAclSummary, SavedIpAcl};
+use crate::rpc::{ConsoleError, Field};
 use crate::server::caller::Caller;
+use crate::server::changes::{self, Change};
 use crate::server::state::AppState;
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<IpAclSummary>, ConsoleError> {
@@ -34,9 +34,7 @@ pub async fn create(
     caller.require(Need::Manage)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let saved = acls::create(&txn, caller.account_id, name, entries, report_only).await.map_err(from_acl_error)?;
-    audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl))))
-        .await
-        ?;
+    audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl)))).await?;
     changes::commit(state, txn, &[]).await?;
     Ok(answer(saved))
 }
@@ -52,9 +50,7 @@ pub async fn update(
     caller.require(Need::Manage)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let saved = acls::update(&txn, caller.account_id, id, name, entries, report_only).await.map_err(from_acl_error)?;
-    audit::record(&txn, caller.audit(Action::AclUpdated, Some(&saved.acl.name), Some(describe(&saved.acl))))
-        .await
-        ?;
+    audit::record(&txn, caller.audit(Action::AclUpdated, Some(&saved.acl.name), Some(describe(&saved.acl)))).await?;
     changes::commit(state, txn, &[Change::Acl(id)]).await?;
     Ok(answer(saved))
 }

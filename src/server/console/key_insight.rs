@@ -2,19 +2,19 @@
 //! address, and what was refused, including what is not yet written), and
 //! locking the key to the addresses it was used from.
 
-use crate::rpc::ConsoleError;
-use crate::rpc::api_keys::{AddressRow, DayCounts, IpAclChoice, KeyDetails, PermissionUse, RefusalRow};
 use crate::db::service::audit::{self, Action};
 use crate::db::service::{api_keys as keys, ip_acls, usage};
 use crate::domain::lifecycle::DAY_MS;
+use crate::domain::permissions::Permission;
+use crate::domain::roles::Need;
 use crate::domain::usage::{AddressStats, Asked, Counts, HOUR_MS, MAX_ADDRESSES, hour_of};
+use crate::rpc::ConsoleError;
+use crate::rpc::api_keys::{AddressRow, DayCounts, IpAclChoice, KeyDetails, PermissionUse, RefusalRow};
+use crate::server::caller::Caller;
 use crate::server::changes::{self, Change};
 use crate::server::console::api_keys::{from_key_error, not_found, summary};
 use crate::server::console::ip_acls::{describe, from_acl_error};
-use crate::domain::roles::Need;
-use crate::server::caller::Caller;
 use crate::server::state::AppState;
-use crate::domain::permissions::Permission;
 use std::collections::{BTreeMap, HashMap};
 
 /// How far back the page looks.
@@ -65,7 +65,9 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
             would_refuse: s.would_refuse,
             last_seen: s.last_seen,
             refused_only: s.refused_only(),
-            ended_token_only: !s.refused_only() && s.last_token != 0 && ended.get(&s.last_token).copied().unwrap_or(true),
+            ended_token_only: !s.refused_only()
+                && s.last_token != 0
+                && ended.get(&s.last_token).copied().unwrap_or(true),
         })
         .collect();
     addresses.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.ip.cmp(&b.ip)));
@@ -92,7 +94,8 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
     refusals.truncate(usage::REFUSALS_KEPT as usize);
 
     // Permissions asked, stored and not yet written, over the same 30 days.
-    let mut asked: BTreeMap<Permission, Asked> = usage::permissions_asked(&state.db, id, hour_of(since)).await?.into_iter().collect();
+    let mut asked: BTreeMap<Permission, Asked> =
+        usage::permissions_asked(&state.db, id, hour_of(since)).await?.into_iter().collect();
     for ((hour, permission), a) in pending.iter().flat_map(|p| p.permissions.iter()) {
         if hour * HOUR_MS >= since {
             asked.entry(*permission).or_default().merge(*a);
@@ -100,7 +103,12 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
     }
     let permissions_used = asked
         .into_iter()
-        .map(|(p, a)| PermissionUse { permission: p.code().to_owned(), asked: a.asked, denied: a.denied, last_asked: a.last_asked })
+        .map(|(p, a)| PermissionUse {
+            permission: p.code().to_owned(),
+            asked: a.asked,
+            denied: a.denied,
+            last_asked: a.last_asked,
+        })
         .collect();
 
     let addresses_dropped = row.key.addresses_dropped + pending.map_or(0, |p| p.addresses_dropped) + over;
@@ -142,9 +150,7 @@ pub async fn lock_to_addresses(
         limit: keys::limit_of(&key),
     };
     let (_, key, _) = keys::update(&txn, caller.account_id, id, &fields).await.map_err(from_key_error)?;
-    audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl))))
-        .await
-        ?;
+    audit::record(&txn, caller.audit(Action::AclCreated, Some(&saved.acl.name), Some(describe(&saved.acl)))).await?;
     let mode = if report_only { " (report only)" } else { "" };
     let detail = format!("locked to its observed addresses: IP ACL now \u{201c}{}\u{201d}{mode}", saved.acl.name);
     audit::record(&txn, caller.audit(Action::KeyUpdated, Some(&key.name), Some(detail))).await?;

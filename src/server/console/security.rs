@@ -5,10 +5,10 @@
 use crate::db::service::admins;
 use crate::db::service::audit::{self, Action};
 use crate::db::service::{known_browsers, sessions};
+use crate::domain::password;
 use crate::domain::recovery;
 use crate::domain::totp::{TotpSecret, qr_svg};
 use crate::domain::user_agent;
-use crate::domain::password;
 use crate::rpc::security::{SecurityOverview, SessionRow, TwoFactorSetup};
 use crate::rpc::{ConsoleError, Field};
 use crate::server::caller::{Caller, internal};
@@ -24,7 +24,11 @@ pub async fn settings(state: &AppState, caller: &Caller) -> Result<SecurityOverv
     let rows = sessions::list(&state.db, caller.admin_id, now).await?;
     Ok(SecurityOverview {
         two_factor: caller.two_factor,
-        recovery_codes_left: if caller.two_factor { admins::recovery_codes_left(&state.db, caller.admin_id).await? } else { 0 },
+        recovery_codes_left: if caller.two_factor {
+            admins::recovery_codes_left(&state.db, caller.admin_id).await?
+        } else {
+            0
+        },
         must_set_up: caller.must_set_up_two_factor,
         sessions: rows
             .into_iter()
@@ -93,7 +97,10 @@ pub async fn begin_setup(state: &AppState, caller: &Caller) -> Result<TwoFactorS
 /// New recovery codes, and their HMACs for the database.
 fn recovery_codes(state: &AppState) -> Result<(Vec<String>, Vec<Vec<u8>>), ConsoleError> {
     let codes = recovery::generate().map_err(internal)?;
-    let digests = codes.iter().map(|code| state.recovery_key.digest(code).ok_or_else(|| internal("a code that is not one"))).collect::<Result<_, _>>()?;
+    let digests = codes
+        .iter()
+        .map(|code| state.recovery_key.digest(code).ok_or_else(|| internal("a code that is not one")))
+        .collect::<Result<_, _>>()?;
     Ok((codes, digests))
 }
 
@@ -105,9 +112,9 @@ pub async fn turn_on(state: &AppState, caller: &Caller, code: &str) -> Result<Ve
     if admin.totp_sealed.is_some() {
         return Err(ConsoleError::Conflict("Two-factor authentication is already on.".into()));
     }
-    let pending = admin.totp_pending_sealed.ok_or_else(|| {
-        ConsoleError::Conflict("Start again with Set up two-factor authentication.".into())
-    })?;
+    let pending = admin
+        .totp_pending_sealed
+        .ok_or_else(|| ConsoleError::Conflict("Start again with Set up two-factor authentication.".into()))?;
     let secret = totp_secret(state, admin.id, &pending)?;
     let step = secret.check(code, caller.now, None).map_err(code_error)?;
     let (codes, digests) = recovery_codes(state)?;

@@ -51,14 +51,18 @@ fn role(code: &str) -> Result<Role, ConsoleError> {
     Role::from_code(code).ok_or_else(|| ConsoleError::invalid(Field::Role, "Choose a role: Owner, Admin or Viewer."))
 }
 
-pub async fn invite(state: &AppState, caller: &Caller, username: &str, role_code: &str) -> Result<CreatedInvitation, ConsoleError> {
+pub async fn invite(
+    state: &AppState,
+    caller: &Caller,
+    username: &str,
+    role_code: &str,
+) -> Result<CreatedInvitation, ConsoleError> {
     caller.require(Need::Own)?;
     let role = role(role_code)?;
     let now = caller.now;
     let txn = crate::db::begin_write(&state.db).await?;
-    let created = invitations::create(&txn, caller.account_id, username, role, &caller.username, now)
-        .await
-        .map_err(|e| match e {
+    let created = invitations::create(&txn, caller.account_id, username, role, &caller.username, now).await.map_err(
+        |e| match e {
             InviteError::Username(e) => ConsoleError::invalid(Field::Username, capitalized(&e.to_string())),
             // One answer for both: usernames are unique across accounts, and
             // an Owner of one account learns no more than that it is not free.
@@ -68,7 +72,8 @@ pub async fn invite(state: &AppState, caller: &Caller, username: &str, role_code
             InviteError::TooMany => ConsoleError::Conflict(e.to_string()),
             InviteError::Db(e) => e.into(),
             InviteError::Random => internal(e),
-        })?;
+        },
+    )?;
     let detail = format!("as {}; the link works until {}", role.label(), format_minute(created.invitation.expires_at));
     audit::record(&txn, caller.audit(Action::InvitationCreated, Some(&created.invitation.username), Some(detail)))
         .await?;
@@ -182,7 +187,8 @@ pub async fn join(
     if password != confirm {
         return Err(ConsoleError::invalid(Field::ConfirmPassword, "The two passwords are not the same."));
     }
-    password::check_new(password).map_err(|e| ConsoleError::invalid(Field::Password, capitalized(&e.to_string()) + "."))?;
+    password::check_new(password)
+        .map_err(|e| ConsoleError::invalid(Field::Password, capitalized(&e.to_string()) + "."))?;
     let (invitation, _) =
         invitations::find_valid(&state.db, token, state.clock.now_ms()).await?.ok_or_else(no_longer_valid)?;
     let attempt = crate::server::console::throttle::Attempt::new(&invitation.username, None, visitor.client_ip);

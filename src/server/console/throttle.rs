@@ -59,7 +59,8 @@ impl Attempt {
     pub fn new(typed: &str, browser: Option<&KnownBrowser>, client: IpAddr) -> Self {
         let user = user_key(typed);
         let address = format!("ip:{}", client_key(client));
-        let known = browser.filter(|browser| crate::domain::validation::username(typed).is_ok_and(|name| name == browser.username));
+        let known = browser
+            .filter(|browser| crate::domain::validation::username(typed).is_ok_and(|name| name == browser.username));
         let keys = match known {
             Some(browser) => vec![format!("browser:{}:{}", browser.username, browser.throttle_id())],
             None => vec![user.clone(), address.clone()],

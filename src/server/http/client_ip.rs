@@ -92,9 +92,10 @@ pub async fn resolve(trusted: TrustedProxies, mut request: Request, next: Next) 
     let mut response = next.run(request).await;
     if via_https {
         // Only a browser that came over HTTPS may be told to keep to it.
-        response
-            .headers_mut()
-            .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, axum::http::HeaderValue::from_static("max-age=31536000"));
+        response.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
     }
     response
 }

@@ -77,7 +77,8 @@ pub async fn submit(
         }
     };
     let form = Form::parse(&bytes);
-    let (Some(policy), Some(ip)) = (parts.extensions.get::<CookiePolicy>().copied(), parts.extensions.get::<ClientIp>())
+    let (Some(policy), Some(ip)) =
+        (parts.extensions.get::<CookiePolicy>().copied(), parts.extensions.get::<ClientIp>())
     else {
         tracing::error!("a form reached without the guard's cookie policy or the client address");
         return render_again(&state, page_context, parts, form, which, ConsoleError::Internal).await;

@@ -35,7 +35,8 @@ pub async fn bodies(request: Request, next: Next) -> Response {
     let headers = request.headers();
     let limit = limit_for(request.uri().path());
     let rpc = request.uri().path().starts_with("/rpc/");
-    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let announced =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let chunked = headers.contains_key(header::TRANSFER_ENCODING);
     match announced {
         Some(length) if length > limit as u64 => {

@@ -2,10 +2,10 @@
 //! TextPeak API, and the static files of the browser bundle.
 
 use crate::app::{App, LOGIN_PATH, TWO_FACTOR_PATH, shell};
+use crate::server::console::export;
 use crate::server::http::client_ip::{self, TrustedProxies};
 use crate::server::http::forms::{self, Which};
 use crate::server::http::{guard, headers, limits, request_id, rpc};
-use crate::server::console::export;
 use crate::server::public_api;
 use crate::server::state::AppState;
 use axum::Router;
@@ -43,7 +43,9 @@ pub fn router(state: AppState) -> Router {
         .route(export::AUDIT_LOG_PATH, get(export::audit_log))
         .route(
             LOGIN_PATH,
-            post(move |state: State<AppState>, request: Request| forms::submit(state, Which::SignIn, page_context, request)),
+            post(move |state: State<AppState>, request: Request| {
+                forms::submit(state, Which::SignIn, page_context, request)
+            }),
         )
         .route(
             TWO_FACTOR_PATH,
@@ -53,7 +55,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/join/{token}",
-            post(move |state: State<AppState>, request: Request| forms::submit(state, Which::Join, page_context, request)),
+            post(move |state: State<AppState>, request: Request| {
+                forms::submit(state, Which::Join, page_context, request)
+            }),
         )
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))

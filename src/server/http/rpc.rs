@@ -28,4 +28,3 @@ pub async fn error_status(request: Request, next: Next) -> Response {
     }
     Response::from_parts(parts, Body::from(bytes))
 }
-

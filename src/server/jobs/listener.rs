@@ -121,7 +121,11 @@ pub async fn run(
                     }
                 }
                 Some(Ok(None) | Err(_)) | None => {
-                    let why = if received.is_none() { "heard nothing, not even a heartbeat" } else { "the connection dropped" };
+                    let why = if received.is_none() {
+                        "heard nothing, not even a heartbeat"
+                    } else {
+                        "the connection dropped"
+                    };
                     tracing::warn!(
                         why,
                         "lost the connection that hears other instances' changes; cached keys are trusted for 1 s until it is back"

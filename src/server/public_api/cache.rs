@@ -21,9 +21,9 @@
 //! drop guard has run.
 
 use crate::domain::acl::Acl;
+use crate::domain::crypto::TokenDigest;
 use crate::domain::permissions::Access;
 use crate::domain::rate_limit::RateLimit;
-use crate::domain::crypto::TokenDigest;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

@@ -77,7 +77,9 @@ pub struct Settings {
 fn metrics_address(addr: &str, console: SocketAddr) -> Result<SocketAddr, String> {
     let parsed: SocketAddr =
         addr.parse().map_err(|_| format!("{addr:?} is not an address and port such as 127.0.0.1:9464"))?;
-    if parsed.port() == console.port() && (parsed.ip() == console.ip() || parsed.ip().is_unspecified() || console.ip().is_unspecified()) {
+    if parsed.port() == console.port()
+        && (parsed.ip() == console.ip() || parsed.ip().is_unspecified() || console.ip().is_unspecified())
+    {
         return Err(format!("{addr} is the console's own address; give metrics a port of their own"));
     }
     Ok(parsed)
@@ -182,7 +184,8 @@ impl Settings {
         };
         let confirm_access_secs =
             whole(env, "TEXTPEAK_CONFIRM_ACCESS_SECONDS", "seconds", DEFAULT_CONFIRM_ACCESS_SECS, 1..=86_400)?;
-        let stale_limit = std::time::Duration::from_secs(whole(env, "TEXTPEAK_STALE_LIMIT_SECONDS", "seconds", 30, 1..=3600)?);
+        let stale_limit =
+            std::time::Duration::from_secs(whole(env, "TEXTPEAK_STALE_LIMIT_SECONDS", "seconds", 30, 1..=3600)?);
         let audit_retention_days = whole(env, "TEXTPEAK_AUDIT_RETENTION_DAYS", "days", 400, 1..=36_500)?;
         let metrics_addr = env("TEXTPEAK_METRICS_ADDR")
             .map(|addr| metrics_address(&addr, leptos.site_addr))
@@ -290,7 +293,13 @@ fn parse_pool(value: &str) -> Result<u32, String> {
 }
 
 /// A whole number of `unit`s within `range`, from the environment, or `default`.
-fn whole(env: Env, name: &str, unit: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+fn whole(
+    env: Env,
+    name: &str,
+    unit: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
     match env(name) {
         None => Ok(default),
         Some(value) => match value.trim().parse::<u64>() {
