@@ -8,6 +8,8 @@ pub mod acl;
 #[cfg(feature = "ssr")]
 pub mod address;
 #[cfg(feature = "ssr")]
+pub mod audit_filter;
+#[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod device;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 mod error;
 pub mod ip_acls;
+pub mod overview;
 pub mod security;
 pub mod team;
 

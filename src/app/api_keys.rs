@@ -2,7 +2,7 @@
 //! in the URL), and the dialogs that change keys.
 
 mod add_dialog;
-mod chart;
+pub mod chart;
 mod delete_dialog;
 mod edit_dialog;
 mod key_form;

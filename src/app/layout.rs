@@ -14,7 +14,7 @@ pub fn ConsoleLayout() -> impl IntoView {
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="layout">
-            <SideMenu />
+            <MainMenu />
             <div class="page">
                 <TopBar />
                 <main id="main" class="content" tabindex="-1">
@@ -50,24 +50,63 @@ fn TopBar() -> impl IntoView {
     }
 }
 
-/// The main menu. Settings is a disclosure button; it starts open on settings pages.
+/// The main menu. Settings is a disclosure button; it starts open on
+/// settings pages. On a narrow screen (below 768 px, see main.css) the list
+/// hides behind **Menu**, the first thing in the page, so opening it puts the
+/// links next in the tab order; Escape or a choice closes it and focus goes
+/// back to the button.
 #[component]
-fn SideMenu() -> impl IntoView {
+fn MainMenu() -> impl IntoView {
     let location = use_location();
     let expanded = RwSignal::new(location.pathname.get_untracked().starts_with("/settings"));
+    let open = RwSignal::new(false);
+    let menu_button = NodeRef::<leptos::html::Button>::new();
     // Following a link into settings from elsewhere opens the section.
     Effect::new(move |_| {
         if location.pathname.get().starts_with("/settings") {
             expanded.set(true);
         }
     });
+    let close = move || {
+        if open.get_untracked() {
+            open.set(false);
+            if let Some(button) = menu_button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            close();
+        }
+    };
+    let on_choice = move |ev: leptos::ev::MouseEvent| {
+        use leptos::wasm_bindgen::JsCast;
+        let on_link = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            .is_some_and(|t| t.tag_name() == "A");
+        if on_link {
+            close();
+        }
+    };
 
     view! {
-        <nav class="side-menu" aria-label="Main menu">
+        <nav class="side-menu" class:open=move || open.get() aria-label="Main menu" on:keydown=on_key on:click=on_choice>
             <a class="brand" href="/">
                 "TextPeak"
             </a>
-            <ul class="menu">
+            <button
+                type="button"
+                class="button small menu-button"
+                node_ref=menu_button
+                aria-expanded=move || open.get().to_string()
+                aria-controls="main-menu"
+                on:click=move |_| open.update(|open| *open = !*open)
+            >
+                "Menu"
+            </button>
+            <ul class="menu" id="main-menu">
                 <li>
                     <A href="/" exact=true>
                         "Overview"

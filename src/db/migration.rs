@@ -11,6 +11,7 @@ mod m20261128_000006_key_usage;
 mod m20261206_000007_team;
 mod m20261206_000008_second_review;
 mod m20261207_000009_key_scopes;
+mod m20261207_000010_overview_audit_search;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_team::Migration),
             Box::new(m20261206_000008_second_review::Migration),
             Box::new(m20261207_000009_key_scopes::Migration),
+            Box::new(m20261207_000010_overview_audit_search::Migration),
         ]
     }
 }
@@ -78,5 +80,45 @@ mod tests {
         let (newer, ..) =
             api_keys::create(&db, &master, 1, &api_keys::KeyFields::new("Newer", 1, None), 10).await.unwrap();
         assert!(newer.id > 41, "ids go on after the copied ones");
+    }
+
+    /// Hourly counts kept before the Overview's daily rollups existed are
+    /// summed into them by the upgrade: the chart and Busiest keys show the
+    /// past at once, not only what comes after.
+    #[tokio::test]
+    async fn the_upgrade_fills_the_daily_rollups_from_the_hours_kept() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, Some(9)).await.unwrap();
+        let master = MasterKey::from_bytes(&[9; 32]);
+        db.execute_unprepared("INSERT INTO accounts (id, name, created_at) VALUES (1, 'Old', 0)").await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO ip_acls (id, account_id, name, name_folded, entries, created_at, updated_at) \
+             VALUES (1, 1, 'Any address', 'any address', '0.0.0.0/0', 0, 0)",
+        )
+        .await
+        .unwrap();
+        let (key, ..) = api_keys::create(&db, &master, 1, &api_keys::KeyFields::new("Old", 1, None), 0).await.unwrap();
+        // Day 20,000 (hours 480,000 to 480,023) twice, and the next day once.
+        for (hour, allowed, refused, limited) in [(480_000, 5, 1, 0), (480_023, 2, 0, 3), (480_024, 7, 0, 0)] {
+            db.execute_unprepared(&format!(
+                "INSERT INTO key_usage_hours (key_id, hour, allowed, refused, would_refuse, rate_limited) \
+                 VALUES ({}, {hour}, {allowed}, {refused}, 0, {limited})",
+                key.id
+            ))
+            .await
+            .unwrap();
+        }
+
+        Migrator::up(&db, None).await.unwrap();
+
+        let days = crate::db::service::usage::account_days(&db, 1, 0).await.unwrap();
+        let days: Vec<(i64, i64, i64, i64)> =
+            days.iter().map(|d| (d.day, d.allowed, d.refused, d.rate_limited)).collect();
+        assert_eq!(days, [(20_000, 7, 1, 3), (20_001, 7, 0, 0)]);
+        let busiest = crate::db::service::usage::busiest_keys(&db, 1, 20_000, 5).await.unwrap();
+        assert_eq!(busiest, [(key.id, 18)]);
+        assert_eq!(crate::db::service::usage::busiest_keys(&db, 1, 20_001, 5).await.unwrap(), [(key.id, 7)]);
     }
 }

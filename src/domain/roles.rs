@@ -126,6 +126,7 @@ pub const RULES: &[Rule] = &[
     rule("list_api_keys", SignedIn),
     rule("api_key_details", SignedIn),
     rule("keys_needing_attention", SignedIn),
+    rule("overview", SignedIn),
     rule("create_api_key", Manage),
     rule("update_api_key", Manage),
     rule("set_api_key_enabled", Manage),

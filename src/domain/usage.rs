@@ -88,6 +88,11 @@ impl Counts {
         }
     }
 
+    /// Every request, whatever became of it (`would_refuse` is part of `allowed`).
+    pub fn requests(&self) -> i64 {
+        self.allowed + self.refused + self.rate_limited
+    }
+
     pub fn merge(&mut self, other: Counts) {
         self.allowed += other.allowed;
         self.refused += other.refused;
@@ -172,6 +177,8 @@ pub struct Refusal {
 /// One key's uses since the last flush.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyUsage {
+    /// The key's account (0 until a use is recorded; a check alone does not say).
+    pub account_id: i32,
     /// The latest use that was allowed, and from where.
     pub last_allowed: Option<(i64, IpAddr)>,
     pub hours: HashMap<i64, Counts>,
@@ -303,7 +310,9 @@ impl Recorded {
     /// Adds one use of a real key's token (unknown tokens are never recorded).
     pub fn record(&mut self, one: Use) {
         let Use { key_id, account_id, token_id, at, ip, outcome } = one;
-        self.keys.entry(key_id).or_default().record(at, ip, token_id, outcome);
+        let usage = self.keys.entry(key_id).or_default();
+        usage.account_id = account_id;
+        usage.record(at, ip, token_id, outcome);
         let (reason, report_only) = match outcome {
             Outcome::Refused(reason) => (reason, false),
             Outcome::WouldBeRefused => (Reason::IpNotAllowed, true),
@@ -324,6 +333,9 @@ impl Recorded {
     pub fn restore(&mut self, unwritten: Recorded) {
         for (key_id, usage) in unwritten.keys {
             let now = self.keys.entry(key_id).or_default();
+            if now.account_id == 0 {
+                now.account_id = usage.account_id;
+            }
             if now.last_allowed.is_none() {
                 now.last_allowed = usage.last_allowed;
             }

@@ -20,6 +20,8 @@ pub enum StatusFilter {
     #[default]
     All,
     Active,
+    /// Active, and expiring within 14 days.
+    Expiring,
     Disabled,
     Expired,
 }
@@ -43,14 +45,20 @@ pub enum SortDirection {
 }
 
 impl StatusFilter {
-    pub const ALL: [StatusFilter; 4] =
-        [StatusFilter::All, StatusFilter::Active, StatusFilter::Disabled, StatusFilter::Expired];
+    pub const ALL: [StatusFilter; 5] = [
+        StatusFilter::All,
+        StatusFilter::Active,
+        StatusFilter::Expiring,
+        StatusFilter::Disabled,
+        StatusFilter::Expired,
+    ];
 
     /// The value in the page's URL and the filter's `<option>`.
     pub fn code(self) -> &'static str {
         match self {
             StatusFilter::All => "all",
             StatusFilter::Active => "active",
+            StatusFilter::Expiring => "expiring",
             StatusFilter::Disabled => "disabled",
             StatusFilter::Expired => "expired",
         }
@@ -60,6 +68,7 @@ impl StatusFilter {
         match self {
             StatusFilter::All => "All",
             StatusFilter::Active => "Active",
+            StatusFilter::Expiring => "Expiring soon",
             StatusFilter::Disabled => "Disabled",
             StatusFilter::Expired => "Expired",
         }

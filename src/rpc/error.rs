@@ -29,6 +29,10 @@ pub enum Field {
     RateLimit,
     /// The rate limit's Per.
     RatePer,
+    /// The Audit Log's filters: From, To, and the others.
+    From,
+    To,
+    Filter,
 }
 
 /// Every failure a server function can report, in words an admin can act on.

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod export;
 pub mod ip_acls;
 pub mod key_insight;
+pub mod overview;
 pub mod security;
 pub mod team;
 pub mod throttle;

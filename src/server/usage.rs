@@ -54,6 +54,17 @@ impl UsageRecorder {
         (recorded.keys.get(&key_id).cloned(), recorded.refusals.of_key(key_id))
     }
 
+    /// The hourly counts not written yet of every key of one account.
+    pub fn pending_of_account(&self, account_id: i32) -> Vec<(i32, Vec<(i64, crate::domain::usage::Counts)>)> {
+        let recorded = self.lock();
+        recorded
+            .keys
+            .iter()
+            .filter(|(_, usage)| usage.account_id == account_id)
+            .map(|(id, usage)| (*id, usage.hours.iter().map(|(h, c)| (*h, *c)).collect()))
+            .collect()
+    }
+
     /// Everything not written yet, for pages that sum over many keys.
     pub fn snapshot(&self) -> Recorded {
         self.lock().clone()

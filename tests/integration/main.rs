@@ -12,6 +12,7 @@ mod instances;
 mod ip_acls;
 mod lifecycle;
 mod operations;
+mod overview;
 mod scopes;
 mod second_review;
 mod support;

@@ -43,6 +43,7 @@ fn arguments(endpoint: &str, ids: &HashMap<&str, String>) -> Vec<(&'static str, 
         | "current_admin"
         | "list_api_keys"
         | "keys_needing_attention"
+        | "overview"
         | "list_ip_acls"
         | "list_team"
         | "security_settings"
@@ -62,7 +63,7 @@ fn arguments(endpoint: &str, ids: &HashMap<&str, String>) -> Vec<(&'static str, 
         "create_ip_acl" => vec![("name", v("walk acl")), ("entries", v("192.0.2.0/24"))],
         "update_ip_acl" => vec![("id", id("acl")), ("name", v("walked acl")), ("entries", v("192.0.2.0/24"))],
         "delete_ip_acl" => vec![("id", id("spare_acl"))],
-        "list_audit_log" => vec![("page", v("0"))],
+        "list_audit_log" => vec![("view[action]", v("api_key_created"))],
         "invite_admin" => vec![("username", v("walk-invitee")), ("role", v("viewer"))],
         "cancel_invitation" => vec![("id", id("invitation"))],
         "change_admin_role" => vec![("id", id("viewer")), ("role", v("admin"))],

@@ -50,6 +50,8 @@ pub enum StatusFilter {
     Disabled,
     /// Expired and not disabled (a disabled key counts as disabled first).
     Expired,
+    /// Active, and expiring within this many milliseconds.
+    ExpiringWithin(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -188,6 +190,10 @@ async fn page(
         StatusFilter::Active => select.filter(Column::DisabledAt.is_null()).filter(not_expired),
         StatusFilter::Disabled => select.filter(Column::DisabledAt.is_not_null()),
         StatusFilter::Expired => select.filter(Column::DisabledAt.is_null()).filter(Column::ExpiresAt.lte(now)),
+        StatusFilter::ExpiringWithin(ms) => select
+            .filter(Column::DisabledAt.is_null())
+            .filter(Column::ExpiresAt.gt(now))
+            .filter(Column::ExpiresAt.lte(now + ms)),
     };
     let sort_column = match query.sort {
         SortKey::Name => Column::NameFolded,
@@ -272,7 +278,7 @@ async fn indexed_candidates(db: &impl ConnectionTrait, search: &str) -> Result<O
 }
 
 /// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
-fn contains_pattern(search: &str) -> Option<String> {
+pub(crate) fn contains_pattern(search: &str) -> Option<String> {
     let folded = fold(search.trim());
     if folded.is_empty() {
         return None;
@@ -596,6 +602,70 @@ pub async fn find_by_digest(
         return Ok(None);
     };
     Ok(Some((token, key, acl)))
+}
+
+/// How many of the account's keys are in each state, as the table's Status
+/// filter selects them (Active includes those expiring soon). One pass over
+/// the account's keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub active: i64,
+    pub expiring: i64,
+    pub disabled: i64,
+    pub expired: i64,
+}
+
+pub async fn status_counts(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    now: i64,
+    soon_ms: i64,
+) -> Result<StatusCounts, DbErr> {
+    use api_key::Column;
+    let disabled = Expr::col(Column::DisabledAt).is_not_null();
+    let expired = Expr::col(Column::ExpiresAt).lte(now);
+    let when = |condition: Expr| Expr::case(condition, 1).finally(0).sum();
+    let enabled = || Expr::col(Column::DisabledAt).is_null();
+    let (active, expiring, disabled, expired) = api_key::Entity::find()
+        .select_only()
+        .column_as(
+            when(enabled().and(Expr::col(Column::ExpiresAt).is_null().or(Expr::col(Column::ExpiresAt).gt(now)))),
+            "active",
+        )
+        .column_as(
+            when(
+                enabled()
+                    .and(Expr::col(Column::ExpiresAt).gt(now))
+                    .and(Expr::col(Column::ExpiresAt).lte(now + soon_ms)),
+            ),
+            "expiring",
+        )
+        .column_as(when(disabled), "disabled")
+        .column_as(when(enabled().and(expired)), "expired")
+        .filter(Column::AccountId.eq(account_id))
+        .into_tuple::<(Option<i64>, Option<i64>, Option<i64>, Option<i64>)>()
+        .one(db)
+        .await?
+        .unwrap_or_default();
+    Ok(StatusCounts {
+        active: active.unwrap_or(0),
+        expiring: expiring.unwrap_or(0),
+        disabled: disabled.unwrap_or(0),
+        expired: expired.unwrap_or(0),
+    })
+}
+
+/// Names of these keys of the account (keys since deleted are absent).
+pub async fn names(db: &impl ConnectionTrait, account_id: i32, ids: &[i32]) -> Result<Vec<(i32, String)>, DbErr> {
+    api_key::Entity::find()
+        .select_only()
+        .column(api_key::Column::Id)
+        .column(api_key::Column::Name)
+        .filter(api_key::Column::AccountId.eq(account_id))
+        .filter(api_key::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await
 }
 
 /// What the Overview lists: keys that will stop working soon, old tokens

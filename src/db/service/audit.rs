@@ -1,8 +1,10 @@
 //! The audit log: who did what to which key, from where, and when.
 
 use crate::db::entities::audit_entry;
+use crate::domain::audit_filter::AuditFilter;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect,
 };
 
@@ -108,40 +110,59 @@ pub async fn prune(db: &impl ConnectionTrait, before: i64) -> Result<u64, DbErr>
     Ok(audit_entry::Entity::delete_many().filter(audit_entry::Column::At.lt(before)).exec(db).await?.rows_affected)
 }
 
-/// Up to `limit` of the account's entries, newest first, older than the
-/// entry `(at, id)` when one is given: keyset paging for the CSV download,
-/// the same cost at any depth.
-pub async fn older_than(
+/// Where a page starts: entries just older, or just newer, than `(at, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    Older(i64, i32),
+    Newer(i64, i32),
+}
+
+/// Up to `limit` of the account's entries that `filter` selects, newest
+/// first, on one side of `cursor`: keyset paging, so a page deep in a
+/// million entries costs what the first does (the filters by admin and by
+/// action read their own index, `(account, admin|action, at, id)`). The
+/// page and the CSV download both read through here.
+pub async fn search(
     db: &impl ConnectionTrait,
     account_id: i32,
-    before: Option<(i64, i32)>,
+    filter: &AuditFilter,
+    cursor: Option<Cursor>,
     limit: u64,
 ) -> Result<Vec<audit_entry::Model>, DbErr> {
     use audit_entry::Column;
     let mut select = audit_entry::Entity::find().filter(Column::AccountId.eq(account_id));
-    if let Some((at, id)) = before {
-        select = select.filter(
-            Condition::any().add(Column::At.lt(at)).add(Condition::all().add(Column::At.eq(at)).add(Column::Id.lt(id))),
-        );
+    if let Some(admin) = &filter.admin {
+        select = select.filter(Column::Admin.eq(admin.as_str()));
     }
-    select.order_by_desc(Column::At).order_by_desc(Column::Id).limit(limit).all(db).await
-}
-
-/// One page (from 0) of the account's entries, newest first; past the end gives the last page.
-pub async fn page(
-    db: &impl ConnectionTrait,
-    account_id: i32,
-    page: u64,
-    per_page: u64,
-) -> Result<(Vec<audit_entry::Model>, u64, u64), DbErr> {
-    let paginator = audit_entry::Entity::find()
-        .filter(audit_entry::Column::AccountId.eq(account_id))
-        .order_by_desc(audit_entry::Column::At)
-        .order_by_desc(audit_entry::Column::Id)
-        .paginate(db, per_page.max(1));
-    let total = paginator.num_items().await?;
-    let page = page.min(total.div_ceil(per_page.max(1)).saturating_sub(1));
-    Ok((paginator.fetch_page(page).await?, total, page))
+    if let Some(action) = &filter.action {
+        select = select.filter(Column::Action.eq(action.as_str()));
+    }
+    if let Some(pattern) = filter.contains.as_deref().and_then(super::api_keys::contains_pattern) {
+        let subject = Expr::expr(Func::lower(Expr::col(Column::Subject)));
+        select = select.filter(subject.like(LikeExpr::new(pattern).escape('\\')));
+    }
+    if let Some(since) = filter.since {
+        select = select.filter(Column::At.gte(since));
+    }
+    if let Some(until) = filter.until {
+        select = select.filter(Column::At.lt(until));
+    }
+    let newer = matches!(cursor, Some(Cursor::Newer(..)));
+    select = match cursor {
+        Some(Cursor::Older(at, id)) => select.filter(
+            Condition::any().add(Column::At.lt(at)).add(Condition::all().add(Column::At.eq(at)).add(Column::Id.lt(id))),
+        ),
+        Some(Cursor::Newer(at, id)) => select.filter(
+            Condition::any().add(Column::At.gt(at)).add(Condition::all().add(Column::At.eq(at)).add(Column::Id.gt(id))),
+        ),
+        None => select,
+    };
+    let order = if newer { Order::Asc } else { Order::Desc };
+    let mut found = select.order_by(Column::At, order.clone()).order_by(Column::Id, order).limit(limit).all(db).await?;
+    if newer {
+        found.reverse();
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -3,10 +3,12 @@
 //! increments (several instances add up, none overwrites another), read by
 //! a key's page.
 
-use crate::db::entities::{api_key, key_address, key_permission_hour, key_refusal, key_usage_hour};
+use crate::db::entities::{
+    account_usage_day, api_key, key_address, key_permission_hour, key_refusal, key_usage_day, key_usage_hour,
+};
 use crate::domain::permissions::Permission;
 use crate::domain::usage::{AddressStats, Asked, Counts, MAX_ADDRESSES, Reason, Recorded};
-use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, Func, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -31,18 +33,20 @@ pub async fn write(db: &DatabaseConnection, recorded: &Recorded) -> Result<(), D
     }
     let txn = crate::db::begin_write(db).await?;
     // Keys deleted since their uses were recorded are skipped.
-    let mut live = std::collections::HashSet::new();
+    let mut accounts = std::collections::HashMap::new();
     let ids: Vec<i32> = recorded.keys.keys().copied().collect();
     for chunk in ids.chunks(CHUNK) {
         let found = api_key::Entity::find()
             .select_only()
             .column(api_key::Column::Id)
+            .column(api_key::Column::AccountId)
             .filter(api_key::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple::<i32>()
+            .into_tuple::<(i32, i32)>()
             .all(&txn)
             .await?;
-        live.extend(found);
+        accounts.extend(found);
     }
+    let live: std::collections::HashSet<i32> = accounts.keys().copied().collect();
     let keys: Vec<(i32, &crate::domain::usage::KeyUsage)> =
         recorded.keys.iter().filter(|(id, _)| live.contains(*id)).map(|(id, usage)| (*id, usage)).collect();
 
@@ -55,6 +59,13 @@ pub async fn write(db: &DatabaseConnection, recorded: &Recorded) -> Result<(), D
         keys.iter().flat_map(|(id, u)| u.hours.iter().map(move |(hour, counts)| (*id, *hour, *counts))).collect();
     for chunk in hours.chunks(CHUNK) {
         add_hours(&txn, chunk).await?;
+    }
+    let (account_days, key_days) = days_of(&hours, &accounts);
+    for chunk in account_days.chunks(CHUNK) {
+        add_account_days(&txn, chunk).await?;
+    }
+    for chunk in key_days.chunks(CHUNK) {
+        add_key_days(&txn, chunk).await?;
     }
     let asked: Vec<(i32, i64, Permission, Asked)> = keys
         .iter()
@@ -161,6 +172,141 @@ async fn add_hours(db: &impl ConnectionTrait, hours: &[(i32, i64, Counts)]) -> R
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Hourly counts summed per account and UTC day, and each key's requests per day.
+#[allow(clippy::type_complexity)]
+fn days_of(
+    hours: &[(i32, i64, Counts)],
+    accounts: &std::collections::HashMap<i32, i32>,
+) -> (Vec<(i32, i64, Counts)>, Vec<(i32, i64, i32, i64)>) {
+    let mut per_account: std::collections::BTreeMap<(i32, i64), Counts> = Default::default();
+    let mut per_key: std::collections::BTreeMap<(i32, i64), (i32, i64)> = Default::default();
+    for (key_id, hour, counts) in hours {
+        let Some(account_id) = accounts.get(key_id).copied() else { continue };
+        let day = hour.div_euclid(24);
+        per_account.entry((account_id, day)).or_default().merge(*counts);
+        per_key.entry((*key_id, day)).or_insert((account_id, 0)).1 += counts.requests();
+    }
+    (
+        per_account.into_iter().map(|((account, day), c)| (account, day, c)).collect(),
+        per_key.into_iter().map(|((key, day), (account, n))| (key, day, account, n)).collect(),
+    )
+}
+
+async fn add_account_days(db: &impl ConnectionTrait, days: &[(i32, i64, Counts)]) -> Result<(), DbErr> {
+    use account_usage_day::Column;
+    let rows = days.iter().map(|(account_id, day, c)| account_usage_day::ActiveModel {
+        account_id: Set(*account_id),
+        day: Set(*day),
+        allowed: Set(c.allowed),
+        refused: Set(c.refused),
+        would_refuse: Set(c.would_refuse),
+        rate_limited: Set(c.rate_limited),
+    });
+    let plus = |column: Column| {
+        Expr::col((account_usage_day::Entity, column)).add(Expr::col((Alias::new("excluded"), column)))
+    };
+    account_usage_day::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([Column::AccountId, Column::Day])
+                .value(Column::Allowed, plus(Column::Allowed))
+                .value(Column::Refused, plus(Column::Refused))
+                .value(Column::WouldRefuse, plus(Column::WouldRefuse))
+                .value(Column::RateLimited, plus(Column::RateLimited))
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn add_key_days(db: &impl ConnectionTrait, days: &[(i32, i64, i32, i64)]) -> Result<(), DbErr> {
+    use key_usage_day::Column;
+    let rows = days.iter().map(|(key_id, day, account_id, requests)| key_usage_day::ActiveModel {
+        key_id: Set(*key_id),
+        day: Set(*day),
+        account_id: Set(*account_id),
+        requests: Set(*requests),
+    });
+    let plus =
+        |column: Column| Expr::col((key_usage_day::Entity, column)).add(Expr::col((Alias::new("excluded"), column)));
+    key_usage_day::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([Column::KeyId, Column::Day])
+                .value(Column::Requests, plus(Column::Requests))
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// An account's requests per UTC day from `since_day` on (days with none are absent).
+pub async fn account_days(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    since_day: i64,
+) -> Result<Vec<account_usage_day::Model>, DbErr> {
+    account_usage_day::Entity::find()
+        .filter(account_usage_day::Column::AccountId.eq(account_id))
+        .filter(account_usage_day::Column::Day.gte(since_day))
+        .all(db)
+        .await
+}
+
+/// The account's `limit` keys with the most requests from `since_day` on, most first.
+pub async fn busiest_keys(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    since_day: i64,
+    limit: u64,
+) -> Result<Vec<(i32, i64)>, DbErr> {
+    use key_usage_day::Column;
+    let total = summed(Column::Requests);
+    key_usage_day::Entity::find()
+        .select_only()
+        .column(Column::KeyId)
+        .column_as(total.clone(), "total")
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::Day.gte(since_day))
+        .group_by(Column::KeyId)
+        .order_by_desc(total)
+        .order_by_asc(Column::KeyId)
+        .limit(limit)
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await
+}
+
+/// SUM of a BIGINT column as a BIGINT: PostgreSQL widens it to NUMERIC.
+fn summed(column: key_usage_day::Column) -> Expr {
+    Func::cast_as(Expr::col(column).sum(), Alias::new("BIGINT")).into()
+}
+
+/// These keys' requests from `since_day` on (keys with none are absent).
+pub async fn key_requests(
+    db: &impl ConnectionTrait,
+    key_ids: &[i32],
+    since_day: i64,
+) -> Result<Vec<(i32, i64)>, DbErr> {
+    use key_usage_day::Column;
+    let mut found = Vec::new();
+    for chunk in key_ids.chunks(CHUNK) {
+        found.extend(
+            key_usage_day::Entity::find()
+                .select_only()
+                .column(Column::KeyId)
+                .column_as(summed(Column::Requests), "total")
+                .filter(Column::KeyId.is_in(chunk.iter().copied()))
+                .filter(Column::Day.gte(since_day))
+                .group_by(Column::KeyId)
+                .into_tuple::<(i32, i64)>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found)
 }
 
 async fn add_permissions(db: &impl ConnectionTrait, asked: &[(i32, i64, Permission, Asked)]) -> Result<(), DbErr> {
@@ -270,12 +416,25 @@ pub async fn prune_hours(db: &impl ConnectionTrait, before_hour: i64) -> Result<
         .exec(db)
         .await?
         .rows_affected;
+    // Whole days only: a day goes once its last hour would.
+    let before_day = before_hour.div_euclid(24);
+    let days = key_usage_day::Entity::delete_many()
+        .filter(key_usage_day::Column::Day.lt(before_day))
+        .exec(db)
+        .await?
+        .rows_affected
+        + account_usage_day::Entity::delete_many()
+            .filter(account_usage_day::Column::Day.lt(before_day))
+            .exec(db)
+            .await?
+            .rows_affected;
     Ok(key_usage_hour::Entity::delete_many()
         .filter(key_usage_hour::Column::Hour.lt(before_hour))
         .exec(db)
         .await?
         .rows_affected
-        + permissions)
+        + permissions
+        + days)
 }
 
 /// What a key's checks asked for since `since_hour`: per permission, summed, with the last time.

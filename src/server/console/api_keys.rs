@@ -43,6 +43,7 @@ pub fn list_query(view: &View) -> ListQuery {
             StatusFilter::Active => keys::StatusFilter::Active,
             StatusFilter::Disabled => keys::StatusFilter::Disabled,
             StatusFilter::Expired => keys::StatusFilter::Expired,
+            StatusFilter::Expiring => keys::StatusFilter::ExpiringWithin(EXPIRES_SOON_DAYS * DAY_MS),
         },
         sort: match view.sort {
             SortColumn::Name => SortKey::Name,
