@@ -91,7 +91,7 @@ bench-smoke: build wrk postgresql
 	python3 benches/export.py --quick
 	python3 benches/table.py --quick
 	python3 benches/instances.py --quick
-	python3 benches/lighthouse.py --runs 1 --seconds 1
+	python3 benches/lighthouse.py --accessibility
 
 tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
 test-tools: chromium playwright wrk postgresql

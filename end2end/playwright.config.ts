@@ -51,7 +51,22 @@ export default defineConfig({
     {
       name: 'chromium',
       dependencies: ['setup'],
+      testIgnore: /phone\.spec\.ts/,
       use: { browserName: 'chromium', storageState: stateFile(ADMIN.username) },
+    },
+    // A phone beside the desktop window: the documented flow, and every page's checks.
+    {
+      name: 'phone',
+      dependencies: ['setup'],
+      testMatch: /(phone|every-page)\.spec\.ts/,
+      use: {
+        browserName: 'chromium',
+        storageState: stateFile(ADMIN.username),
+        viewport: { width: 390, height: 844 },
+        deviceScaleFactor: 3,
+        isMobile: true,
+        hasTouch: true,
+      },
     },
   ],
   // The release build made by `make test` (cargo leptos build --release).

@@ -85,15 +85,15 @@ fn AuditFilters(view: AuditView, loaded: Loaded) -> impl IntoView {
             </div>
             <div class="filter">
                 <label for="audit-q">"Key or ACL"</label>
-                <input id="audit-q" name="q" type="search" maxlength="200" autocomplete="off" value=view.q />
+                <input id="audit-q" name="q" type="search" maxlength="200" autocomplete="off" value=view.q.clone() prop:value=view.q />
             </div>
             <div class="filter">
                 <label for="audit-from">"From"</label>
-                <input id="audit-from" name="from" type="date" value=view.from />
+                <input id="audit-from" name="from" type="date" value=view.from.clone() prop:value=view.from />
             </div>
             <div class="filter">
                 <label for="audit-to">"To"</label>
-                <input id="audit-to" name="to" type="date" value=view.to />
+                <input id="audit-to" name="to" type="date" value=view.to.clone() prop:value=view.to />
             </div>
             <button type="submit" class="button primary">"Filter"</button>
             {filtered.then(|| view! { <A href=PAGE attr:class="button">"Clear filters"</A> })}

@@ -80,19 +80,8 @@ fn MainMenu() -> impl IntoView {
             close();
         }
     };
-    let on_choice = move |ev: leptos::ev::MouseEvent| {
-        use leptos::wasm_bindgen::JsCast;
-        let on_link = ev
-            .target()
-            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
-            .is_some_and(|t| t.tag_name() == "A");
-        if on_link {
-            close();
-        }
-    };
-
     view! {
-        <nav class="side-menu" class:open=move || open.get() aria-label="Main menu" on:keydown=on_key on:click=on_choice>
+        <nav class="side-menu" class:open=move || open.get() aria-label="Main menu" on:keydown=on_key>
             <a class="brand" href="/">
                 "TextPeak"
             </a>
@@ -106,7 +95,8 @@ fn MainMenu() -> impl IntoView {
             >
                 "Menu"
             </button>
-            <ul class="menu" id="main-menu">
+            // A choice closes the menu: any click in the list but on Settings.
+            <ul class="menu" id="main-menu" on:click=move |_| close()>
                 <li>
                     <A href="/" exact=true>
                         "Overview"
@@ -118,7 +108,10 @@ fn MainMenu() -> impl IntoView {
                         class="menu-section"
                         aria-expanded=move || expanded.get().to_string()
                         aria-controls="settings-menu"
-                        on:click=move |_| expanded.update(|open| *open = !*open)
+                        on:click=move |ev| {
+                            ev.stop_propagation();
+                            expanded.update(|open| *open = !*open);
+                        }
                     >
                         "Settings"
                     </button>
