@@ -50,7 +50,9 @@ pub async fn commit(state: &AppState, txn: DatabaseTransaction, changes: &[Chang
         .await?;
         crate::server::metrics::changes_published(changes.len());
     }
-    commit_with(&state.verifier, changes, txn.commit()).await
+    let committed = commit_with(&state.verifier, changes, txn.commit()).await;
+    state.overview.invalidate();
+    committed
 }
 
 /// `k12,a3,t00ff…`: key 12 and IP ACL 3 changed, a token with that digest prefix was made.

@@ -2,6 +2,7 @@ use crate::domain::crypto::MasterKey;
 use crate::domain::device::DeviceKey;
 use crate::domain::recovery::RecoveryKey;
 use crate::server::clock::Clock;
+use crate::server::console::overview::OverviewCache;
 use crate::server::console::throttle::SignInThrottle;
 use crate::server::public_api::verifier::Verifier;
 use crate::server::startup::config::Settings;
@@ -28,4 +29,6 @@ pub struct AppState {
     pub usage: Arc<UsageRecorder>,
     /// The time every expiry and grace decision reads.
     pub clock: Arc<Clock>,
+    /// What the Overview read from the database, for a few seconds.
+    pub overview: Arc<OverviewCache>,
 }

@@ -26,6 +26,8 @@ pub struct Flushed {
 #[derive(Default)]
 pub struct UsageRecorder {
     recorded: Mutex<Recorded>,
+    /// Flushes that wrote: what was pending is in the database since.
+    written: std::sync::atomic::AtomicU64,
 }
 
 impl UsageRecorder {
@@ -65,6 +67,12 @@ impl UsageRecorder {
             .collect()
     }
 
+    /// How many flushes wrote so far: a copy of written figures taken
+    /// before the last one lacks what was pending then.
+    pub fn flushes(&self) -> u64 {
+        self.written.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Everything not written yet, for pages that sum over many keys.
     pub fn snapshot(&self) -> Recorded {
         self.lock().clone()
@@ -80,7 +88,10 @@ impl UsageRecorder {
             tracing::warn!(dropped, "refused uses came faster than they could be kept; the oldest were dropped");
         }
         match usage::write(db, &taken).await {
-            Ok(()) => Ok(Flushed { keys: taken.keys.len(), refusals_dropped: dropped }),
+            Ok(()) => {
+                self.written.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(Flushed { keys: taken.keys.len(), refusals_dropped: dropped })
+            }
             Err(e) => {
                 let mut unwritten = taken;
                 unwritten.refusals.forget_dropped();

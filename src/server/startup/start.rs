@@ -133,6 +133,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
         verifier,
         usage,
         clock,
+        overview: Arc::default(),
         settings: Arc::new(settings),
     };
     Ok((state, first_start))
