@@ -63,7 +63,8 @@ e2e: build playwright
 	cd end2end && npx playwright test
 
 ## bench: in-process verification (criterion), the API under load on SQLite and PostgreSQL,
-## the API Keys table at 100 and 100,000 keys (wrk), how fast a change reaches another
+## the API Keys table at 100 and 100,000 keys (wrk), the Overview and the Audit Log's
+## filters at 100 keys / 1,000 entries and 100,000 / 1,000,000, how fast a change reaches another
 ## instance, the browser bundle and Lighthouse (npm, benches/lighthouse); see BENCHMARKS.md
 bench: build wrk postgresql
 	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo bench $(BENCH_BUILD) --bench verify
@@ -76,6 +77,7 @@ bench: build wrk postgresql
 	python3 benches/metrics.py
 	python3 benches/export.py
 	python3 benches/table.py
+	python3 benches/overview.py
 	python3 benches/instances.py
 	python3 benches/bundle.py
 	python3 benches/lighthouse.py
@@ -90,6 +92,7 @@ bench-smoke: build wrk postgresql
 	python3 benches/metrics.py --quick
 	python3 benches/export.py --quick
 	python3 benches/table.py --quick
+	python3 benches/overview.py --quick
 	python3 benches/instances.py --quick
 	python3 benches/lighthouse.py --accessibility
 
