@@ -78,27 +78,24 @@ impl MigrationTrait for Migration {
              FROM key_usage_hours h JOIN api_keys k ON k.id = h.key_id GROUP BY h.key_id, h.hour / 24, k.account_id",
         )
         .await?;
-        for (name, column) in
-            [("audit_entries_admin", AuditEntries::Admin), ("audit_entries_action", AuditEntries::Action)]
-        {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(AuditEntries::Table)
-                        .col(AuditEntries::AccountId)
-                        .col(column)
-                        .col(AuditEntries::At)
-                        .col(AuditEntries::Id)
-                        .to_owned(),
-                )
-                .await?;
+        let filters: [(&str, &[AuditEntries]); 3] = [
+            ("audit_entries_admin", &[AuditEntries::Admin]),
+            ("audit_entries_action", &[AuditEntries::Action]),
+            ("audit_entries_admin_action", &[AuditEntries::Admin, AuditEntries::Action]),
+        ];
+        for (name, columns) in filters {
+            let mut index = Index::create();
+            index.name(name).table(AuditEntries::Table).col(AuditEntries::AccountId);
+            for column in columns {
+                index.col(*column);
+            }
+            manager.create_index(index.col(AuditEntries::At).col(AuditEntries::Id).to_owned()).await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for name in ["audit_entries_admin", "audit_entries_action"] {
+        for name in ["audit_entries_admin", "audit_entries_action", "audit_entries_admin_action"] {
             manager.drop_index(Index::drop().name(name).table(AuditEntries::Table).to_owned()).await?;
         }
         manager.drop_table(Table::drop().table(KeyUsageDays::Table).to_owned()).await?;
@@ -126,7 +123,7 @@ enum KeyUsageDays {
     Requests,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum AuditEntries {
     Table,
     AccountId,

@@ -119,8 +119,8 @@ pub enum Cursor {
 
 /// Up to `limit` of the account's entries that `filter` selects, newest
 /// first, on one side of `cursor`: keyset paging, so a page deep in a
-/// million entries costs what the first does (the filters by admin and by
-/// action read their own index, `(account, admin|action, at, id)`). The
+/// million entries costs what the first does (the filters by admin, by
+/// action and by both read their own index, `(account, …, at, id)`). The
 /// page and the CSV download both read through here.
 pub async fn search(
     db: &impl ConnectionTrait,
@@ -148,13 +148,15 @@ pub async fn search(
         select = select.filter(Column::At.lt(until));
     }
     let newer = matches!(cursor, Some(Cursor::Newer(..)));
+    // `at <= x` first, so the index is read from the cursor on rather than
+    // from the newest entry (the OR alone is no range to the planner).
     select = match cursor {
-        Some(Cursor::Older(at, id)) => select.filter(
-            Condition::any().add(Column::At.lt(at)).add(Condition::all().add(Column::At.eq(at)).add(Column::Id.lt(id))),
-        ),
-        Some(Cursor::Newer(at, id)) => select.filter(
-            Condition::any().add(Column::At.gt(at)).add(Condition::all().add(Column::At.eq(at)).add(Column::Id.gt(id))),
-        ),
+        Some(Cursor::Older(at, id)) => {
+            select.filter(Column::At.lte(at)).filter(Condition::any().add(Column::At.lt(at)).add(Column::Id.lt(id)))
+        }
+        Some(Cursor::Newer(at, id)) => {
+            select.filter(Column::At.gte(at)).filter(Condition::any().add(Column::At.gt(at)).add(Column::Id.gt(id)))
+        }
         None => select,
     };
     let order = if newer { Order::Asc } else { Order::Desc };

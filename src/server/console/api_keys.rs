@@ -5,7 +5,7 @@
 use crate::db::entities::api_key;
 use crate::db::service::api_keys::{self as keys, Cursor, KeyError, KeyFields, KeyRow, ListQuery, SortKey};
 use crate::db::service::audit::{self, Action};
-use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, Expiry, ExpiryError, Grace, Status, UNUSED_DAYS};
+use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, Expiry, ExpiryError, Grace, Status};
 use crate::domain::permissions::{self, Access};
 use crate::domain::rate_limit::{LimitError, RateLimit};
 use crate::domain::roles::Need;
@@ -22,7 +22,6 @@ use crate::server::state::AppState;
 use crate::server::usage::UsageRecorder;
 
 /// How many keys of each kind the Overview lists.
-const ATTENTION_LIMIT: u64 = 20;
 
 /// The table's view, as the page's URL holds it.
 #[derive(Debug, Clone, Default)]
@@ -287,17 +286,9 @@ pub async fn reveal(state: &AppState, caller: &Caller, id: i32) -> Result<String
     Ok(token.expose().to_owned())
 }
 
+/// The Overview's list; read with its figures, and kept as briefly (see `overview`).
 pub async fn attention(state: &AppState, caller: &Caller) -> Result<AttentionList, ConsoleError> {
-    let now = caller.now;
-    let found = keys::attention(
-        &state.db,
-        caller.account_id,
-        now,
-        EXPIRES_SOON_DAYS * DAY_MS,
-        UNUSED_DAYS * DAY_MS,
-        ATTENTION_LIMIT,
-    )
-    .await?;
+    let found = crate::server::console::overview::attention(state, caller).await?;
     let item = |key: api_key::Model, at: i64| AttentionItem { id: key.id, name: key.name, at };
     Ok(AttentionList {
         expiring: found

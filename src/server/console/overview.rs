@@ -14,7 +14,7 @@
 use crate::db::service::audit;
 use crate::db::service::{api_keys as keys, usage};
 use crate::domain::audit_filter::AuditFilter;
-use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS};
+use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, UNUSED_DAYS};
 use crate::domain::usage::Counts;
 use crate::rpc::ConsoleError;
 use crate::rpc::api_keys::DayCounts;
@@ -34,6 +34,8 @@ const CHART_DAYS: i64 = 30;
 const BUSY_DAYS: i64 = 7;
 const BUSIEST: u64 = 5;
 const RECENT: u64 = 5;
+/// Keys listed per kind of attention.
+const ATTENTION_LIMIT: u64 = 20;
 
 /// What the Overview read from the database for one account.
 struct Stored {
@@ -42,6 +44,8 @@ struct Stored {
     counts: keys::StatusCounts,
     /// The written top five of the last 7 days: key and requests.
     busiest: Vec<(i32, i64)>,
+    /// Keys that need attention (the Overview's list), before uses not yet written.
+    attention: keys::Attention,
     /// The first day `days` and `busiest` cover (they go stale at midnight too).
     since_day: i64,
 }
@@ -78,20 +82,29 @@ impl OverviewCache {
     }
 }
 
+/// What the database holds for the Overview, from the copy while it is fresh.
+async fn stored(state: &AppState, caller: &Caller) -> Result<Arc<Stored>, ConsoleError> {
+    let first_day = caller.now.div_euclid(DAY_MS) - (CHART_DAYS - 1);
+    // Taken before the reads: a change or a flush meanwhile makes this copy stale at once.
+    let generation = state.overview.generation(&state.usage);
+    if let Some(stored) = state.overview.get(caller.account_id, first_day, generation) {
+        return Ok(stored);
+    }
+    let stored = Arc::new(read(state, caller, first_day).await?);
+    state.overview.put(caller.account_id, generation, stored.clone());
+    Ok(stored)
+}
+
+/// The keys that need attention, as the database had them (see [`stored`]).
+pub async fn attention(state: &AppState, caller: &Caller) -> Result<keys::Attention, ConsoleError> {
+    Ok(stored(state, caller).await?.attention.clone())
+}
+
 pub async fn overview(state: &AppState, caller: &Caller) -> Result<OverviewFigures, ConsoleError> {
     let today = caller.now.div_euclid(DAY_MS);
     let first_day = today - (CHART_DAYS - 1);
     let busy_since = today - (BUSY_DAYS - 1);
-    // Taken before the reads: a change or a flush meanwhile makes this copy stale at once.
-    let generation = state.overview.generation(&state.usage);
-    let stored = match state.overview.get(caller.account_id, first_day, generation) {
-        Some(stored) => stored,
-        None => {
-            let stored = Arc::new(read(state, caller, first_day, busy_since).await?);
-            state.overview.put(caller.account_id, generation, stored.clone());
-            stored
-        }
-    };
+    let stored = stored(state, caller).await?;
     let pending = state.usage.pending_of_account(caller.account_id);
 
     // Requests per day: written, plus not yet written.
@@ -138,7 +151,8 @@ pub async fn overview(state: &AppState, caller: &Caller) -> Result<OverviewFigur
 }
 
 /// The figures that cost a pass over the account's keys.
-async fn read(state: &AppState, caller: &Caller, first_day: i64, busy_since: i64) -> Result<Stored, ConsoleError> {
+async fn read(state: &AppState, caller: &Caller, first_day: i64) -> Result<Stored, ConsoleError> {
+    let busy_since = first_day + CHART_DAYS - BUSY_DAYS;
     let mut days: HashMap<i64, Counts> = HashMap::new();
     for day in usage::account_days(&state.db, caller.account_id, first_day).await? {
         days.entry(day.day).or_default().merge(Counts {
@@ -152,6 +166,15 @@ async fn read(state: &AppState, caller: &Caller, first_day: i64, busy_since: i64
         days,
         counts: keys::status_counts(&state.db, caller.account_id, caller.now, EXPIRES_SOON_DAYS * DAY_MS).await?,
         busiest: usage::busiest_keys(&state.db, caller.account_id, busy_since, BUSIEST).await?,
+        attention: keys::attention(
+            &state.db,
+            caller.account_id,
+            caller.now,
+            EXPIRES_SOON_DAYS * DAY_MS,
+            UNUSED_DAYS * DAY_MS,
+            ATTENTION_LIMIT,
+        )
+        .await?,
         since_day: first_day,
     })
 }
