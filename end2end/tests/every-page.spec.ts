@@ -26,6 +26,8 @@ async function consolePages(page: Page): Promise<string[]> {
 }
 
 test('no console page has a serious accessibility failure, with or without a dialog open', async ({ page }) => {
+  // axe takes seconds a page on the phone's emulation: seven pages and two dialogs.
+  test.setTimeout(120_000);
   for (const path of await consolePages(page)) {
     await page.goto(path);
     await waitForHydration(page);
@@ -46,6 +48,7 @@ test('no console page has a serious accessibility failure, with or without a dia
 });
 
 test('at 360 px wide no console page scrolls sideways', async ({ page }) => {
+  test.setTimeout(60_000);
   const pages = await consolePages(page);
   await page.setViewportSize({ width: 360, height: 740 });
   for (const path of pages) {
