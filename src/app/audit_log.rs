@@ -32,17 +32,11 @@ pub fn AuditLogPage() -> impl IntoView {
                     let shown = view.get_untracked();
                     match entries.await {
                         Ok(loaded) => view! { <AuditFilters view=shown.clone() loaded=loaded.clone() /> <AuditLogTable view=shown loaded /> }.into_any(),
-                        Err(err) => view! { <AuditFilters view=shown loaded=Loaded::empty() /> <LoadError err /> }.into_any(),
+                        Err(err) => view! { <AuditFilters view=shown loaded=Loaded::default() /> <LoadError err /> }.into_any(),
                     }
                 })}
             </Transition>
         </section>
-    }
-}
-
-impl Loaded {
-    fn empty() -> Self {
-        Loaded { entries: Vec::new(), admins: Vec::new(), actions: Vec::new(), older: None, newer: None }
     }
 }
 

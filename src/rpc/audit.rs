@@ -112,7 +112,7 @@ impl AuditView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditLogPage {
     pub entries: Vec<AuditRow>,
     /// The account's admins, for the Admin filter (usernames, as the log keeps them).

@@ -89,10 +89,8 @@ async fn the_overview_counts_keys_and_requests_before_and_after_they_are_written
     let moved = figures(&server, &client).await;
     assert_eq!(busiest(&moved), [("Quiet".to_owned(), 6), ("Busy".to_owned(), 4)]);
     // What the Overview read is kept a few seconds, but a change shows at once.
-    let (busy_id, _) = {
-        let (_, page) = server.call::<ListApiKeys>(&client, &[("q", "Busy")]).await;
-        (page["keys"][0]["id"].as_i64().unwrap().to_string(), ())
-    };
+    let (_, page) = server.call::<ListApiKeys>(&client, &[("q", "Busy")]).await;
+    let busy_id = page["keys"][0]["id"].as_i64().unwrap().to_string();
     server.call::<SetApiKeyEnabled>(&client, &[("id", &busy_id), ("enabled", "false")]).await;
     assert_eq!(figures(&server, &client).await["counts"]["disabled"], 2);
 

@@ -37,18 +37,7 @@ pub async fn details(state: &AppState, caller: &Caller, id: i32) -> Result<KeyDe
             per_day.entry((hour * HOUR_MS).div_euclid(DAY_MS)).or_default().merge(counts);
         }
     }
-    let days = (first_day..first_day + DAYS)
-        .map(|day| {
-            let c = per_day.get(&day).copied().unwrap_or_default();
-            DayCounts {
-                day: day * DAY_MS,
-                allowed: c.allowed,
-                refused: c.refused,
-                would_refuse: c.would_refuse,
-                rate_limited: c.rate_limited,
-            }
-        })
-        .collect();
+    let days = day_counts(first_day..first_day + DAYS, &per_day);
 
     let mut addresses: HashMap<String, AddressStats> = stored.addresses.into_iter().collect();
     for (ip, stats) in pending.iter().flat_map(|p| p.addresses.iter()) {
@@ -162,4 +151,19 @@ pub async fn lock_to_addresses(
         "API key locked to its observed addresses"
     );
     Ok(())
+}
+
+/// One [`DayCounts`] per day of `days` (days since the epoch), zero where `per_day` has none.
+pub fn day_counts(days: std::ops::Range<i64>, per_day: &HashMap<i64, Counts>) -> Vec<DayCounts> {
+    days.map(|day| {
+        let c = per_day.get(&day).copied().unwrap_or_default();
+        DayCounts {
+            day: day * DAY_MS,
+            allowed: c.allowed,
+            refused: c.refused,
+            would_refuse: c.would_refuse,
+            rate_limited: c.rate_limited,
+        }
+    })
+    .collect()
 }

@@ -17,10 +17,10 @@ use crate::domain::audit_filter::AuditFilter;
 use crate::domain::lifecycle::{DAY_MS, EXPIRES_SOON_DAYS, UNUSED_DAYS};
 use crate::domain::usage::Counts;
 use crate::rpc::ConsoleError;
-use crate::rpc::api_keys::DayCounts;
 use crate::rpc::overview::{BusyKey, KeyCounts, OverviewFigures};
 use crate::server::caller::Caller;
 use crate::server::console::audit_log::row;
+use crate::server::console::key_insight::day_counts;
 use crate::server::state::AppState;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,18 +121,7 @@ pub async fn overview(state: &AppState, caller: &Caller) -> Result<OverviewFigur
             }
         }
     }
-    let days = (first_day..=today)
-        .map(|day| {
-            let c = per_day.get(&day).copied().unwrap_or_default();
-            DayCounts {
-                day: day * DAY_MS,
-                allowed: c.allowed,
-                refused: c.refused,
-                would_refuse: c.would_refuse,
-                rate_limited: c.rate_limited,
-            }
-        })
-        .collect();
+    let days = day_counts(first_day..today + 1, &per_day);
 
     let busiest = busiest(state, caller.account_id, busy_since, &stored.busiest, pending_busy).await?;
     let recent = audit::search(&state.db, caller.account_id, &AuditFilter::default(), None, RECENT).await?;
