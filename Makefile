@@ -24,6 +24,10 @@ BENCH_BUILD := --locked --no-default-features --features ssr,sqlite,postgres
 # reuse its compiled dependencies instead of building all of them again.
 BENCH_RUSTFLAGS := --cfg erase_components
 
+# What e2e, test-postgres and bench-smoke need first; `make test` empties it once
+# it has built.
+BUILT := build
+
 .PHONY: run test test-postgres build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright wrk postgresql
 
 ## run: build the release console and serve it on http://127.0.0.1:3000 (SQLite in data/)
@@ -36,15 +40,19 @@ run: build
 ## test: every test: unit and integration (cargo test), the browser tests in Chromium,
 ## both on SQLite and on a throw-away PostgreSQL, and each benchmark harness run
 ## briefly to prove it works
+# The release bundle is built once: cargo-leptos regenerates the browser bundle
+# (wasm-bindgen, then wasm-opt) on every build even when nothing changed, about
+# 4 minutes each, so the steps after it are told the build is done (BUILT=).
 test: tools test-tools
 	cargo test --locked
-	$(MAKE) --no-print-directory e2e
-	$(MAKE) --no-print-directory test-postgres
-	$(MAKE) --no-print-directory bench-smoke
+	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory e2e BUILT=
+	$(MAKE) --no-print-directory test-postgres BUILT=
+	$(MAKE) --no-print-directory bench-smoke BUILT=
 
 ## test-postgres: the integration and browser tests again, on a PostgreSQL cluster of their
 ## own (initdb into /tmp, loopback, a free port), removed afterwards even when a test fails
-test-postgres: build playwright postgresql
+test-postgres: $(BUILT) playwright postgresql
 	@cluster=$$(mktemp -d /tmp/textpeak-pg.XXXXXX); \
 	trap 'tests/postgres.sh remove "$$cluster"' EXIT; \
 	server=$$(tests/postgres.sh start "$$cluster"); \
@@ -59,7 +67,7 @@ build: tools
 	cargo leptos build --release --precompress --split
 
 ## e2e: Playwright against the release build, on a fresh database
-e2e: build playwright
+e2e: $(BUILT) playwright
 	cd end2end && npx playwright test
 
 ## bench: in-process verification (criterion), the API under load on SQLite and PostgreSQL,
@@ -82,7 +90,7 @@ bench: build wrk postgresql
 	python3 benches/bundle.py
 	python3 benches/lighthouse.py
 
-bench-smoke: build wrk postgresql
+bench-smoke: $(BUILT) wrk postgresql
 	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo bench $(BENCH_BUILD) --bench verify -- --test
 	RUSTFLAGS='$(BENCH_RUSTFLAGS)' cargo build $(BENCH_BUILD) --profile bench --example seed_keys
 	python3 benches/load.py --quick --refused 10
