@@ -5,7 +5,8 @@ one run: small (100 keys, 1,000 audit entries) against large (100,000 keys,
 
 Each size seeds a fresh SQLite database (examples/seed_keys.rs, then the
 usage and audit tables directly): 90 days of traffic for every key in the
-per-day rollups the Overview reads (key_usage_days, account_usage_days), 90
+per-day rollups the Overview reads (key_usage_days, account_usage_days, and
+each key's week in key_usage_weeks, summed as the flush keeps it), 90
 days of hourly counts for 100 of the keys (a key's page reads those; the
 Overview does not), and the audit entries spread over 90 days among three
 admins and every action. Then it times, on one connection:
@@ -57,6 +58,12 @@ def fill(database, keys, entries, now_ms):
                 "INSERT INTO key_usage_days (key_id, day, account_id, requests) VALUES (?, ?, ?, ?)",
                 ((key, day, account, rng.randrange(1, 5000)) for key in ids),
             )
+        # Each key's week to today, as the flush leaves it (migration 11 fills it the same way).
+        db.execute(
+            "INSERT INTO key_usage_weeks (key_id, account_id, through_day, requests) "
+            "SELECT key_id, account_id, ?, SUM(requests) FROM key_usage_days WHERE day > ? GROUP BY key_id, account_id",
+            (today, today - 7),
+        )
         db.executemany(
             "INSERT INTO account_usage_days (account_id, day, allowed, refused, would_refuse, rate_limited) "
             "VALUES (?, ?, ?, ?, 0, ?)",

@@ -13,6 +13,7 @@ pub mod key_permission_hour;
 pub mod key_refusal;
 pub mod key_usage_day;
 pub mod key_usage_hour;
+pub mod key_usage_week;
 pub mod known_browser;
 pub mod rate_limit_count;
 pub mod recovery_code;

@@ -153,6 +153,10 @@ pub async fn prune(state: AppState) {
     if let Err(e) = crate::db::service::usage::prune_hours(&state.db, oldest_kept).await {
         tracing::warn!(error = %e, "could not prune old hourly counts");
     }
+    let today = state.clock.now_ms().div_euclid(crate::domain::lifecycle::DAY_MS);
+    if let Err(e) = crate::db::service::usage::roll_weeks(&state.db, today).await {
+        tracing::warn!(error = %e, "could not move the keys' weeks on to today");
+    }
     if let Err(e) = state.throttle.prune(&state.db, state.clock.now_ms()).await {
         tracing::warn!(error = %e, "could not prune the sign-in throttle");
     }

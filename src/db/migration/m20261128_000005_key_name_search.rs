@@ -54,24 +54,12 @@ impl MigrationTrait for Migration {
                 }
             }
             _ => {
-                // Tried inside a savepoint, so a refusal leaves the migration's transaction usable.
-                db.execute_unprepared("SAVEPOINT trigram").await?;
-                match db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm").await {
-                    Ok(_) => {
-                        db.execute_unprepared("RELEASE SAVEPOINT trigram").await?;
-                        db.execute_unprepared(
-                            "CREATE INDEX api_keys_name_trigrams ON api_keys USING gin (name_folded gin_trgm_ops)",
-                        )
-                        .await?;
-                    }
-                    Err(e) => {
-                        db.execute_unprepared("ROLLBACK TO SAVEPOINT trigram").await?;
-                        tracing::warn!(
-                            error = %e,
-                            "pg_trgm is not available: Search keys reads every name (ask a superuser to run CREATE EXTENSION pg_trgm)"
-                        );
-                    }
-                }
+                super::pg_trigram_index(
+                    db,
+                    "CREATE INDEX api_keys_name_trigrams ON api_keys USING gin (name_folded gin_trgm_ops)",
+                    "Search keys",
+                )
+                .await?
             }
         }
         Ok(())

@@ -227,18 +227,39 @@ async fn page(
     Ok((keys, more))
 }
 
-/// Up to this many names holding its rarest trigram, a search reads its
+/// Up to this many rows holding its rarest trigram, a search reads its
 /// candidates from the trigram index; past it, matches are dense enough that
 /// reading the table in the order asked for reaches a page of them quickly.
-const INDEXED_SEARCH_MAX: i64 = 2_000;
+pub(crate) const INDEXED_SEARCH_MAX: i64 = 2_000;
 
-/// On SQLite, the ids of the keys whose names may contain `search`, when
-/// the trigram index can (three characters or more) and should (its rarest
-/// trigram is rare) narrow the search: the names holding its two rarest
-/// trigrams (by the counts the triggers keep), which LIKE then checks
-/// exactly. The cost follows the rarest trigrams, not the number of keys. PostgreSQL's planner makes this choice
-/// by itself with its `pg_trgm` index, so there this is `None`.
+/// A SQLite trigram index: an FTS5 table (trigram tokenizer) over one text
+/// column, and a table of how many rows hold each trigram, both kept by triggers.
+pub(crate) struct TrigramIndex {
+    pub fts: &'static str,
+    pub counts: &'static str,
+    /// The counts table's column of rows per trigram.
+    pub rows: &'static str,
+}
+
+/// Key names (migration 5).
+const KEY_NAMES: TrigramIndex = TrigramIndex { fts: "api_key_names", counts: "api_key_trigram_counts", rows: "names" };
+
 async fn indexed_candidates(db: &impl ConnectionTrait, search: &str) -> Result<Option<Vec<i32>>, DbErr> {
+    trigram_candidates(db, search, &KEY_NAMES).await
+}
+
+/// On SQLite, the ids of the rows whose text may contain `search`, when
+/// the trigram index can (three characters or more) and should (its rarest
+/// trigram is rare) narrow the search: the rows holding its two rarest
+/// trigrams (by the counts the triggers keep), which LIKE then checks
+/// exactly. The cost follows the rarest trigrams, not the number of rows.
+/// PostgreSQL's planner makes this choice by itself with its `pg_trgm`
+/// index, so there this is `None`.
+pub(crate) async fn trigram_candidates(
+    db: &impl ConnectionTrait,
+    search: &str,
+    index: &TrigramIndex,
+) -> Result<Option<Vec<i32>>, DbErr> {
     let chars: Vec<char> = fold(search.trim()).chars().collect();
     if db.get_database_backend() != DbBackend::Sqlite || chars.len() < 3 {
         return Ok(None);
@@ -248,18 +269,19 @@ async fn indexed_candidates(db: &impl ConnectionTrait, search: &str) -> Result<O
     trigrams.dedup();
     let phrase = |term: &str| format!("\"{}\"", term.replace('"', "\"\""));
     let placeholders = vec!["?"; trigrams.len()].join(", ");
+    let TrigramIndex { fts, counts, rows } = index;
     let counted = db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
-            format!("SELECT trigram, names FROM api_key_trigram_counts WHERE trigram IN ({placeholders})"),
+            format!("SELECT trigram, {rows} AS n FROM {counts} WHERE trigram IN ({placeholders})"),
             trigrams.iter().map(|t| t.clone().into()),
         ))
         .await?;
     let mut held = std::collections::HashMap::new();
     for row in counted {
-        held.insert(row.try_get::<String>("", "trigram")?, row.try_get::<i64>("", "names")?);
+        held.insert(row.try_get::<String>("", "trigram")?, row.try_get::<i64>("", "n")?);
     }
-    // A trigram no name holds counts 0: the rarest of all, and the search below finds nothing.
+    // A trigram no row holds counts 0: the rarest of all, and the search below finds nothing.
     let mut counts: Vec<(i64, &str)> =
         trigrams.iter().map(|t| (held.get(t).copied().unwrap_or(0), t.as_str())).collect();
     counts.sort();
@@ -270,7 +292,7 @@ async fn indexed_candidates(db: &impl ConnectionTrait, search: &str) -> Result<O
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
-            "SELECT rowid AS id FROM api_key_names WHERE api_key_names MATCH ?",
+            format!("SELECT rowid AS id FROM {fts} WHERE {fts} MATCH ?"),
             [query.into()],
         ))
         .await?;
@@ -605,8 +627,7 @@ pub async fn find_by_digest(
 }
 
 /// How many of the account's keys are in each state, as the table's Status
-/// filter selects them (Active includes those expiring soon). One pass over
-/// the account's keys.
+/// filter selects them (Active includes those expiring soon).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatusCounts {
     pub active: i64,
@@ -622,37 +643,24 @@ pub async fn status_counts(
     soon_ms: i64,
 ) -> Result<StatusCounts, DbErr> {
     use api_key::Column;
-    let disabled = Expr::col(Column::DisabledAt).is_not_null();
-    let expired = Expr::col(Column::ExpiresAt).lte(now);
-    let when = |condition: Expr| Expr::case(condition, 1).finally(0).sum();
-    let enabled = || Expr::col(Column::DisabledAt).is_null();
-    let (active, expiring, disabled, expired) = api_key::Entity::find()
-        .select_only()
-        .column_as(
-            when(enabled().and(Expr::col(Column::ExpiresAt).is_null().or(Expr::col(Column::ExpiresAt).gt(now)))),
-            "active",
-        )
-        .column_as(
-            when(
-                enabled()
-                    .and(Expr::col(Column::ExpiresAt).gt(now))
-                    .and(Expr::col(Column::ExpiresAt).lte(now + soon_ms)),
-            ),
-            "expiring",
-        )
-        .column_as(when(disabled), "disabled")
-        .column_as(when(enabled().and(expired)), "expired")
-        .filter(Column::AccountId.eq(account_id))
-        .into_tuple::<(Option<i64>, Option<i64>, Option<i64>, Option<i64>)>()
-        .one(db)
-        .await?
-        .unwrap_or_default();
-    Ok(StatusCounts {
-        active: active.unwrap_or(0),
-        expiring: expiring.unwrap_or(0),
-        disabled: disabled.unwrap_or(0),
-        expired: expired.unwrap_or(0),
-    })
+    // Each a range of an index (account, disabled) or (account, expiry,
+    // disabled); Active is what the others leave.
+    let count = |condition: Condition| {
+        api_key::Entity::find()
+            .select_only()
+            .column_as(Expr::col(Column::Id).count(), "n")
+            .filter(Column::AccountId.eq(account_id))
+            .filter(condition)
+            .into_tuple::<i64>()
+            .one(db)
+    };
+    let enabled = || Condition::all().add(Column::DisabledAt.is_null());
+    let all = count(Condition::all()).await?.unwrap_or(0);
+    let disabled = count(Condition::all().add(Column::DisabledAt.is_not_null())).await?.unwrap_or(0);
+    let expired = count(enabled().add(Column::ExpiresAt.lte(now))).await?.unwrap_or(0);
+    let expiring =
+        count(enabled().add(Column::ExpiresAt.gt(now)).add(Column::ExpiresAt.lte(now + soon_ms))).await?.unwrap_or(0);
+    Ok(StatusCounts { active: all - disabled - expired, expiring, disabled, expired })
 }
 
 /// Names of these keys of the account (keys since deleted are absent).

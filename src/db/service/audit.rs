@@ -117,11 +117,16 @@ pub enum Cursor {
     Newer(i64, i32),
 }
 
+/// Subjects (migration 11), for **Key or ACL**.
+const SUBJECTS: super::api_keys::TrigramIndex =
+    super::api_keys::TrigramIndex { fts: "audit_subjects", counts: "audit_trigram_counts", rows: "entries" };
+
 /// Up to `limit` of the account's entries that `filter` selects, newest
 /// first, on one side of `cursor`: keyset paging, so a page deep in a
 /// million entries costs what the first does (the filters by admin, by
-/// action and by both read their own index, `(account, …, at, id)`). The
-/// page and the CSV download both read through here.
+/// action and by both read their own index, `(account, …, at, id)`; a rare
+/// **Key or ACL** starts from the trigram index of subjects). The page and
+/// the CSV download both read through here.
 pub async fn search(
     db: &impl ConnectionTrait,
     account_id: i32,
@@ -130,7 +135,20 @@ pub async fn search(
     limit: u64,
 ) -> Result<Vec<audit_entry::Model>, DbErr> {
     use audit_entry::Column;
-    let mut select = audit_entry::Entity::find().filter(Column::AccountId.eq(account_id));
+    let candidates = match &filter.contains {
+        Some(text) => super::api_keys::trigram_candidates(db, text, &SUBJECTS).await?,
+        None => None,
+    };
+    let mut select = audit_entry::Entity::find();
+    select = match candidates {
+        None => select.filter(Column::AccountId.eq(account_id)),
+        // A few entries by id, then sorted: the unary plus keeps SQLite's
+        // planner off the account's indexes, which would read every entry
+        // of the account in order instead.
+        Some(ids) => select
+            .filter(Column::Id.is_in(ids))
+            .filter(Expr::cust_with_values("+\"audit_entries\".\"account_id\" = ?", [account_id])),
+    };
     if let Some(admin) = &filter.admin {
         select = select.filter(Column::Admin.eq(admin.as_str()));
     }
@@ -178,5 +196,66 @@ mod tests {
             assert!(action.code().len() <= 32, "the column holds 32: {}", action.code());
         }
         assert_eq!(Action::from_code("nope"), None);
+    }
+
+    /// **Key or ACL** gives the same entries, page by page, whether it
+    /// starts from the trigram index (a rare text) or reads the log in
+    /// order (a common one, or one too short for trigrams); and entries
+    /// pruned are no longer found.
+    #[tokio::test]
+    async fn key_or_acl_finds_the_same_entries_whichever_way_it_reads() {
+        use crate::db::service::{accounts, api_keys::INDEXED_SEARCH_MAX};
+        use sea_orm::TransactionTrait;
+        let db = crate::db::connect("sqlite::memory:").await.unwrap();
+        let account = accounts::create(&db, "Audit").await.unwrap().id;
+        let other = accounts::create(&db, "Other").await.unwrap().id;
+        let total = INDEXED_SEARCH_MAX + 200;
+        let txn = db.begin().await.unwrap();
+        for i in 0..total {
+            let subject = format!("Fleet {i:05}");
+            let entry = |account_id| Entry {
+                at: 1_000 + i,
+                account_id,
+                admin: "admin",
+                client_ip: "192.0.2.1".into(),
+                action: Action::KeyCreated,
+                subject: Some(&subject),
+                detail: None,
+            };
+            record(&txn, entry(account)).await.unwrap();
+            if i % 100 == 0 {
+                record(&txn, entry(other)).await.unwrap();
+            }
+        }
+        txn.commit().await.unwrap();
+        let subjects = |found: Vec<audit_entry::Model>| -> Vec<String> {
+            found.into_iter().map(|e| e.subject.unwrap_or_default()).collect()
+        };
+        let contains = |text: &str| AuditFilter { contains: Some(text.into()), ..AuditFilter::default() };
+        assert!(
+            super::super::api_keys::trigram_candidates(&db, "fleet 0199", &SUBJECTS).await.unwrap().is_some(),
+            "a rare text starts from the index"
+        );
+        assert!(super::super::api_keys::trigram_candidates(&db, "fleet", &SUBJECTS).await.unwrap().is_none());
+        // Rare, read from the index: ten entries of this account only, newest first, in pages of four.
+        let mut pages = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = search(&db, account, &contains("FLEET 0199"), cursor, 4).await.unwrap();
+            let Some(last) = page.last() else { break };
+            cursor = Some(Cursor::Older(last.at, last.id));
+            pages.extend(subjects(page));
+        }
+        assert_eq!(pages, (1990..2000).rev().map(|i| format!("Fleet {i:05}")).collect::<Vec<_>>());
+        // Common, read in order.
+        let newest = subjects(search(&db, account, &contains("fleet"), None, 3).await.unwrap());
+        assert_eq!(newest, (total - 3..total).rev().map(|i| format!("Fleet {i:05}")).collect::<Vec<_>>());
+        assert!(search(&db, account, &contains("qqq"), None, 50).await.unwrap().is_empty(), "no entry holds it");
+        assert!(search(&db, other, &contains("fleet 0199"), None, 50).await.unwrap().is_empty(), "another account's");
+        assert_eq!(subjects(search(&db, other, &contains("fleet 00100"), None, 50).await.unwrap()), ["Fleet 00100"]);
+        // Pruned entries leave the index with them.
+        prune(&db, 1_000 + 1995).await.unwrap();
+        let left = subjects(search(&db, account, &contains("fleet 0199"), None, 50).await.unwrap());
+        assert_eq!(left, (1995..2000).rev().map(|i| format!("Fleet {i:05}")).collect::<Vec<_>>());
     }
 }

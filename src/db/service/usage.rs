@@ -5,6 +5,7 @@
 
 use crate::db::entities::{
     account_usage_day, api_key, key_address, key_permission_hour, key_refusal, key_usage_day, key_usage_hour,
+    key_usage_week,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::usage::{AddressStats, Asked, Counts, MAX_ADDRESSES, Reason, Recorded};
@@ -66,6 +67,13 @@ pub async fn write(db: &DatabaseConnection, recorded: &Recorded) -> Result<(), D
     }
     for chunk in key_days.chunks(CHUNK) {
         add_key_days(&txn, chunk).await?;
+    }
+    if let Some(last_day) = key_days.iter().map(|(_, day, ..)| *day).max() {
+        let mut touched: Vec<(i32, i32)> = key_days.iter().map(|(key, _, account, _)| (*key, *account)).collect();
+        touched.dedup();
+        for chunk in touched.chunks(CHUNK) {
+            sum_weeks(&txn, chunk, last_day).await?;
+        }
     }
     let asked: Vec<(i32, i64, Permission, Asked)> = keys
         .iter()
@@ -255,8 +263,176 @@ pub async fn account_days(
         .await
 }
 
-/// The account's `limit` keys with the most requests from `since_day` on, most first.
+/// Days in a key's week (`key_usage_weeks`), today included.
+pub const WEEK_DAYS: i64 = 7;
+
+/// The stored week of each of these keys, summed again from its days under
+/// a lock, so the sum includes every day row written so far: `through_day`
+/// moves to `last_day` (never back, should another instance's clock run
+/// ahead), the rows are locked by that first statement, and the second,
+/// a statement of its own, sees what any flush that held them committed.
+/// A flush that waits for them sums again after this one.
+async fn sum_weeks(db: &impl ConnectionTrait, keys: &[(i32, i32)], last_day: i64) -> Result<(), DbErr> {
+    use key_usage_week::Column;
+    let rows = keys.iter().map(|(key_id, account_id)| key_usage_week::ActiveModel {
+        key_id: Set(*key_id),
+        account_id: Set(*account_id),
+        through_day: Set(last_day),
+        requests: Set(0),
+    });
+    key_usage_week::Entity::insert_many(rows).on_conflict_do_nothing_on([Column::KeyId]).exec(db).await?;
+    let ids = || keys.iter().map(|(key_id, _)| *key_id);
+    key_usage_week::Entity::update_many()
+        .col_expr(
+            Column::ThroughDay,
+            Expr::case(Expr::col(Column::ThroughDay).gt(last_day), Expr::col(Column::ThroughDay))
+                .finally(last_day)
+                .into(),
+        )
+        .filter(Column::KeyId.is_in(ids()))
+        .exec(db)
+        .await?;
+    key_usage_week::Entity::update_many()
+        .col_expr(Column::Requests, week_sum())
+        .filter(Column::KeyId.is_in(ids()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A `key_usage_weeks` row's days summed: the seven that end on its `through_day`.
+fn week_sum() -> Expr {
+    Expr::cust(format!(
+        "(SELECT COALESCE(SUM(d.requests), 0) FROM key_usage_days d WHERE d.key_id = key_usage_weeks.key_id \
+         AND d.day > key_usage_weeks.through_day - {WEEK_DAYS} AND d.day <= key_usage_weeks.through_day)"
+    ))
+}
+
+/// Moves the weeks that ended before `today` on to it, a batch at a time
+/// (each its own short transaction). Only speed depends on it: a week not
+/// yet moved is still an upper bound [`busiest_keys`] checks.
+pub async fn roll_weeks(db: &DatabaseConnection, today: i64) -> Result<u64, DbErr> {
+    use key_usage_week::Column;
+    let mut rolled = 0;
+    loop {
+        let txn = crate::db::begin_write(db).await?;
+        let ids: Vec<i32> = key_usage_week::Entity::find()
+            .select_only()
+            .column(Column::KeyId)
+            .filter(Column::ThroughDay.lt(today))
+            .limit(CHUNK as u64)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if ids.is_empty() {
+            txn.rollback().await?;
+            return Ok(rolled);
+        }
+        // Locks the rows it moves; those a flush moved meanwhile are its to sum.
+        let moved: Vec<i32> = key_usage_week::Entity::update_many()
+            .col_expr(Column::ThroughDay, Expr::val(today).into())
+            .filter(Column::KeyId.is_in(ids))
+            .filter(Column::ThroughDay.lt(today))
+            .exec_with_returning(&txn)
+            .await?
+            .into_iter()
+            .map(|row| row.key_id)
+            .collect();
+        if !moved.is_empty() {
+            key_usage_week::Entity::update_many()
+                .col_expr(Column::Requests, week_sum())
+                .filter(Column::KeyId.is_in(moved.iter().copied()))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        rolled += moved.len() as u64;
+    }
+}
+
+/// The account's `limit` keys with the most requests in the week that ends
+/// `today`, most first (ties: the older key first), read from
+/// `key_usage_weeks` busiest first: a row of today's week is exact; an older
+/// one is an upper bound (see the entity), summed again from its days when
+/// it could still rank. The read stops once the `limit`-th exact total is
+/// above every row left; after midnight, before [`roll_weeks`] has moved
+/// the weeks on, that may take more rows, so past [`SCAN_LIMIT`] it sums the
+/// week's days instead.
 pub async fn busiest_keys(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    today: i64,
+    limit: u64,
+) -> Result<Vec<(i32, i64)>, DbErr> {
+    use key_usage_week::Column;
+    let since_day = today - (WEEK_DAYS - 1);
+    // Written by an instance whose clock is ahead: no bound, summed apart.
+    let ahead: Vec<i32> = key_usage_week::Entity::find()
+        .select_only()
+        .column(Column::KeyId)
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::ThroughDay.gt(today))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut exact: std::collections::HashMap<i32, i64> =
+        key_requests(db, &ahead, since_day, today).await?.into_iter().collect();
+    let mut after: Option<(i64, i32)> = None;
+    let mut scanned = 0;
+    let mut batch = std::cmp::max(limit * 4, 20);
+    loop {
+        let mut query = key_usage_week::Entity::find().filter(Column::AccountId.eq(account_id));
+        if let Some((requests, key_id)) = after {
+            query = query.filter(
+                Expr::col(Column::Requests)
+                    .lt(requests)
+                    .or(Expr::col(Column::Requests).eq(requests).and(Expr::col(Column::KeyId).lt(key_id))),
+            );
+        }
+        let rows = query.order_by_desc(Column::Requests).order_by_desc(Column::KeyId).limit(batch).all(db).await?;
+        let exhausted = (rows.len() as u64) < batch;
+        scanned += rows.len();
+        let mut stale = Vec::new();
+        for row in &rows {
+            match row.through_day.cmp(&today) {
+                std::cmp::Ordering::Equal => {
+                    exact.insert(row.key_id, row.requests);
+                }
+                std::cmp::Ordering::Less => stale.push(row.key_id),
+                std::cmp::Ordering::Greater => {}
+            }
+        }
+        for id in &stale {
+            exact.insert(*id, 0);
+        }
+        exact.extend(key_requests(db, &stale, since_day, today).await?);
+        let ranked = ranked(&exact, limit);
+        // Every row not read yet counts at most this (and a key with none does not rank).
+        let bound = rows.last().map(|row| row.requests).unwrap_or(0);
+        if exhausted || bound <= 0 || (ranked.len() as u64 == limit && ranked.last().is_some_and(|(_, n)| *n > bound)) {
+            return Ok(ranked);
+        }
+        if scanned >= SCAN_LIMIT {
+            return summed_week(db, account_id, since_day, limit).await;
+        }
+        after = rows.last().map(|row| (row.requests, row.key_id));
+        batch = std::cmp::min(batch * 2, CHUNK as u64);
+    }
+}
+
+/// Rows [`busiest_keys`] reads before it sums the week's days instead.
+const SCAN_LIMIT: usize = 4_000;
+
+/// The `limit` largest totals above zero, most first, ties by key.
+fn ranked(totals: &std::collections::HashMap<i32, i64>, limit: u64) -> Vec<(i32, i64)> {
+    let mut ranked: Vec<(i32, i64)> = totals.iter().filter(|(_, n)| **n > 0).map(|(id, n)| (*id, *n)).collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(limit as usize);
+    ranked
+}
+
+/// [`busiest_keys`] the long way: every key's days of the week, summed.
+async fn summed_week(
     db: &impl ConnectionTrait,
     account_id: i32,
     since_day: i64,
@@ -284,11 +460,12 @@ fn summed(column: key_usage_day::Column) -> Expr {
     Func::cast_as(Expr::col(column).sum(), Alias::new("BIGINT")).into()
 }
 
-/// These keys' requests from `since_day` on (keys with none are absent).
+/// These keys' requests from `since_day` to `through_day` (keys with none are absent).
 pub async fn key_requests(
     db: &impl ConnectionTrait,
     key_ids: &[i32],
     since_day: i64,
+    through_day: i64,
 ) -> Result<Vec<(i32, i64)>, DbErr> {
     use key_usage_day::Column;
     let mut found = Vec::new();
@@ -300,6 +477,7 @@ pub async fn key_requests(
                 .column_as(summed(Column::Requests), "total")
                 .filter(Column::KeyId.is_in(chunk.iter().copied()))
                 .filter(Column::Day.gte(since_day))
+                .filter(Column::Day.lte(through_day))
                 .group_by(Column::KeyId)
                 .into_tuple::<(i32, i64)>()
                 .all(db)
@@ -614,6 +792,64 @@ mod tests {
         // 2 stored before, 60 refusing addresses and 150 more now: 212, of which 100 are kept.
         assert_eq!(key.addresses_dropped, 112);
         assert_eq!(prune_hours(&db, hour_of(T0) + 1).await.unwrap(), 1);
+    }
+
+    /// What `key_usage_weeks` must give: each key's requests in the seven
+    /// days that end on the day asked, ranked, whether its row was written
+    /// that day, days before (an upper bound read again) or by a clock ahead.
+    #[tokio::test]
+    async fn busiest_keys_are_the_sums_of_the_week_asked_whichever_day_the_rows_were_written() {
+        let (db, account, first) = with_one_key().await;
+        let acl = ip_acls::all(&db, account.id).await.unwrap()[0].id;
+        let mut ids = vec![first.id];
+        for n in 1..30 {
+            let name = format!("k{n}");
+            let fields = api_keys::KeyFields::new(&name, acl, None);
+            ids.push(
+                api_keys::create(&db, &MasterKey::from_bytes(&[1; 32]), account.id, &fields, T0).await.unwrap().0.id,
+            );
+        }
+        let day0 = T0.div_euclid(crate::domain::lifecycle::DAY_MS);
+        let mut per_day: std::collections::HashMap<(i32, i64), i64> = Default::default();
+        // Uses on days 0 to 11, with ties; the last day only for the first key.
+        for day in 0..12 {
+            let mut recorded = Recorded::default();
+            for (i, id) in ids.iter().enumerate() {
+                let uses = if day == 11 { if i == 0 { 40 } else { 0 } } else { (i as i64 * 7 + day * 13) % 11 };
+                for n in 0..uses {
+                    let at = T0 + day * crate::domain::lifecycle::DAY_MS + n;
+                    recorded.record(one(*id, at, ip("192.0.2.1"), Outcome::Allowed));
+                }
+                *per_day.entry((*id, day0 + day)).or_default() += uses;
+            }
+            write(&db, &recorded).await.unwrap();
+        }
+        let expected = |today: i64| {
+            let mut totals: std::collections::HashMap<i32, i64> = Default::default();
+            for ((id, day), n) in &per_day {
+                if *day > today - WEEK_DAYS && *day <= today {
+                    *totals.entry(*id).or_default() += n;
+                }
+            }
+            ranked(&totals, 5)
+        };
+        // Day 10 is read while the first key's row is already on day 11.
+        for today in day0 + 3..day0 + 20 {
+            assert_eq!(busiest_keys(&db, account.id, today, 5).await.unwrap(), expected(today), "day {}", today - day0);
+        }
+        assert!(busiest_keys(&db, account.id, day0 + 30, 5).await.unwrap().is_empty());
+
+        // The roll moves every row on and sums it again: then every row is exact.
+        assert_eq!(roll_weeks(&db, day0 + 14).await.unwrap(), 30);
+        let rows = key_usage_week::Entity::find().all(&db).await.unwrap();
+        for row in rows {
+            assert_eq!(row.through_day, day0 + 14);
+            let week: i64 =
+                (day0 + 8..=day0 + 14).map(|day| per_day.get(&(row.key_id, day)).copied().unwrap_or(0)).sum();
+            assert_eq!(row.requests, week, "key {}", row.key_id);
+        }
+        assert_eq!(roll_weeks(&db, day0 + 14).await.unwrap(), 0, "nothing left to move");
+        assert_eq!(busiest_keys(&db, account.id, day0 + 14, 5).await.unwrap(), expected(day0 + 14));
     }
 
     #[tokio::test]

@@ -1,13 +1,14 @@
 //! The work behind the Overview. The requests come from the per-day
 //! rollups the flush writes (30 rows for the chart however many keys the
-//! account has; one index range for the busiest keys), plus what this
-//! instance has recorded and not yet written, as a key's page does.
+//! account has), the busiest keys from each key's week the flush keeps
+//! (a few rows of an index, `usage::busiest_keys`), the counts by status
+//! from index ranges; plus what this instance has recorded and not yet
+//! written, as a key's page does.
 //!
-//! What the database holds is kept per account for [`FRESH_FOR`]: counting
-//! 100,000 keys by status and summing a week of their requests takes a few
-//! hundred milliseconds, the rest of the page one. A change committed on
-//! this instance and each flush of its uses make the copy stale at once; a change
-//! made on another instance shows within [`FRESH_FOR`]. Uses not yet
+//! What the database holds is kept per account for [`FRESH_FOR`], so a
+//! page reloaded by several admins reads it once. A change committed on
+//! this instance and each flush of its uses make the copy stale at once; a
+//! change made on another instance shows within [`FRESH_FOR`]. Uses not yet
 //! written are added on every render, so this instance's traffic is current
 //! to the request.
 
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 pub const FRESH_FOR: Duration = Duration::from_secs(10);
 
 const CHART_DAYS: i64 = 30;
-const BUSY_DAYS: i64 = 7;
+const BUSY_DAYS: i64 = usage::WEEK_DAYS;
 const BUSIEST: u64 = 5;
 const RECENT: u64 = 5;
 /// Keys listed per kind of attention.
@@ -123,7 +124,7 @@ pub async fn overview(state: &AppState, caller: &Caller) -> Result<OverviewFigur
     }
     let days = day_counts(first_day..today + 1, &per_day);
 
-    let busiest = busiest(state, caller.account_id, busy_since, &stored.busiest, pending_busy).await?;
+    let busiest = busiest(state, caller.account_id, busy_since..=today, &stored.busiest, pending_busy).await?;
     let recent = audit::search(&state.db, caller.account_id, &AuditFilter::default(), None, RECENT).await?;
     let counts = stored.counts;
     Ok(OverviewFigures {
@@ -141,7 +142,7 @@ pub async fn overview(state: &AppState, caller: &Caller) -> Result<OverviewFigur
 
 /// The figures that cost a pass over the account's keys.
 async fn read(state: &AppState, caller: &Caller, first_day: i64) -> Result<Stored, ConsoleError> {
-    let busy_since = first_day + CHART_DAYS - BUSY_DAYS;
+    let today = first_day + CHART_DAYS - 1;
     let mut days: HashMap<i64, Counts> = HashMap::new();
     for day in usage::account_days(&state.db, caller.account_id, first_day).await? {
         days.entry(day.day).or_default().merge(Counts {
@@ -154,7 +155,7 @@ async fn read(state: &AppState, caller: &Caller, first_day: i64) -> Result<Store
     Ok(Stored {
         days,
         counts: keys::status_counts(&state.db, caller.account_id, caller.now, EXPIRES_SOON_DAYS * DAY_MS).await?,
-        busiest: usage::busiest_keys(&state.db, caller.account_id, busy_since, BUSIEST).await?,
+        busiest: usage::busiest_keys(&state.db, caller.account_id, today, BUSIEST).await?,
         attention: keys::attention(
             &state.db,
             caller.account_id,
@@ -174,13 +175,13 @@ async fn read(state: &AppState, caller: &Caller, first_day: i64) -> Result<Store
 async fn busiest(
     state: &AppState,
     account_id: i32,
-    since_day: i64,
+    days: std::ops::RangeInclusive<i64>,
     written: &[(i32, i64)],
     pending: HashMap<i32, i64>,
 ) -> Result<Vec<BusyKey>, ConsoleError> {
     let mut totals: HashMap<i32, i64> = written.iter().copied().collect();
     let unknown: Vec<i32> = pending.keys().copied().filter(|id| !totals.contains_key(id)).collect();
-    totals.extend(usage::key_requests(&state.db, &unknown, since_day).await?);
+    totals.extend(usage::key_requests(&state.db, &unknown, *days.start(), *days.end()).await?);
     for (id, n) in pending {
         *totals.entry(id).or_default() += n;
     }
