@@ -32,13 +32,16 @@ pub fn router(state: AppState) -> Router {
     };
     let trusted = TrustedProxies::new(state.settings.trusted_proxies.clone());
 
-    // Layers run outside in: the last added sees the request first.
-    Router::new()
+    // The TextPeak API is the hot path: it skips the console's layers (the
+    // session guard lets it through untouched anyway).
+    let api = Router::new()
         .route("/api/v1/health", get(public_api::health))
         .route("/api/v1/ready", get(public_api::ready))
         .route("/api/v1/whoami", get(public_api::whoami))
         .route("/api/v1/check", get(public_api::check))
-        .route("/api/v1/{*rest}", any(public_api::not_found))
+        .route("/api/v1/{*rest}", any(public_api::not_found));
+    // Layers run outside in: the last added sees the request first.
+    let console = Router::new()
         .route(export::API_KEYS_PATH, get(export::api_keys))
         .route(export::AUDIT_LOG_PATH, get(export::audit_log))
         .route(
@@ -62,7 +65,8 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
         .layer(middleware::from_fn(rpc::error_status))
-        .layer(middleware::from_fn_with_state(state.clone(), guard::sessions))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::sessions));
+    api.merge(console)
         .layer(middleware::from_fn(limits::bodies))
         .layer(middleware::from_fn(move |request, next| client_ip::resolve(trusted.clone(), request, next)))
         .layer(middleware::from_fn(headers::security))

@@ -14,7 +14,7 @@ use crate::server::jobs::Jobs;
 use crate::server::public_api::verifier::{DEFAULT_TTL, Verifier};
 use crate::server::startup::config::Settings;
 use crate::server::startup::files;
-use crate::server::state::AppState;
+use crate::server::state::{AppState, Shared};
 use crate::server::usage::UsageRecorder;
 use axum::serve::ListenerExt;
 use sea_orm::DatabaseConnection;
@@ -123,7 +123,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
         kib = loaded.memory_bytes / 1024,
         "token index loaded"
     );
-    let state = AppState {
+    let state = AppState::new(Shared {
         leptos_options: settings.leptos.clone(),
         device_key: Arc::new(DeviceKey::new(settings.master_key.derive(device::KEY_LABEL))),
         recovery_key: Arc::new(RecoveryKey::new(settings.master_key.derive(recovery::KEY_LABEL))),
@@ -135,7 +135,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, Option<FirstSt
         clock,
         overview: Arc::default(),
         settings: Arc::new(settings),
-    };
+    });
     Ok((state, first_start))
 }
 
