@@ -14,6 +14,8 @@ mod m20261207_000009_key_scopes;
 mod m20261207_000010_overview_audit_search;
 mod m20261207_000011_overview_audit_at_scale;
 
+pub use m20261207_000011_overview_audit_at_scale::IDLE_SINCE;
+
 pub struct Migrator;
 
 /// On PostgreSQL, runs `create` (a `pg_trgm` index) once the extension is
@@ -117,7 +119,6 @@ mod tests {
         options.max_connections(1).sqlx_logging(false);
         let db = Database::connect(options).await.unwrap();
         Migrator::up(&db, Some(9)).await.unwrap();
-        let master = MasterKey::from_bytes(&[9; 32]);
         db.execute_unprepared("INSERT INTO accounts (id, name, created_at) VALUES (1, 'Old', 0)").await.unwrap();
         db.execute_unprepared(
             "INSERT INTO ip_acls (id, account_id, name, name_folded, entries, created_at, updated_at) \
@@ -125,7 +126,14 @@ mod tests {
         )
         .await
         .unwrap();
-        let (key, ..) = api_keys::create(&db, &master, 1, &api_keys::KeyFields::new("Old", 1, None), 0).await.unwrap();
+        // As that version's code made it (today's also counts the account's keys, a later column).
+        db.execute_unprepared(
+            "INSERT INTO api_keys (id, account_id, ip_acl_id, name, name_folded, created_at, last_used_at) \
+             VALUES (7, 1, 1, 'Old', 'old', 0, 0)",
+        )
+        .await
+        .unwrap();
+        let key = api_keys::find(&db, 1, 7).await.unwrap().unwrap();
         // Day 20,000 (hours 480,000 to 480,023) twice, and the next day once.
         for (hour, allowed, refused, limited) in [(480_000, 5, 1, 0), (480_023, 2, 0, 3), (480_024, 7, 0, 0)] {
             db.execute_unprepared(&format!(
@@ -149,5 +157,9 @@ mod tests {
         assert_eq!(busiest(20_006).await.unwrap(), [(key.id, 18)]);
         assert_eq!(busiest(20_007).await.unwrap(), [(key.id, 7)]);
         assert_eq!(busiest(20_008).await.unwrap(), []);
+        // The account's keys counted for the Overview.
+        use sea_orm::EntityTrait;
+        let account = crate::db::entities::account::Entity::find_by_id(1).one(&db).await.unwrap().unwrap();
+        assert_eq!(account.key_count, 1);
     }
 }

@@ -112,8 +112,10 @@ async fn a_deleted_key_leaves_the_busiest_but_its_requests_stay_in_the_chart() {
         server.whoami(&token).await;
     }
     server.state.usage.flush(&server.state.db).await.unwrap();
+    assert_eq!(figures(&server, &client).await["counts"]["active"], 1);
     server.call::<DeleteApiKey>(&client, &[("id", &id)]).await;
     let figures = figures(&server, &client).await;
+    assert_eq!(figures["counts"]["active"], 0, "the account's count of keys follows the delete");
     assert_eq!(busiest(&figures), []);
     assert_eq!(figures["days"].as_array().unwrap().last().unwrap()["allowed"], 3);
 }

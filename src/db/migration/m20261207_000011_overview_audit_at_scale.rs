@@ -91,7 +91,23 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Keys per account, kept by the key service from here on.
+        manager
+            .alter_table(
+                Table::alter().table(Accounts::Table).add_column(big_integer(Accounts::KeyCount).default(0)).to_owned(),
+            )
+            .await?;
         let db = manager.get_connection();
+        db.execute_unprepared(
+            "UPDATE accounts SET key_count = (SELECT COUNT(*) FROM api_keys k WHERE k.account_id = accounts.id)",
+        )
+        .await?;
+        // Keys not used (nor made) for a long time, least recently first: one
+        // range of the key's last activity, however many keys were never used.
+        db.execute_unprepared(&format!(
+            "CREATE INDEX api_keys_account_idle ON api_keys (account_id, ({IDLE_SINCE}), id)"
+        ))
+        .await?;
         db.execute_unprepared(FILL).await?;
         match manager.get_database_backend() {
             DbBackend::Sqlite => {
@@ -123,7 +139,8 @@ impl MigrationTrait for Migration {
         } else {
             db.execute_unprepared("DROP INDEX IF EXISTS audit_entries_subject_trigrams").await?;
         }
-        for name in ["api_keys_account_disabled", "api_keys_account_expires_disabled"] {
+        manager.alter_table(Table::alter().table(Accounts::Table).drop_column(Accounts::KeyCount).to_owned()).await?;
+        for name in ["api_keys_account_disabled", "api_keys_account_expires_disabled", "api_keys_account_idle"] {
             manager.drop_index(Index::drop().name(name).table(ApiKeys::Table).to_owned()).await?;
         }
         manager.drop_table(Table::drop().table(KeyUsageWeeks::Table).to_owned()).await
@@ -140,6 +157,16 @@ pub const FILL: &str = "INSERT INTO key_usage_weeks (key_id, account_id, through
      SELECT d.key_id, d.account_id, m.last_day, SUM(d.requests) \
      FROM key_usage_days d JOIN (SELECT key_id, MAX(day) AS last_day FROM key_usage_days GROUP BY key_id) m \
      ON m.key_id = d.key_id WHERE d.day > m.last_day - 7 GROUP BY d.key_id, d.account_id, m.last_day";
+
+/// When a key was last used, or made if never used since: the expression
+/// the index holds and `api_keys::attention` asks by (written the same way).
+pub const IDLE_SINCE: &str = "CASE WHEN last_used_at > created_at THEN last_used_at ELSE created_at END";
+
+#[derive(DeriveIden)]
+enum Accounts {
+    Table,
+    KeyCount,
+}
 
 #[derive(DeriveIden)]
 enum KeyUsageWeeks {

@@ -4,6 +4,7 @@
 //! decide the clock.
 
 use crate::db::entities::{api_key, api_key_token, ip_acl};
+use crate::db::migration::IDLE_SINCE;
 use crate::db::service::{ip_acls, is_unique_violation};
 use crate::domain::crypto::{MasterKey, SealError, TokenDigest, digest};
 use crate::domain::lifecycle::DAY_MS;
@@ -437,6 +438,7 @@ pub async fn create(
     .map_err(name_taken_or_db)?;
     let (row, token) = new_token(master, key.id, now)?;
     row.insert(db).await?;
+    count_keys(db, account_id, 1).await?;
     Ok((key, acl, token))
 }
 
@@ -557,7 +559,19 @@ pub async fn delete(db: &impl ConnectionTrait, account_id: i32, id: i32) -> Resu
     if result.rows_affected == 0 {
         return Err(KeyError::NotFound);
     }
+    count_keys(db, account_id, -1).await?;
     Ok(existing)
+}
+
+/// Keeps `accounts.key_count`, in the transaction of the insert or delete it counts.
+async fn count_keys(db: &impl ConnectionTrait, account_id: i32, by: i64) -> Result<(), DbErr> {
+    use crate::db::entities::account;
+    account::Entity::update_many()
+        .col_expr(account::Column::KeyCount, Expr::col(account::Column::KeyCount).add(by))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Decrypts a key's current token for the eye button.
@@ -655,7 +669,7 @@ pub async fn status_counts(
             .one(db)
     };
     let enabled = || Condition::all().add(Column::DisabledAt.is_null());
-    let all = count(Condition::all()).await?.unwrap_or(0);
+    let all = crate::db::entities::account::Entity::find_by_id(account_id).one(db).await?.map_or(0, |a| a.key_count);
     let disabled = count(Condition::all().add(Column::DisabledAt.is_not_null())).await?.unwrap_or(0);
     let expired = count(enabled().add(Column::ExpiresAt.lte(now))).await?.unwrap_or(0);
     let expiring =
@@ -714,12 +728,13 @@ pub async fn attention(
         .all(db)
         .await?;
     let in_grace = grace.into_iter().filter_map(|(token, key)| Some((key?, token.expires_at?))).collect();
-    let cutoff = now - unused_ms;
+    // Neither used nor made since the cutoff, least recently active first:
+    // one range of the index on this expression (migration 11).
+    let idle_since = || Expr::cust(IDLE_SINCE);
     let unused = api_key::Entity::find()
         .filter(Column::AccountId.eq(account_id))
-        .filter(Column::LastUsedAt.lt(cutoff))
-        .filter(Column::CreatedAt.lt(cutoff))
-        .order_by_asc(Column::LastUsedAt)
+        .filter(idle_since().lt(now - unused_ms))
+        .order_by_asc(idle_since())
         .order_by_asc(Column::Id)
         .limit(limit)
         .all(db)
