@@ -112,3 +112,26 @@ test('on a phone: Menu, then Settings › API Keys, Add API Key, Copy, the eye, 
   // The page never scrolled sideways along the way.
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 });
+
+test('on a phone the tallest form, Add API Key with Restricted permissions and a rate limit, stays on screen', async ({ page }) => {
+  const keys = new ApiKeysPage(page);
+  await keys.goto();
+  await keys.addButton.tap();
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  await dialog.getByRole('group', { name: 'Permissions' }).getByRole('radio', { name: 'Restricted' }).check();
+  await dialog.getByRole('group', { name: 'Rate limit' }).getByRole('radio', { name: 'Limited' }).check();
+  await expect(dialog.getByRole('radiogroup', { name: 'SMS' })).toBeVisible();
+  const window = page.viewportSize()!;
+  const box = (await dialog.boundingBox())!;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(window.width + 0.5);
+  expect(box.y).toBeGreaterThanOrEqual(0);
+  expect(box.y + box.height, 'the dialog is no taller than the window').toBeLessThanOrEqual(window.height + 0.5);
+  // Taller content scrolls inside the dialog; the page behind stays put.
+  const pageScroll = await page.evaluate(() => window.scrollY);
+  const add = dialog.getByRole('button', { name: 'Add', exact: true });
+  await add.scrollIntoViewIfNeeded();
+  await expect(add).toBeInViewport();
+  await atLeast(add, 24);
+  expect(await page.evaluate(() => window.scrollY)).toBe(pageScroll);
+});

@@ -280,8 +280,10 @@ fn SessionsSection(
     end_others: ServerAction<EndOtherSessions>,
 ) -> impl IntoView {
     let others = sessions.iter().any(|s| !s.this_browser);
+    // Focusable: on a phone the table scrolls inside the panel, and with this
+    // browser's session alone it holds no control a keyboard could reach it by.
     view! {
-        <section class="panel" aria-labelledby="sessions-title">
+        <section class="panel" aria-labelledby="sessions-title" tabindex="0">
             <div class="section-header">
                 <h2 id="sessions-title">"Sessions"</h2>
                 {others.then(|| view! {
