@@ -121,12 +121,12 @@ test('on a phone the tallest form, Add API Key with Restricted permissions and a
   await dialog.getByRole('group', { name: 'Permissions' }).getByRole('radio', { name: 'Restricted' }).check();
   await dialog.getByRole('group', { name: 'Rate limit' }).getByRole('radio', { name: 'Limited' }).check();
   await expect(dialog.getByRole('radiogroup', { name: 'SMS' })).toBeVisible();
-  const window = page.viewportSize()!;
+  const viewport = page.viewportSize()!;
   const box = (await dialog.boundingBox())!;
   expect(box.x).toBeGreaterThanOrEqual(0);
-  expect(box.x + box.width).toBeLessThanOrEqual(window.width + 0.5);
+  expect(box.x + box.width).toBeLessThanOrEqual(viewport.width + 0.5);
   expect(box.y).toBeGreaterThanOrEqual(0);
-  expect(box.y + box.height, 'the dialog is no taller than the window').toBeLessThanOrEqual(window.height + 0.5);
+  expect(box.y + box.height, 'the dialog is no taller than the window').toBeLessThanOrEqual(viewport.height + 0.5);
   // Taller content scrolls inside the dialog; the page behind stays put.
   const pageScroll = await page.evaluate(() => window.scrollY);
   const add = dialog.getByRole('button', { name: 'Add', exact: true });

@@ -282,7 +282,7 @@ pub(crate) async fn trigram_candidates(
     for row in counted {
         held.insert(row.try_get::<String>("", "trigram")?, row.try_get::<i64>("", "n")?);
     }
-    // A trigram no row holds counts 0: the rarest of all, and the search below finds nothing.
+    // A trigram no row holds counts 0: the rarest of all, and the search below finds little or nothing.
     let mut counts: Vec<(i64, &str)> =
         trigrams.iter().map(|t| (held.get(t).copied().unwrap_or(0), t.as_str())).collect();
     counts.sort();
@@ -290,13 +290,18 @@ pub(crate) async fn trigram_candidates(
         return Ok(None);
     }
     let query = counts.iter().take(2).map(|(_, term)| phrase(term)).collect::<Vec<_>>().join(" AND ");
+    // The counts bound this, unless they miss a trigram the index holds (a
+    // text SQLite's ASCII `lower()` folded otherwise): past the bound, read in order.
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
-            format!("SELECT rowid AS id FROM {fts} WHERE {fts} MATCH ?"),
+            format!("SELECT rowid AS id FROM {fts} WHERE {fts} MATCH ? LIMIT {}", INDEXED_SEARCH_MAX + 1),
             [query.into()],
         ))
         .await?;
+    if rows.len() as i64 > INDEXED_SEARCH_MAX {
+        return Ok(None);
+    }
     rows.into_iter().map(|row| row.try_get::<i32>("", "id")).collect::<Result<_, _>>().map(Some)
 }
 

@@ -253,6 +253,26 @@ mod tests {
         assert!(search(&db, account, &contains("qqq"), None, 50).await.unwrap().is_empty(), "no entry holds it");
         assert!(search(&db, other, &contains("fleet 0199"), None, 50).await.unwrap().is_empty(), "another account's");
         assert_eq!(subjects(search(&db, other, &contains("fleet 00100"), None, 50).await.unwrap()), ["Fleet 00100"]);
+        // Upper-case letters beyond ASCII: the counts (SQLite's ASCII lower())
+        // miss the trigram the index holds, so the index may not bound the read.
+        let txn = db.begin().await.unwrap();
+        for i in 0..=INDEXED_SEARCH_MAX {
+            let entry = Entry {
+                at: 100_000 + i,
+                account_id: other,
+                admin: "admin",
+                client_ip: "192.0.2.1".into(),
+                action: Action::KeyCreated,
+                subject: Some("ÖSTRA"),
+                detail: None,
+            };
+            record(&txn, entry).await.unwrap();
+        }
+        txn.commit().await.unwrap();
+        assert!(
+            super::super::api_keys::trigram_candidates(&db, "östra", &SUBJECTS).await.unwrap().is_none(),
+            "more candidates than the counts promised: read in order"
+        );
         // Pruned entries leave the index with them.
         prune(&db, 1_000 + 1995).await.unwrap();
         let left = subjects(search(&db, account, &contains("fleet 0199"), None, 50).await.unwrap());

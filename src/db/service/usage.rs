@@ -320,6 +320,8 @@ pub async fn roll_weeks(db: &DatabaseConnection, today: i64) -> Result<u64, DbEr
             .select_only()
             .column(Column::KeyId)
             .filter(Column::ThroughDay.lt(today))
+            // In key order, as a flush locks them: two writers never wait on each other in a circle.
+            .order_by_asc(Column::KeyId)
             .limit(CHUNK as u64)
             .into_tuple()
             .all(&txn)
@@ -413,7 +415,7 @@ pub async fn busiest_keys(
             return Ok(ranked);
         }
         if scanned >= SCAN_LIMIT {
-            return summed_week(db, account_id, since_day, limit).await;
+            return summed_week(db, account_id, since_day, today, limit).await;
         }
         after = rows.last().map(|row| (row.requests, row.key_id));
         batch = std::cmp::min(batch * 2, CHUNK as u64);
@@ -436,6 +438,7 @@ async fn summed_week(
     db: &impl ConnectionTrait,
     account_id: i32,
     since_day: i64,
+    today: i64,
     limit: u64,
 ) -> Result<Vec<(i32, i64)>, DbErr> {
     use key_usage_day::Column;
@@ -446,6 +449,7 @@ async fn summed_week(
         .column_as(total.clone(), "total")
         .filter(Column::AccountId.eq(account_id))
         .filter(Column::Day.gte(since_day))
+        .filter(Column::Day.lte(today))
         .group_by(Column::KeyId)
         .order_by_desc(total)
         .order_by_asc(Column::KeyId)
@@ -453,6 +457,8 @@ async fn summed_week(
         .into_tuple::<(i32, i64)>()
         .all(db)
         .await
+        // As the short way: a key with none does not rank.
+        .map(|found| found.into_iter().filter(|(_, n)| *n > 0).collect())
 }
 
 /// SUM of a BIGINT column as a BIGINT: PostgreSQL widens it to NUMERIC.
