@@ -10,6 +10,7 @@ pub mod ip_acls;
 pub mod known_browsers;
 pub mod sessions;
 pub mod throttle;
+pub mod trigrams;
 pub mod usage;
 
 use sea_orm::{DbErr, SqlErr};

@@ -5,13 +5,14 @@
 
 use crate::db::entities::{api_key, api_key_token, ip_acl};
 use crate::db::migration::IDLE_SINCE;
+use crate::db::service::trigrams::{self, TrigramIndex, contains_pattern};
 use crate::db::service::{ip_acls, is_unique_violation};
 use crate::domain::crypto::{MasterKey, SealError, TokenDigest, digest};
 use crate::domain::lifecycle::DAY_MS;
 use crate::domain::permissions::Access;
 use crate::domain::rate_limit::RateLimit;
 use crate::domain::token::Token;
-use crate::domain::validation::{Name, NameError, fold};
+use crate::domain::validation::{Name, NameError};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
@@ -169,7 +170,7 @@ async fn page(
 ) -> Result<(Vec<api_key::Model>, bool), DbErr> {
     use api_key::Column;
     let candidates = match contains_pattern(&query.search) {
-        Some(_) => indexed_candidates(db, &query.search).await?,
+        Some(_) => trigrams::candidates(db, &query.search, &KEY_NAMES).await?,
         None => None,
     };
     let mut select = api_key::Entity::find();
@@ -228,100 +229,8 @@ async fn page(
     Ok((keys, more))
 }
 
-/// Up to this many rows holding its rarest trigram, a search reads its
-/// candidates from the trigram index; past it, matches are dense enough that
-/// reading the table in the order asked for reaches a page of them quickly.
-pub(crate) const INDEXED_SEARCH_MAX: i64 = 2_000;
-
-/// A SQLite trigram index: an FTS5 table (trigram tokenizer) over one text
-/// column, and a table of how many rows hold each trigram, both kept by triggers.
-pub(crate) struct TrigramIndex {
-    pub fts: &'static str,
-    pub counts: &'static str,
-    /// The counts table's column of rows per trigram.
-    pub rows: &'static str,
-}
-
 /// Key names (migration 5).
 const KEY_NAMES: TrigramIndex = TrigramIndex { fts: "api_key_names", counts: "api_key_trigram_counts", rows: "names" };
-
-async fn indexed_candidates(db: &impl ConnectionTrait, search: &str) -> Result<Option<Vec<i32>>, DbErr> {
-    trigram_candidates(db, search, &KEY_NAMES).await
-}
-
-/// On SQLite, the ids of the rows whose text may contain `search`, when
-/// the trigram index can (three characters or more) and should (its rarest
-/// trigram is rare) narrow the search: the rows holding its two rarest
-/// trigrams (by the counts the triggers keep), which LIKE then checks
-/// exactly. The cost follows the rarest trigrams, not the number of rows.
-/// PostgreSQL's planner makes this choice by itself with its `pg_trgm`
-/// index, so there this is `None`.
-pub(crate) async fn trigram_candidates(
-    db: &impl ConnectionTrait,
-    search: &str,
-    index: &TrigramIndex,
-) -> Result<Option<Vec<i32>>, DbErr> {
-    let chars: Vec<char> = fold(search.trim()).chars().collect();
-    if db.get_database_backend() != DbBackend::Sqlite || chars.len() < 3 {
-        return Ok(None);
-    }
-    let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-    trigrams.sort();
-    trigrams.dedup();
-    let phrase = |term: &str| format!("\"{}\"", term.replace('"', "\"\""));
-    let placeholders = vec!["?"; trigrams.len()].join(", ");
-    let TrigramIndex { fts, counts, rows } = index;
-    let counted = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("SELECT trigram, {rows} AS n FROM {counts} WHERE trigram IN ({placeholders})"),
-            trigrams.iter().map(|t| t.clone().into()),
-        ))
-        .await?;
-    let mut held = std::collections::HashMap::new();
-    for row in counted {
-        held.insert(row.try_get::<String>("", "trigram")?, row.try_get::<i64>("", "n")?);
-    }
-    // A trigram no row holds counts 0: the rarest of all, and the search below finds little or nothing.
-    let mut counts: Vec<(i64, &str)> =
-        trigrams.iter().map(|t| (held.get(t).copied().unwrap_or(0), t.as_str())).collect();
-    counts.sort();
-    if counts[0].0 > INDEXED_SEARCH_MAX {
-        return Ok(None);
-    }
-    let query = counts.iter().take(2).map(|(_, term)| phrase(term)).collect::<Vec<_>>().join(" AND ");
-    // The counts bound this, unless they miss a trigram the index holds (a
-    // text SQLite's ASCII `lower()` folded otherwise): past the bound, read in order.
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("SELECT rowid AS id FROM {fts} WHERE {fts} MATCH ? LIMIT {}", INDEXED_SEARCH_MAX + 1),
-            [query.into()],
-        ))
-        .await?;
-    if rows.len() as i64 > INDEXED_SEARCH_MAX {
-        return Ok(None);
-    }
-    rows.into_iter().map(|row| row.try_get::<i32>("", "id")).collect::<Result<_, _>>().map(Some)
-}
-
-/// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
-pub(crate) fn contains_pattern(search: &str) -> Option<String> {
-    let folded = fold(search.trim());
-    if folded.is_empty() {
-        return None;
-    }
-    let mut pattern = String::with_capacity(folded.len() + 2);
-    pattern.push('%');
-    for c in folded.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    Some(pattern)
-}
 
 async fn tokens_of(
     db: &impl ConnectionTrait,
@@ -868,18 +777,22 @@ mod tests {
         use sea_orm::TransactionTrait;
         let (db, master, account, acl) = setup().await;
         let txn = db.begin().await.unwrap();
-        for i in 0..(INDEXED_SEARCH_MAX + 100) {
+        for i in 0..(trigrams::INDEXED_SEARCH_MAX + 100) {
             create(&txn, &master, account, &KeyFields::new(&format!("Fleet {i:05}"), acl, None), NOW + i)
                 .await
                 .unwrap();
         }
         txn.commit().await.unwrap();
         let search = |text: &str, per_page| ListQuery { search: text.into(), per_page, ..ListQuery::default() };
-        let narrowed = indexed_candidates(&db, "fleet 0199").await.unwrap().expect("few matches: the index narrows");
+        let narrowed =
+            trigrams::candidates(&db, "fleet 0199", &KEY_NAMES).await.unwrap().expect("few matches: the index narrows");
         assert!(narrowed.len() < 200, "{}", narrowed.len());
-        assert!(indexed_candidates(&db, "fleet").await.unwrap().is_none(), "dense matches: read in order");
-        assert!(indexed_candidates(&db, "fl").await.unwrap().is_none(), "too short for trigrams");
-        assert_eq!(indexed_candidates(&db, "qqq").await.unwrap(), Some(vec![]), "no name holds it");
+        assert!(
+            trigrams::candidates(&db, "fleet", &KEY_NAMES).await.unwrap().is_none(),
+            "dense matches: read in order"
+        );
+        assert!(trigrams::candidates(&db, "fl", &KEY_NAMES).await.unwrap().is_none(), "too short for trigrams");
+        assert_eq!(trigrams::candidates(&db, "qqq", &KEY_NAMES).await.unwrap(), Some(vec![]), "no name holds it");
         let counts = |trigram: &'static str| {
             let db = &db;
             async move {
@@ -894,17 +807,17 @@ mod tests {
                 row.map(|r| r.try_get::<i64>("", "names").unwrap()).unwrap_or(0)
             }
         };
-        assert_eq!(counts("fle").await, INDEXED_SEARCH_MAX + 100, "once per name");
+        assert_eq!(counts("fle").await, trigrams::INDEXED_SEARCH_MAX + 100, "once per name");
         let rare = list(&db, account, &search("FLEET 0199", 50), NOW).await.unwrap();
         assert_eq!(names(&rare), (1990..2000).rev().map(|i| format!("Fleet {i:05}")).collect::<Vec<_>>());
         let dense = list(&db, account, &search("fleet", 5), NOW).await.unwrap();
-        assert_eq!(names(&dense)[0], format!("Fleet {:05}", INDEXED_SEARCH_MAX + 99));
+        assert_eq!(names(&dense)[0], format!("Fleet {:05}", trigrams::INDEXED_SEARCH_MAX + 99));
         // A renamed key is found under its new name only.
         let id = rare.rows[0].key.id;
         update(&db, account, id, &KeyFields::new("Renamed xyz", acl, None)).await.unwrap();
         assert_eq!(names(&list(&db, account, &search("xyz", 50), NOW).await.unwrap()), ["Renamed xyz"]);
         assert_eq!(list(&db, account, &search("FLEET 0199", 50), NOW).await.unwrap().rows.len(), 9);
-        assert_eq!((counts("xyz").await, counts("fle").await), (1, INDEXED_SEARCH_MAX + 99));
+        assert_eq!((counts("xyz").await, counts("fle").await), (1, trigrams::INDEXED_SEARCH_MAX + 99));
         delete(&db, account, id).await.unwrap();
         assert!(list(&db, account, &search("xyz", 50), NOW).await.unwrap().rows.is_empty());
         assert_eq!(counts("xyz").await, 0);

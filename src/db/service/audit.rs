@@ -118,8 +118,8 @@ pub enum Cursor {
 }
 
 /// Subjects (migration 11), for **Key or ACL**.
-const SUBJECTS: super::api_keys::TrigramIndex =
-    super::api_keys::TrigramIndex { fts: "audit_subjects", counts: "audit_trigram_counts", rows: "entries" };
+const SUBJECTS: super::trigrams::TrigramIndex =
+    super::trigrams::TrigramIndex { fts: "audit_subjects", counts: "audit_trigram_counts", rows: "entries" };
 
 /// Up to `limit` of the account's entries that `filter` selects, newest
 /// first, on one side of `cursor`: keyset paging, so a page deep in a
@@ -136,7 +136,7 @@ pub async fn search(
 ) -> Result<Vec<audit_entry::Model>, DbErr> {
     use audit_entry::Column;
     let candidates = match &filter.contains {
-        Some(text) => super::api_keys::trigram_candidates(db, text, &SUBJECTS).await?,
+        Some(text) => super::trigrams::candidates(db, text, &SUBJECTS).await?,
         None => None,
     };
     let mut select = audit_entry::Entity::find();
@@ -155,7 +155,7 @@ pub async fn search(
     if let Some(action) = &filter.action {
         select = select.filter(Column::Action.eq(action.as_str()));
     }
-    if let Some(pattern) = filter.contains.as_deref().and_then(super::api_keys::contains_pattern) {
+    if let Some(pattern) = filter.contains.as_deref().and_then(super::trigrams::contains_pattern) {
         let subject = Expr::expr(Func::lower(Expr::col(Column::Subject)));
         select = select.filter(subject.like(LikeExpr::new(pattern).escape('\\')));
     }
@@ -204,7 +204,7 @@ mod tests {
     /// pruned are no longer found.
     #[tokio::test]
     async fn key_or_acl_finds_the_same_entries_whichever_way_it_reads() {
-        use crate::db::service::{accounts, api_keys::INDEXED_SEARCH_MAX};
+        use crate::db::service::{accounts, trigrams::INDEXED_SEARCH_MAX};
         use sea_orm::TransactionTrait;
         let db = crate::db::connect("sqlite::memory:").await.unwrap();
         let account = accounts::create(&db, "Audit").await.unwrap().id;
@@ -233,10 +233,10 @@ mod tests {
         };
         let contains = |text: &str| AuditFilter { contains: Some(text.into()), ..AuditFilter::default() };
         assert!(
-            super::super::api_keys::trigram_candidates(&db, "fleet 0199", &SUBJECTS).await.unwrap().is_some(),
+            super::super::trigrams::candidates(&db, "fleet 0199", &SUBJECTS).await.unwrap().is_some(),
             "a rare text starts from the index"
         );
-        assert!(super::super::api_keys::trigram_candidates(&db, "fleet", &SUBJECTS).await.unwrap().is_none());
+        assert!(super::super::trigrams::candidates(&db, "fleet", &SUBJECTS).await.unwrap().is_none());
         // Rare, read from the index: ten entries of this account only, newest first, in pages of four.
         let mut pages = Vec::new();
         let mut cursor = None;
@@ -270,7 +270,7 @@ mod tests {
         }
         txn.commit().await.unwrap();
         assert!(
-            super::super::api_keys::trigram_candidates(&db, "östra", &SUBJECTS).await.unwrap().is_none(),
+            super::super::trigrams::candidates(&db, "östra", &SUBJECTS).await.unwrap().is_none(),
             "more candidates than the counts promised: read in order"
         );
         // Pruned entries leave the index with them.

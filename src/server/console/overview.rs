@@ -140,7 +140,7 @@ pub async fn overview(state: &AppState, caller: &Caller) -> Result<OverviewFigur
     })
 }
 
-/// The figures that cost a pass over the account's keys.
+/// What the Overview reads from the database (kept for [`FRESH_FOR`]).
 async fn read(state: &AppState, caller: &Caller, first_day: i64) -> Result<Stored, ConsoleError> {
     let today = first_day + CHART_DAYS - 1;
     let mut days: HashMap<i64, Counts> = HashMap::new();
