@@ -16,7 +16,7 @@ use crate::domain::validation::{Name, NameError};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use std::collections::HashMap;
 
@@ -666,6 +666,7 @@ mod tests {
     use super::*;
     use crate::db;
     use crate::db::service::accounts;
+    use sea_orm::Statement;
 
     const NOW: i64 = 1_795_838_400_000;
 
