@@ -15,8 +15,8 @@ use crate::domain::token::Token;
 use crate::domain::validation::{Name, NameError};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    Order, QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use std::collections::HashMap;
 
@@ -666,7 +666,7 @@ mod tests {
     use super::*;
     use crate::db;
     use crate::db::service::accounts;
-    use sea_orm::Statement;
+    use sea_orm::{DbBackend, Statement};
 
     const NOW: i64 = 1_795_838_400_000;
 
