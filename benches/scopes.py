@@ -34,7 +34,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import CLUSTER, REPO, database, pinned, server_env, wait_until_up, wrk  # noqa: E402
+from load import CLUSTER, REPO, database, pinned, server_env, wait_until_up, warm, wrk  # noqa: E402
 from instances import Console  # noqa: E402
 
 from instances import PASSWORD  # noqa: E402  (the Console helper signs in with it)
@@ -43,7 +43,7 @@ SERVER = os.path.join(REPO, "target", "release", "textpeak")
 
 
 def seed(env, count, tokens_file, scoped):
-    command = [SEED, *(["--scoped"] if scoped else []), str(count), str(count), tokens_file]
+    command = [SEED, "--history", *(["--scoped"] if scoped else []), str(count), str(count), tokens_file]
     return subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=REPO).stdout.strip()
 
 
@@ -81,11 +81,12 @@ def costs(kind, keys, seconds, rounds, connections, port):
                     rps, p99 = wrk(target, seconds, connections, token)
                     results[name].append(rps)
                     print(f"{kind} round {round_ + 1} {name:14} {rps:10.0f} req/s  p99 {p99:.3f} ms", flush=True)
-            # Each series right after its own warm-up (every token's cold lookup, through the
-            # same Lua script), so that neither meets the other's cache entries expiring.
+            # Each series right after its own warm-up (every token's cold lookup), so that
+            # neither meets the other's cache entries expiring.
             rotating = {"health": wrk(f"{base}/api/v1/health", seconds, connections, tokens_file=plain_file)[0]}
             for name, tokens in (("whoami plain", plain_file), ("whoami scoped", scoped_file)):
-                wrk(f"{base}/api/v1/whoami", max(2, seconds // 2), connections, tokens_file=tokens)
+                with open(tokens) as f:
+                    warm(port, [line.strip() for line in f if line.strip()])
                 rotating[name] = wrk(f"{base}/api/v1/whoami", seconds, connections, tokens_file=tokens)[0]
             print(f"{kind} over {keys:,} tokens: " + ", ".join(f"{k} {v:.0f}" for k, v in rotating.items()), flush=True)
         finally:

@@ -214,6 +214,7 @@ mod tests {
                 token_ended: false,
                 access: Default::default(),
                 limit: None,
+                answers: Default::default(),
                 loaded: Instant::now(),
             };
             let acl = CachedAcl {

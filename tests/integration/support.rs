@@ -115,6 +115,17 @@ impl TestServer {
     pub async fn start_with_jobs(extra: &[(&str, &str)]) -> Self {
         let mut server = Self::start_with(extra).await;
         server.jobs = Some(textpeak::server::jobs::Jobs::start(&server.state));
+        // On PostgreSQL the listener connects in the background: a test that
+        // changes a key through another instance first waits until this one
+        // hears, as a load balancer waits for /api/v1/ready. On a loaded
+        // machine the first change otherwise raced the LISTEN.
+        if sea_orm::ConnectionTrait::get_database_backend(&server.state.db) == sea_orm::DbBackend::Postgres {
+            let started = std::time::Instant::now();
+            while !server.state.verifier.cache().listening() {
+                assert!(started.elapsed() < std::time::Duration::from_secs(10), "the listener did not connect in 10 s");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
         server
     }
 

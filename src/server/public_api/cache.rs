@@ -58,6 +58,8 @@ pub struct CachedKey {
     pub token_ended: bool,
     pub access: Access,
     pub limit: Option<RateLimit>,
+    /// Its whoami and check bodies, rendered when it was read.
+    pub answers: Arc<crate::server::public_api::Answers>,
     pub loaded: Instant,
 }
 

@@ -25,6 +25,7 @@ use crate::domain::token::Token;
 use crate::domain::usage::{Outcome, Reason, Use};
 use crate::server::clock::Clock;
 use crate::server::metrics;
+use crate::server::public_api::Answers;
 use crate::server::public_api::cache::{Cached, CachedAcl, CachedKey, TokenCache};
 use crate::server::public_api::rate_limits::RateLimits;
 use crate::server::public_api::tokens::Tokens;
@@ -53,6 +54,7 @@ pub struct Grant {
     pub expires_at: Option<i64>,
     /// Let through only because the key's IP ACL reports rather than refuses.
     pub outside_report_only_acl: bool,
+    pub answers: Arc<Answers>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +280,8 @@ fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Mode
     if parsed.is_none() {
         tracing::error!(ip_acl = acl.id, "stored IP ACL entries are unreadable; refusing its keys");
     }
+    let access = api_keys::access_of(key);
+    let expires_at = stops_working(key.expires_at, token.expires_at);
     (
         CachedKey {
             key_id: key.id,
@@ -289,12 +293,22 @@ fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Mode
             key_expires_at: key.expires_at,
             token_expires_at: token.expires_at,
             token_ended: token.ended,
-            access: api_keys::access_of(key),
+            access,
             limit: api_keys::limit_of(key),
+            answers: Arc::new(Answers::render(key.id, key.account_id, &key.name, access, expires_at)),
             loaded: Instant::now(),
         },
         Arc::new(CachedAcl { name: acl.name.as_str().into(), acl: parsed, report_only: acl.report_only }),
     )
+}
+
+/// When a token stops working: the key's expiry or the end of the token's
+/// grace after a roll, whichever comes first.
+fn stops_working(key_expires_at: Option<i64>, token_expires_at: Option<i64>) -> Option<i64> {
+    match (key_expires_at, token_expires_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The verdict, and how the use is recorded.
@@ -314,10 +328,7 @@ fn decide(key: &CachedKey, acl: &CachedAcl, client: IpAddr, now_ms: i64) -> (Res
     if !inside && (!acl.report_only || acl.acl.is_none()) {
         return (Err(Denied::IpNotAllowed(client)), Outcome::Refused(Reason::IpNotAllowed));
     }
-    let expires_at = match (key.key_expires_at, key.token_expires_at) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let expires_at = stops_working(key.key_expires_at, key.token_expires_at);
     let grant = Grant {
         key_id: key.key_id,
         account_id: key.account_id,
@@ -326,6 +337,7 @@ fn decide(key: &CachedKey, acl: &CachedAcl, client: IpAddr, now_ms: i64) -> (Res
         limit: None,
         expires_at,
         outside_report_only_acl: !inside,
+        answers: key.answers.clone(),
     };
     (Ok(grant), if inside { Outcome::Allowed } else { Outcome::WouldBeRefused })
 }
