@@ -92,7 +92,8 @@ async fn metrics_count_each_verification_once_on_their_own_address() {
 
 #[tokio::test]
 async fn ready_says_why_not_and_health_stays_alive() {
-    let server = TestServer::start().await;
+    // With its jobs: on PostgreSQL an instance is ready only once it listens.
+    let server = TestServer::start_with_jobs(&[]).await;
     let ready = reqwest::get(server.url("/api/v1/ready")).await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");

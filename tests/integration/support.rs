@@ -118,7 +118,8 @@ impl TestServer {
         // On PostgreSQL the listener connects in the background: a test that
         // changes a key through another instance first waits until this one
         // hears, as a load balancer waits for /api/v1/ready. On a loaded
-        // machine the first change otherwise raced the LISTEN.
+        // machine the first change otherwise raced the LISTEN (and the
+        // instance counted as listening before it did: now it does not).
         if sea_orm::ConnectionTrait::get_database_backend(&server.state.db) == sea_orm::DbBackend::Postgres {
             let started = std::time::Instant::now();
             while !server.state.verifier.cache().listening() {

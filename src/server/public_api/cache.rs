@@ -344,7 +344,12 @@ impl TokenCache {
 
     /// This instance trusts its cache only while it hears the database
     /// (PostgreSQL's change notices), and for at most `stale_limit` after.
+    /// It does not count as listening until the listener's first LISTEN:
+    /// until then entries live [`DEGRADED_TTL`] and readiness says
+    /// `not_listening`, so a load balancer does not send it traffic while a
+    /// change made elsewhere could still go unheard.
     pub fn require_listening(&self, stale_limit: Duration) {
+        self.set_degraded(true);
         self.stale_limit_ms.store(stale_limit.as_millis() as u64, Ordering::Relaxed);
         self.heard(Instant::now());
         self.listening_required.store(true, Ordering::Relaxed);

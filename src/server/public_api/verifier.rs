@@ -618,6 +618,18 @@ mod tests {
         assert_eq!(verifier.lookups(), 1);
     }
 
+    /// Ready only once it hears: before the listener's first LISTEN a change
+    /// made on another instance would go unheard.
+    #[test]
+    fn an_instance_that_must_listen_does_not_count_as_listening_until_it_does() {
+        let verifier = Verifier::default();
+        assert!(verifier.cache().listening(), "SQLite: nothing to hear");
+        verifier.cache().require_listening(Duration::from_secs(30));
+        assert!(!verifier.cache().listening());
+        verifier.cache().set_degraded(false); // what the listener does once LISTEN succeeds
+        assert!(verifier.cache().listening());
+    }
+
     #[test]
     fn a_stale_instance_answers_nothing_from_memory() {
         let verifier = Verifier::default();
