@@ -11,6 +11,7 @@ same for both endpoints. Needs valgrind (`apt install valgrind`).
 
     python3 benches/instructions.py                         # target/release/textpeak
     python3 benches/instructions.py /tmp/textpeak.before    # another build, for an A/B
+    python3 benches/instructions.py --scoped                # whoami on a key with permissions and a limit
 """
 
 import argparse
@@ -32,12 +33,14 @@ def main():
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--port", type=int, default=3240)
+    parser.add_argument("--scoped", action="store_true",
+                        help="whoami on a key restricted to two permissions with a rate limit far above the load")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         env = server_env(data, args.port, "instructions benchmark password",
                          DATABASE_URL=f"sqlite://{os.path.join(data, 'textpeak.db')}?mode=rwc")
         seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
-        token = subprocess.run([seed, "--history", "100"], env=env, capture_output=True, text=True, check=True,
+        token = subprocess.run([seed, "--history", *(["--scoped"] if args.scoped else []), "100"], env=env, capture_output=True, text=True, check=True,
                                cwd=REPO).stdout.strip()
         out = os.path.join(data, "callgrind.out")
         server = subprocess.Popen(
@@ -56,7 +59,8 @@ def main():
             server.terminate()
             server.wait(timeout=60)
     health, whoami = min(figures["health"]), min(figures["whoami"])
-    print(f"{args.binary}: instructions per request, {args.batches} batches of {args.requests}")
+    kind = "scoped key" if args.scoped else "plain key"
+    print(f"{args.binary}: instructions per request, {args.batches} batches of {args.requests}, {kind}")
     for name, values in figures.items():
         print(f"  {name:7} " + ", ".join(f"{v:,.0f}" for v in values))
     print(f"  health / whoami: {health / whoami:.3f}")

@@ -283,14 +283,15 @@ def main():
             rotated = None
             if rotating:
                 # Each round: one pass first, so every token is cached (its first use is a cold
-                # lookup); then both endpoints through the same request script, whose Lua costs
-                # wrk as much for health as for whoami, both within the cache's 30 s of the pass.
-                # The ratio is the median of the rounds' ratios, each health next to its whoami.
+                # lookup); whoami right after it, well within the cache's 30 s of the pass; then
+                # health through the same request script, whose Lua costs wrk as much for health
+                # as for whoami. The ratio is the median of the rounds' ratios, each health next
+                # to its whoami (the req/s figures are medians of their own).
                 pairs = []
                 for round_ in range(args.rounds):
                     warm(args.port, rotating)
-                    health_round = wrk(f"{base}/api/v1/health", args.seconds, args.connections, tokens_file=rotating_file)
                     whoami_round = wrk(f"{base}/api/v1/whoami", args.seconds, args.connections, tokens_file=rotating_file)
+                    health_round = wrk(f"{base}/api/v1/health", args.seconds, args.connections, tokens_file=rotating_file)
                     pairs.append((health_round, whoami_round))
                     print(f"round {round_ + 1} over {len(rotating):,} tokens: health {health_round[0]:10.0f} req/s, "
                           f"whoami {whoami_round[0]:10.0f} req/s  p99 {whoami_round[1]:.3f} ms", flush=True)

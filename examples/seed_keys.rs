@@ -6,7 +6,7 @@
 //! are named `scoped N` and restricted to `sms:send,sms:read` with a rate
 //! limit of 1,000,000 per second (far above any load here), so a benchmark
 //! measures what permissions and a limit cost. With `--history`, key N of
-//! COUNT is made COUNT - N seconds ago rather than now, as keys made over
+//! COUNT is made 60 + COUNT - N seconds ago rather than now, as keys made over
 //! days are: the API benchmarks then measure a server that is not still
 //! catching up on tokens made in the last minute (its token index reads
 //! those every two seconds).
@@ -52,7 +52,7 @@ async fn main() -> Result<(), String> {
     for chunk in 0..count.div_ceil(10_000) {
         let txn = db.begin().await.map_err(|e| e.to_string())?;
         for i in chunk * 10_000..((chunk + 1) * 10_000).min(count) {
-            let now = if history { started - (count - i) as i64 * 1000 } else { textpeak::db::service::now_ms() };
+            let now = if history { started - (60 + count - i) as i64 * 1000 } else { textpeak::db::service::now_ms() };
             let name = format!("{} {i}", if scoped { "scoped" } else { "load" });
             let mut fields = api_keys::KeyFields::new(&name, any.id, None);
             if scoped {

@@ -206,7 +206,6 @@ mod tests {
                 key_id,
                 account_id: 1,
                 token_id: key_id,
-                name: "k".into(),
                 acl_id: 1,
                 disabled: false,
                 key_expires_at: None,

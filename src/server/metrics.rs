@@ -105,8 +105,9 @@ fn describe() {
     describe_gauge!(BUILD_INFO, "Always 1; the labels say the version and the database");
 }
 
-/// Set once the recorder is installed: until then a verification is not
-/// timed at all (two clock reads a request for a histogram nobody keeps).
+/// Set once this module installs the recorder: until then a verification is
+/// not timed at all (two clock reads a request for a histogram nobody keeps).
+/// A recorder installed any other way sees no verifications.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// When a verification started, if anyone records how long it took.

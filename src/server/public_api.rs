@@ -18,7 +18,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::net::IpAddr;
@@ -66,7 +66,7 @@ impl Answers {
 
 /// Plain structs of strings and numbers: serialising them cannot fail.
 fn json(value: &impl serde::Serialize) -> Bytes {
-    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default().into_boxed_slice())
 }
 
 /// A JSON body the server already holds.
@@ -104,9 +104,14 @@ impl ApiCaller {
 /// RateLimit header fields draft): the allowance, what is left, and the
 /// seconds until all of it is back.
 fn rate_limit_headers(headers: &mut axum::http::HeaderMap, limit: RateLimit, verdict: Verdict) {
-    headers.insert("ratelimit-limit", HeaderValue::from(limit.requests));
-    headers.insert("ratelimit-remaining", HeaderValue::from(verdict.remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(seconds_up(verdict.reset_nanos)));
+    // Names made once at compile time: a `&str` name is checked on every insert.
+    const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+    const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+    const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+    headers.reserve(3);
+    headers.insert(LIMIT, HeaderValue::from(limit.requests));
+    headers.insert(REMAINING, HeaderValue::from(verdict.remaining));
+    headers.insert(RESET, HeaderValue::from(seconds_up(verdict.reset_nanos)));
 }
 
 fn seconds_up(nanos: u64) -> u64 {

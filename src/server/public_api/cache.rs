@@ -50,7 +50,6 @@ pub struct CachedKey {
     pub key_id: i32,
     pub account_id: i32,
     pub token_id: i32,
-    pub name: Arc<str>,
     pub acl_id: i32,
     pub disabled: bool,
     pub key_expires_at: Option<i64>,

@@ -44,14 +44,10 @@ pub use crate::server::public_api::cache::DEFAULT_TTL;
 pub struct Grant {
     pub key_id: i32,
     pub account_id: i32,
-    pub name: Arc<str>,
     /// What the key may do.
     pub access: Access,
     /// The key's rate limit and where this request left it.
     pub limit: Option<(RateLimit, Verdict)>,
-    /// When this token stops working: the key's expiry or the end of the
-    /// token's grace after a roll, whichever comes first.
-    pub expires_at: Option<i64>,
     /// Let through only because the key's IP ACL reports rather than refuses.
     pub outside_report_only_acl: bool,
     pub answers: Arc<Answers>,
@@ -287,7 +283,6 @@ fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Mode
             key_id: key.id,
             account_id: key.account_id,
             token_id: token.id,
-            name: key.name.as_str().into(),
             acl_id: acl.id,
             disabled: key.disabled_at.is_some(),
             key_expires_at: key.expires_at,
@@ -328,14 +323,11 @@ fn decide(key: &CachedKey, acl: &CachedAcl, client: IpAddr, now_ms: i64) -> (Res
     if !inside && (!acl.report_only || acl.acl.is_none()) {
         return (Err(Denied::IpNotAllowed(client)), Outcome::Refused(Reason::IpNotAllowed));
     }
-    let expires_at = stops_working(key.key_expires_at, key.token_expires_at);
     let grant = Grant {
         key_id: key.key_id,
         account_id: key.account_id,
-        name: key.name.clone(),
         access: key.access,
         limit: None,
-        expires_at,
         outside_report_only_acl: !inside,
         answers: key.answers.clone(),
     };
@@ -415,7 +407,11 @@ mod tests {
         let verifier = Verifier::default();
         let t = cached_with(&verifier, 7, 3, "192.0.2.0/24");
         let grant = verifier.verify_cached(t.expose(), ip("192.0.2.9")).unwrap().unwrap();
-        assert_eq!((grant.key_id, &*grant.name, grant.expires_at), (7, "key 7", None));
+        let whoami: serde_json::Value = serde_json::from_slice(&grant.answers.whoami).unwrap();
+        assert_eq!(
+            (grant.key_id, &whoami["name"], &whoami["expires_at"]),
+            (7, &"key 7".into(), &serde_json::Value::Null)
+        );
         assert!(!grant.outside_report_only_acl);
         assert_eq!(
             verifier.verify_cached(t.expose(), ip("198.51.100.1")),
@@ -438,7 +434,13 @@ mod tests {
         verifier.preload(&token(2, &new), &expiring, &acl(1, "0.0.0.0/0"));
         let client = ip("192.0.2.1");
         let grant = verifier.verify_cached(old.expose(), client).unwrap().unwrap();
-        assert_eq!(grant.expires_at, Some(now + DAY_MS), "the earlier of token and key expiry");
+        let whoami: serde_json::Value = serde_json::from_slice(&grant.answers.whoami).unwrap();
+        let ends = chrono::DateTime::from_timestamp_millis(now + DAY_MS).unwrap();
+        assert_eq!(
+            whoami["expires_at"],
+            ends.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "the earlier of token and key expiry"
+        );
         assert!(verifier.verify_cached(new.expose(), client).unwrap().is_ok());
         clock.advance(Duration::from_millis(DAY_MS as u64));
         assert_eq!(verifier.verify_cached(old.expose(), client), Some(Err(Denied::Lifecycle(Refusal::TokenExpired))));
