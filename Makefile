@@ -28,7 +28,7 @@ BENCH_RUSTFLAGS := --cfg erase_components
 # it has built.
 BUILT := build
 
-.PHONY: run test test-postgres build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium playwright wrk postgresql
+.PHONY: run test test-postgres build e2e bench bench-smoke tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt minifier chromium playwright wrk postgresql
 
 ## run: build the release console and serve it on http://127.0.0.1:3000 (SQLite in data/)
 # The server runs directly rather than under `cargo leptos serve`, which relays
@@ -65,6 +65,7 @@ test-postgres: $(BUILT) playwright postgresql
 ## compressed once here (gzip and brotli beside each), not on every request
 build: tools
 	cargo leptos build --release --precompress --split
+	node bundle/minify.mjs target/site/pkg
 
 ## e2e: Playwright against the release build, on a fresh database
 e2e: $(BUILT) playwright
@@ -104,7 +105,7 @@ bench-smoke: $(BUILT) wrk postgresql
 	python3 benches/instances.py --quick
 	python3 benches/lighthouse.py --accessibility
 
-tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
+tools: wasm-target cargo-leptos wasm-bindgen wasm-opt minifier
 test-tools: chromium playwright wrk postgresql
 
 wasm-target:
@@ -154,6 +155,10 @@ wrk:
 # The tests' and benchmarks' own throw-away clusters (tests/postgres.sh) need only the server binaries.
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq postgresql; }
+
+# Terser, from bundle/'s lock file: minifies the bundle's JavaScript after each build.
+minifier:
+	@[ -d bundle/node_modules/terser ] || (cd bundle && npm ci --no-audit --no-fund)
 
 playwright:
 	@[ -x end2end/node_modules/.bin/playwright ] || (cd end2end && npm ci --no-audit --no-fund)

@@ -13,6 +13,7 @@ Blocking Time 0 ms and Time to Interactive at most 1.0 s (issue 11).
 
     python3 benches/lighthouse.py [--runs 3] [--json FILE]
     python3 benches/lighthouse.py --accessibility   # one pass, Accessibility only (make test)
+    python3 benches/lighthouse.py --preset desktop --page / --page KEY   # some pages only
 
 LIGHTHOUSE_REPORTS=DIR keeps each run's whole report there (long tasks,
 network requests), to see where a figure comes from.
@@ -107,14 +108,19 @@ def main():
     parser.add_argument("--json")
     parser.add_argument("--accessibility", action="store_true",
                         help="one pass, Accessibility only, both presets; fails below 100 (make test)")
+    parser.add_argument("--preset", choices=("desktop", "mobile"), action="append",
+                        help="only this preset (repeatable); both when not given")
+    parser.add_argument("--page", action="append", choices=PAGES,
+                        help="only this page (repeatable; KEY is a key's page); every page when not given")
     args = parser.parse_args()
+    presets = args.preset or ["desktop", "mobile"]
     install()
     figures = {}
     with signed_in_server(args.port, 50) as server:
-        pages = [key_page(server) if p == "KEY" else p for p in PAGES]
+        pages = [key_page(server) if p == "KEY" else p for p in (args.page or PAGES)]
         if args.accessibility:
             below = []
-            for preset in ("desktop", "mobile"):
+            for preset in presets:
                 for path in pages:
                     r = lighthouse(server.base + path, None if path == "/login" else server.cookie, preset, "accessibility")
                     print(f"{preset:8} {path:28} Accessibility {r['accessibility']:3}  {' '.join(r['failing'])}", flush=True)
@@ -123,7 +129,7 @@ def main():
             if below:
                 sys.exit("Accessibility below 100: " + "; ".join(below))
             return
-        for preset in ("desktop", "mobile"):
+        for preset in presets:
             for path in pages:
                 runs = [lighthouse(server.base + path, None if path == "/login" else server.cookie, preset)
                         for _ in range(args.runs)]
