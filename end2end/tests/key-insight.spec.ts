@@ -41,6 +41,13 @@ test.describe("A key's page", () => {
     // The chart, and the same figures as a table.
     const chart = page.getByRole('img', { name: /Requests per day over the last 30 days: 3 allowed\b/ });
     await expect(chart).toBeVisible();
+    // Reached by a link inside the console, the page was drawn in the browser:
+    // the bars are SVG (the chart's markup is set as one element's content), and
+    // today's, the only day with traffic, stands at full height.
+    const bars = chart.locator('rect.bar.allowed');
+    await expect(bars).toHaveCount(30);
+    expect(await bars.last().evaluate((bar) => bar.namespaceURI)).toBe('http://www.w3.org/2000/svg');
+    expect(await bars.last().evaluate((bar) => (bar as SVGGraphicsElement).getBBox().height)).toBe(138);
     const perDay = page.getByRole('table', { name: 'Requests per day' });
     await expect(perDay).toBeHidden();
     await page.getByRole('button', { name: 'Show as table' }).click();

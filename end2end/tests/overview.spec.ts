@@ -80,6 +80,9 @@ test('the Overview shows the requests, the busiest keys and the recent activity'
   const allowed = Number(await today.getByRole('cell').nth(0).textContent());
   expect(allowed).toBeGreaterThanOrEqual(799);
   await expect(requests.getByRole('img')).toHaveAttribute('aria-label', /Requests per day over the last 30 days: \d+ allowed/);
+  // The bars the server drew, one per day, kept by hydration.
+  await expect(requests.getByRole('img').locator('rect.bar.allowed')).toHaveCount(30);
+  expect(await requests.getByRole('img').locator('rect.bar.allowed').last().evaluate((bar) => (bar as SVGGraphicsElement).getBBox().height)).toBeGreaterThan(0);
 
   const recent = page.getByRole('region', { name: 'Recent activity' });
   await expect(recent.getByRole('listitem').first()).toContainText(`Created API key ${runnerUp}`);
