@@ -16,7 +16,6 @@ same for both endpoints. Needs valgrind (`apt install valgrind`).
 
 import argparse
 import glob
-import http.client
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import REPO, server_env  # noqa: E402
+from load import REPO, one_connection, server_env, wait_until_up  # noqa: E402
 
 
 def main():
@@ -40,14 +39,14 @@ def main():
         env = server_env(data, args.port, "instructions benchmark password",
                          DATABASE_URL=f"sqlite://{os.path.join(data, 'textpeak.db')}?mode=rwc")
         seed = os.path.join(REPO, "target", "release", "examples", "seed_keys")
-        token = subprocess.run([seed, "--history", *(["--scoped"] if args.scoped else []), "100"], env=env, capture_output=True, text=True, check=True,
+        token = subprocess.run([seed, *(["--scoped"] if args.scoped else []), "100"], env=env, capture_output=True, text=True, check=True,
                                cwd=REPO).stdout.strip()
         out = os.path.join(data, "callgrind.out")
         server = subprocess.Popen(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", args.binary],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
         try:
-            up(args.port)
+            wait_until_up(f"http://127.0.0.1:{args.port}/api/v1/health", server, timeout=120)
             batch(args.port, "/api/v1/whoami", token, 200)
             batch(args.port, "/api/v1/health", None, 200)
             figures = {"health": [], "whoami": []}
@@ -66,27 +65,8 @@ def main():
     print(f"  health / whoami: {health / whoami:.3f}")
 
 
-def up(port, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            batch(port, "/api/v1/health", None, 1)
-            return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("the server did not start under valgrind")
-
-
 def batch(port, path, token, count):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    for _ in range(count):
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            sys.exit(f"{path} answered {response.status}")
-    connection.close()
+    one_connection(port, path, [token] * count, "instructions")
 
 
 def measure(pid, out, port, path, token, count):

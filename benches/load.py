@@ -141,20 +141,27 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def cold_lookups(port, tokens):
-    """First use of each token, one request at a time on one connection: ms each."""
-    connection = http.client.HTTPConnection("127.0.0.1", port)
+def one_connection(port, path, tokens, what):
+    """One request per token (None: without one) on one keep-alive connection: ms each.
+    Any answer but 200 stops the benchmark."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     times = []
     for token in tokens:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         started = time.perf_counter()
-        connection.request("GET", "/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         response.read()
         times.append((time.perf_counter() - started) * 1000)
         if response.status != 200:
-            sys.exit(f"cold lookup answered {response.status}")
+            sys.exit(f"{what}: {path} answered {response.status}")
     connection.close()
     return times
+
+
+def cold_lookups(port, tokens):
+    """First use of each token, one request at a time on one connection: ms each."""
+    return one_connection(port, "/api/v1/whoami", tokens, "cold lookup")
 
 
 def warm(port, tokens, threads=8):
@@ -162,18 +169,9 @@ def warm(port, tokens, threads=8):
     before a rotating run: a wrk pass of a few seconds reached only part of 10,000."""
     import concurrent.futures
 
-    def use(share):
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        for token in share:
-            connection.request("GET", "/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
-            response = connection.getresponse()
-            response.read()
-            if response.status != 200:
-                sys.exit(f"warming the cache: whoami answered {response.status}")
-        connection.close()
-
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        list(pool.map(use, [tokens[i::threads] for i in range(threads)]))
+        shares = [tokens[i::threads] for i in range(threads)]
+        list(pool.map(lambda share: one_connection(port, "/api/v1/whoami", share, "warming the cache"), shares))
 
 
 def rss_mib(pid):
@@ -253,7 +251,7 @@ def main():
         started = time.time()
         wanted = args.cold + args.rotate
         seeded = subprocess.run(
-            [seed, "--history", str(args.keys), str(wanted), tokens_file], check=True, capture_output=True, text=True, env=env, cwd=REPO
+            [seed, str(args.keys), str(wanted), tokens_file], check=True, capture_output=True, text=True, env=env, cwd=REPO
         )
         token = seeded.stdout.strip()
         print(f"seeded {args.keys:,} keys ({args.database}) in {time.time() - started:.1f} s", flush=True)

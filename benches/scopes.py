@@ -43,7 +43,7 @@ SERVER = os.path.join(REPO, "target", "release", "textpeak")
 
 
 def seed(env, count, tokens_file, scoped):
-    command = [SEED, "--history", *(["--scoped"] if scoped else []), str(count), str(count), tokens_file]
+    command = [SEED, *(["--scoped"] if scoped else []), str(count), str(count), tokens_file]
     return subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=REPO).stdout.strip()
 
 

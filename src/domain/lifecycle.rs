@@ -54,6 +54,15 @@ pub enum Refusal {
     KeyExpired,
 }
 
+/// When a token stops working: the key's expiry or the end of the token's
+/// grace after a roll, whichever comes first (what whoami tells its caller).
+pub fn stops_working(key_expires_at: Option<i64>, token_expires_at: Option<i64>) -> Option<i64> {
+    match (key_expires_at, token_expires_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Decides whether a token may be used at `now`. An instant equal to an
 /// expiry is already past it: "expires at T" means "works before T".
 pub fn check(
@@ -211,6 +220,15 @@ mod tests {
     use super::*;
 
     const T0: i64 = 1_795_838_400_000; // 2026-11-28 04:00 UTC
+
+    #[test]
+    fn a_token_stops_working_at_the_earlier_of_its_grace_and_its_keys_expiry() {
+        assert_eq!(stops_working(None, None), None);
+        assert_eq!(stops_working(Some(T0), None), Some(T0));
+        assert_eq!(stops_working(None, Some(T0)), Some(T0));
+        assert_eq!(stops_working(Some(T0 + DAY_MS), Some(T0)), Some(T0));
+        assert_eq!(stops_working(Some(T0), Some(T0 + DAY_MS)), Some(T0));
+    }
 
     #[test]
     fn status_rules() {

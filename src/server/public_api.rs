@@ -64,7 +64,8 @@ impl Answers {
     }
 }
 
-/// Plain structs of strings and numbers: serialising them cannot fail.
+/// Plain structs of strings and numbers: serialising them cannot fail. The
+/// buffer is shrunk to the body (every cached key holds two of them).
 fn json(value: &impl serde::Serialize) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default().into_boxed_slice())
 }

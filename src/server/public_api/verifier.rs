@@ -277,7 +277,7 @@ fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Mode
         tracing::error!(ip_acl = acl.id, "stored IP ACL entries are unreadable; refusing its keys");
     }
     let access = api_keys::access_of(key);
-    let expires_at = stops_working(key.expires_at, token.expires_at);
+    let expires_at = lifecycle::stops_working(key.expires_at, token.expires_at);
     (
         CachedKey {
             key_id: key.id,
@@ -295,15 +295,6 @@ fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Mode
         },
         Arc::new(CachedAcl { name: acl.name.as_str().into(), acl: parsed, report_only: acl.report_only }),
     )
-}
-
-/// When a token stops working: the key's expiry or the end of the token's
-/// grace after a roll, whichever comes first.
-fn stops_working(key_expires_at: Option<i64>, token_expires_at: Option<i64>) -> Option<i64> {
-    match (key_expires_at, token_expires_at) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// The verdict, and how the use is recorded.
