@@ -9,7 +9,7 @@ use crate::db::entities::{
 };
 use crate::domain::permissions::Permission;
 use crate::domain::usage::{AddressStats, Asked, Counts, MAX_ADDRESSES, Reason, Recorded};
-use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, Func, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -135,24 +135,29 @@ pub async fn write(db: &DatabaseConnection, recorded: &Recorded) -> Result<(), D
     txn.commit().await
 }
 
-/// Last uses of many keys in one UPDATE; a key's time only ever moves forward.
+/// Last uses of many keys in one UPDATE joined to a VALUES list (a CASE per
+/// key made the database compare every row with every key: a quarter of a
+/// 10,000-key flush on PostgreSQL); a key's time only ever moves forward.
 async fn record_uses(db: &impl ConnectionTrait, uses: &[(i32, i64, String)]) -> Result<(), DbErr> {
     use api_key::Column;
-    let mut at = CaseStatement::new();
-    let mut ip = CaseStatement::new();
-    for (id, used_at, used_ip) in uses {
-        at = at.case(Expr::col(Column::Id).eq(*id), Expr::val(*used_at));
-        ip = ip.case(Expr::col(Column::Id).eq(*id), Expr::val(used_ip.clone()));
+    if uses.is_empty() {
+        return Ok(());
     }
-    let at: Expr = at.finally(Expr::col(Column::LastUsedAt)).into();
-    let ip: Expr = ip.finally(Expr::col(Column::LastUsedIp)).into();
-    api_key::Entity::update_many()
-        .col_expr(Column::LastUsedAt, at.clone())
-        .col_expr(Column::LastUsedIp, ip)
-        .filter(Column::Id.is_in(uses.iter().map(|u| u.0)))
-        .filter(Expr::col(Column::LastUsedAt).lt(at))
-        .exec(db)
-        .await?;
+    let used = Alias::new("used");
+    let (id, at, ip) = (Alias::new("column1"), Alias::new("column2"), Alias::new("column3"));
+    let values = uses.iter().map(|(key_id, used_at, used_ip)| (*key_id, *used_at, used_ip.clone()));
+    let update = sea_orm::sea_query::Query::update()
+        .table(api_key::Entity)
+        .value(Column::LastUsedAt, Expr::col((used.clone(), at.clone())))
+        .value(Column::LastUsedIp, Expr::col((used.clone(), ip)))
+        .from(sea_orm::sea_query::TableRef::ValuesList(
+            values.map(sea_orm::sea_query::IntoValueTuple::into_value_tuple).collect(),
+            sea_orm::sea_query::IntoIden::into_iden(used.clone()),
+        ))
+        .and_where(Expr::col((api_key::Entity, Column::Id)).equals((used.clone(), id)))
+        .and_where(Expr::col((api_key::Entity, Column::LastUsedAt)).lt(Expr::col((used, at))))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
@@ -280,19 +285,20 @@ async fn sum_weeks(db: &impl ConnectionTrait, keys: &[(i32, i32)], last_day: i64
         through_day: Set(last_day),
         requests: Set(0),
     });
-    key_usage_week::Entity::insert_many(rows).on_conflict_do_nothing_on([Column::KeyId]).exec(db).await?;
-    let ids = || keys.iter().map(|(key_id, _)| *key_id);
-    key_usage_week::Entity::update_many()
-        .col_expr(
-            Column::ThroughDay,
-            Expr::case(Expr::col(Column::ThroughDay).gt(last_day), Expr::col(Column::ThroughDay))
-                .finally(last_day)
-                .into(),
+    // One statement makes the missing weeks and moves (and locks) the others.
+    let stored = Expr::col((key_usage_week::Entity, Column::ThroughDay));
+    key_usage_week::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(Column::KeyId)
+                .value(
+                    Column::ThroughDay,
+                    Expr::case(stored.clone().gt(last_day), stored).finally(last_day),
+                )
+                .to_owned(),
         )
-        .filter(Column::KeyId.is_in(ids()))
         .exec(db)
         .await?;
-    sum_again(db, ids()).await
+    sum_again(db, keys.iter().map(|(key_id, _)| *key_id)).await
 }
 
 /// Sets these (locked) weeks to their days summed: the seven that end on
