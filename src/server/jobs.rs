@@ -2,7 +2,8 @@
 //! writing what tokens did ("last used", hourly counts, addresses, refusals;
 //! coalesced, never per request); forgetting what the sign-in and
 //! unknown-token limits, the 90-day usage history and the audit log's
-//! retention no longer need; keeping the token index current (catching up
+//! retention no longer need; reading cached tokens in use again before they
+//! expire; keeping the token index current (catching up
 //! on tokens other processes made, and an hourly rebuild that drops deleted
 //! ones); and, on PostgreSQL, hearing other instances' changes (`listener`)
 //! and sending the heartbeat that lets every listener know it still hears.
@@ -22,6 +23,9 @@ pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the token index adds the tokens other processes made.
 pub const CATCH_UP_INTERVAL: Duration = Duration::from_secs(2);
+/// How often cached tokens past their refresh point are read again (well
+/// inside the 1.5 s between the latest refresh point and expiry).
+pub const REFRESH_INTERVAL: Duration = Duration::from_millis(500);
 /// How often the token index is rebuilt, dropping deleted tokens.
 pub const REBUILD_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -56,7 +60,11 @@ impl Jobs {
                 share_limits(state.clone())
             })
         };
-        let mut running = vec![flush, prune, catch_up, rebuild, share_limits];
+        let refresh = {
+            let state = state.clone();
+            every(REFRESH_INTERVAL, stopped.clone(), move || refresh_tokens(state.clone()))
+        };
+        let mut running = vec![flush, prune, catch_up, rebuild, share_limits, refresh];
         if state.db.get_database_backend() == DbBackend::Postgres {
             let url = state.settings.database_url.clone();
             running.push(tokio::spawn(listener::run(url, state.db.clone(), state.verifier.clone(), stopped.clone())));
@@ -113,6 +121,12 @@ async fn catch_up(state: AppState) {
     let since = state.clock.now_ms() - crate::server::public_api::tokens::CATCH_UP_OVERLAP_MS;
     if let Err(e) = state.verifier.tokens().catch_up(&state.db, since).await {
         tracing::debug!(error = %e, "could not catch up on new tokens");
+    }
+}
+
+async fn refresh_tokens(state: AppState) {
+    if let Err(e) = state.verifier.refresh(&state.db).await {
+        tracing::debug!(error = %e, "could not refresh cached tokens; they are looked up when they expire");
     }
 }
 

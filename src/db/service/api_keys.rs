@@ -557,6 +557,42 @@ pub async fn find_by_digest(
     Ok(Some((token, key, acl)))
 }
 
+/// [`find_by_digest`] for many tokens at once, two queries a batch (the
+/// token cache's refresh job): what is found, by digest; a digest absent
+/// from the answer is no key's any more.
+pub async fn find_by_digests(
+    db: &impl ConnectionTrait,
+    digests: &[TokenDigest],
+) -> Result<Vec<(TokenDigest, api_key_token::Model, api_key::Model, ip_acl::Model)>, DbErr> {
+    if digests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<(api_key_token::Model, api_key::Model)> = api_key_token::Entity::find()
+        .filter(api_key_token::Column::Digest.is_in(digests.iter().map(|d| d.to_vec())))
+        .find_also_related(api_key::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(token, key)| Some((token, key?)))
+        .collect();
+    let acl_ids: std::collections::BTreeSet<i32> = found.iter().map(|(_, key)| key.ip_acl_id).collect();
+    let acls: std::collections::HashMap<i32, ip_acl::Model> = ip_acl::Entity::find()
+        .filter(ip_acl::Column::Id.is_in(acl_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|acl| (acl.id, acl))
+        .collect();
+    Ok(found
+        .into_iter()
+        .filter_map(|(token, key)| {
+            let digest = TokenDigest::try_from(token.digest.as_slice()).ok()?;
+            let acl = acls.get(&key.ip_acl_id)?.clone();
+            Some((digest, token, key, acl))
+        })
+        .collect())
+}
+
 /// How many of the account's keys are in each state, as the table's Status
 /// filter selects them (Active includes those expiring soon).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

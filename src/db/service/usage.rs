@@ -290,10 +290,7 @@ async fn sum_weeks(db: &impl ConnectionTrait, keys: &[(i32, i32)], last_day: i64
     key_usage_week::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::column(Column::KeyId)
-                .value(
-                    Column::ThroughDay,
-                    Expr::case(stored.clone().gt(last_day), stored).finally(last_day),
-                )
+                .value(Column::ThroughDay, Expr::case(stored.clone().gt(last_day), stored).finally(last_day))
                 .to_owned(),
         )
         .exec(db)

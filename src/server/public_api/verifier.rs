@@ -79,6 +79,9 @@ pub enum VerifyError {
     Stale(Duration),
 }
 
+/// Tokens read again per query by [`Verifier::refresh`].
+const REFRESH_BATCH: usize = 500;
+
 pub struct Verifier {
     cache: TokenCache,
     tokens: Tokens,
@@ -247,6 +250,30 @@ impl Verifier {
         }
     }
 
+    /// Reads again the cached tokens queued past their refresh point, a
+    /// batch at a time, so no request waits for the database for a token in
+    /// use. What fails stays cached until its TTL, then is looked up as a miss.
+    pub async fn refresh(&self, db: &impl ConnectionTrait) -> Result<usize, DbErr> {
+        let due = self.cache.take_due();
+        for batch in due.chunks(REFRESH_BATCH) {
+            let generation = self.cache.generation();
+            let found = api_keys::find_by_digests(db, batch).await?;
+            let mut gone: std::collections::HashSet<TokenDigest> = batch.iter().copied().collect();
+            // Many tokens share an ACL: each is parsed once a batch.
+            let mut acls: std::collections::HashMap<i32, Arc<CachedAcl>> = std::collections::HashMap::new();
+            let found = found
+                .into_iter()
+                .map(|(digest, token, key, acl)| {
+                    gone.remove(&digest);
+                    let cached_acl = acls.entry(acl.id).or_insert_with(|| cached_acl(&acl)).clone();
+                    (digest, cached_key(&key, &token, acl.id), acl.id, cached_acl)
+                })
+                .collect();
+            self.cache.keep_refreshed(generation, found, gone.into_iter().collect());
+        }
+        Ok(due.len())
+    }
+
     /// Puts a token in the cache and the index as if it had just been read
     /// (warm-up, benchmarks, tests).
     pub fn preload(&self, token: &api_key_token::Model, key: &api_key::Model, acl: &ip_acl::Model) {
@@ -272,29 +299,34 @@ impl Verifier {
 }
 
 fn cached(key: &api_key::Model, token: &api_key_token::Model, acl: &ip_acl::Model) -> (CachedKey, Arc<CachedAcl>) {
+    (cached_key(key, token, acl.id), cached_acl(acl))
+}
+
+fn cached_acl(acl: &ip_acl::Model) -> Arc<CachedAcl> {
     let parsed = Acl::from_stored(&acl.entries);
     if parsed.is_none() {
         tracing::error!(ip_acl = acl.id, "stored IP ACL entries are unreadable; refusing its keys");
     }
+    Arc::new(CachedAcl { name: acl.name.as_str().into(), acl: parsed, report_only: acl.report_only })
+}
+
+fn cached_key(key: &api_key::Model, token: &api_key_token::Model, acl_id: i32) -> CachedKey {
     let access = api_keys::access_of(key);
     let expires_at = lifecycle::stops_working(key.expires_at, token.expires_at);
-    (
-        CachedKey {
-            key_id: key.id,
-            account_id: key.account_id,
-            token_id: token.id,
-            acl_id: acl.id,
-            disabled: key.disabled_at.is_some(),
-            key_expires_at: key.expires_at,
-            token_expires_at: token.expires_at,
-            token_ended: token.ended,
-            access,
-            limit: api_keys::limit_of(key),
-            answers: Arc::new(Answers::render(key.id, key.account_id, &key.name, access, expires_at)),
-            loaded: Instant::now(),
-        },
-        Arc::new(CachedAcl { name: acl.name.as_str().into(), acl: parsed, report_only: acl.report_only }),
-    )
+    CachedKey {
+        key_id: key.id,
+        account_id: key.account_id,
+        token_id: token.id,
+        acl_id,
+        disabled: key.disabled_at.is_some(),
+        key_expires_at: key.expires_at,
+        token_expires_at: token.expires_at,
+        token_ended: token.ended,
+        access,
+        limit: api_keys::limit_of(key),
+        answers: Arc::new(Answers::render(key.id, key.account_id, &key.name, access, expires_at)),
+        loaded: Instant::now(),
+    }
 }
 
 /// The verdict, and how the use is recorded.
@@ -381,7 +413,7 @@ mod tests {
     use super::*;
     use crate::domain::lifecycle::DAY_MS;
     use crate::domain::token_index::prefix;
-    use crate::server::public_api::cache::{NEGATIVE_TTL, Touch};
+    use crate::server::public_api::cache::{DEFAULT_TTL, NEGATIVE_TTL, REFRESH_FROM, REFRESH_TO, Touch, refresh_after};
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -569,6 +601,86 @@ mod tests {
         assert_eq!(verifier.verify(&db, stranger.expose(), ip("192.0.2.1")).await.unwrap(), Err(Denied::Unknown));
         db.close_by_ref().await.unwrap();
         assert!(verifier.verify(&db, kept.expose(), ip("192.0.2.1")).await.is_err(), "no longer known");
+    }
+
+    /// Cached as if read `age` ago.
+    fn cached_since(verifier: &Verifier, id: i32, t: &Token, age: Duration) -> TokenDigest {
+        let (mut cached_key, cached_acl) = cached(&key(id, id), &token(id, t), &acl(id, "0.0.0.0/0"));
+        cached_key.loaded = Instant::now() - age;
+        let d = digest(t.expose());
+        verifier.cache().preload(d, cached_key, id, cached_acl);
+        d
+    }
+
+    #[test]
+    fn a_token_in_use_is_queued_for_a_refresh_once_past_its_point() {
+        let verifier = Verifier::default();
+        let d = cached_since(&verifier, 1, &Token::generate().unwrap(), Duration::ZERO);
+        let due = Instant::now() + refresh_after(DEFAULT_TTL, &d);
+        assert!(matches!(verifier.cache().get(&d, due - Duration::from_millis(5)), Cached::Hit(..)));
+        assert!(verifier.cache().take_due().is_empty(), "not yet");
+        assert!(matches!(verifier.cache().get(&d, due), Cached::Hit(..)), "answered from memory meanwhile");
+        assert!(matches!(verifier.cache().get(&d, due), Cached::Hit(..)));
+        assert_eq!(verifier.cache().take_due(), vec![d], "queued by the first request past the point only");
+        assert!(matches!(verifier.cache().get(&d, Instant::now() + DEFAULT_TTL), Cached::Miss), "expired");
+    }
+
+    #[test]
+    fn refresh_points_are_spread_over_the_end_of_the_ttl() {
+        let points: Vec<f64> = (0..2000)
+            .map(|_| refresh_after(DEFAULT_TTL, &digest(Token::generate().unwrap().expose())).as_secs_f64() / 30.0)
+            .collect();
+        assert!(points.iter().all(|p| (REFRESH_FROM..=REFRESH_TO).contains(p)), "within the window");
+        let (low, high) = points.iter().fold((1.0f64, 0.0f64), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
+        assert!(low < 0.76 && high > 0.94, "spread over it, not bunched: {low}..{high}");
+    }
+
+    #[test]
+    fn degraded_entries_are_not_refreshed_early() {
+        let verifier = Verifier::default();
+        verifier.cache().set_degraded(true);
+        let d = cached_since(&verifier, 1, &Token::generate().unwrap(), Duration::from_millis(900));
+        assert!(matches!(verifier.cache().get(&d, Instant::now()), Cached::Hit(..)));
+        assert!(verifier.cache().take_due().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refresh_renews_tokens_in_use_and_finds_keys_deleted_elsewhere() {
+        use crate::db::service::{accounts, api_keys, ip_acls};
+        let db = crate::db::connect("sqlite::memory:").await.unwrap();
+        let account = accounts::create(&db, "Refresh").await.unwrap();
+        let acl_id = ip_acls::all(&db, account.id).await.unwrap()[0].id;
+        let master = crate::domain::crypto::MasterKey::from_bytes(&[1; 32]);
+        let mut made = Vec::new();
+        for name in ["kept", "deleted"] {
+            let fields = api_keys::KeyFields::new(name, acl_id, None);
+            made.push(api_keys::create(&db, &master, account.id, &fields, 0).await.unwrap());
+        }
+        let verifier = Verifier::default();
+        let old = DEFAULT_TTL.mul_f64(REFRESH_TO);
+        let digests: Vec<TokenDigest> =
+            made.iter().map(|(key, _, t)| cached_since(&verifier, key.id, t, old)).collect();
+        api_keys::delete(&db, account.id, made[1].0.id).await.unwrap();
+        for d in &digests {
+            assert!(matches!(verifier.cache().get(d, Instant::now()), Cached::Hit(..)), "cached, and now due");
+        }
+        assert_eq!(verifier.refresh(&db).await.unwrap(), 2);
+        let later = Instant::now() + DEFAULT_TTL - old + Duration::from_secs(1);
+        assert!(matches!(verifier.cache().get(&digests[0], later), Cached::Hit(..)), "renewed: lives on");
+        assert!(matches!(verifier.cache().get(&digests[1], Instant::now()), Cached::Unknown), "deleted: refused");
+        assert_eq!(verifier.lookups(), 0, "no request waited for the database");
+    }
+
+    #[tokio::test]
+    async fn a_refresh_the_database_cannot_answer_leaves_the_entry_until_its_ttl() {
+        let verifier = Verifier::default();
+        let d = cached_since(&verifier, 1, &Token::generate().unwrap(), DEFAULT_TTL.mul_f64(REFRESH_TO));
+        assert!(matches!(verifier.cache().get(&d, Instant::now()), Cached::Hit(..)));
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        db.close_by_ref().await.unwrap();
+        assert!(verifier.refresh(&db).await.is_err());
+        assert!(matches!(verifier.cache().get(&d, Instant::now()), Cached::Hit(..)), "still answering");
+        assert!(matches!(verifier.cache().get(&d, Instant::now() + DEFAULT_TTL), Cached::Miss), "then looked up");
     }
 
     #[test]
