@@ -281,7 +281,8 @@ def main():
             rotated = None
             if rotating:
                 # Each round: one pass first, so every token is cached (its first use is a cold
-                # lookup); whoami right after it, well within the cache's 30 s of the pass; then
+                # lookup; later rounds find most cached, and the refresh job reads each again
+                # before it expires, as it would in steady use); whoami right after it; then
                 # health through the same request script, whose Lua costs wrk as much for health
                 # as for whoami. The ratio is the median of the rounds' ratios, each health next
                 # to its whoami (the req/s figures are medians of their own).
