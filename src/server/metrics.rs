@@ -26,6 +26,7 @@ pub const CACHE_HITS: &str = "textpeak_token_cache_hits_total";
 pub const CACHE_MISSES: &str = "textpeak_token_cache_misses_total";
 pub const INDEX_TOKENS: &str = "textpeak_token_index_tokens";
 pub const DB_LOOKUPS: &str = "textpeak_database_lookups_total";
+pub const REFRESHES: &str = "textpeak_token_refreshes_total";
 pub const LISTENER_UP: &str = "textpeak_listener_up";
 pub const LISTENER_UNHEARD: &str = "textpeak_listener_unheard_seconds";
 pub const CHANGES_PUBLISHED: &str = "textpeak_changes_published_total";
@@ -92,6 +93,7 @@ fn describe() {
     describe_counter!(CACHE_MISSES, "Verifications the token cache could not decide");
     describe_gauge!(INDEX_TOKENS, "Token digests in the in-memory index that refuses made-up tokens");
     describe_counter!(DB_LOOKUPS, "Token lookups that went to the database");
+    describe_counter!(REFRESHES, "Cached tokens in use read again before expiry, by outcome (renewed, gone, failed)");
     describe_gauge!(LISTENER_UP, "1 while this instance hears other instances' changes (PostgreSQL)");
     describe_gauge!(LISTENER_UNHEARD, Unit::Seconds, "Seconds since the database was last heard (PostgreSQL)");
     describe_counter!(CHANGES_PUBLISHED, "Key, IP ACL and token changes announced to other instances");
@@ -132,6 +134,11 @@ pub fn cache(hit: bool) {
 
 pub fn database_lookup() {
     counter!(DB_LOOKUPS).increment(1);
+}
+
+/// What a batch of the token cache's refresh came to.
+pub fn refreshed(outcome: &'static str, tokens: usize) {
+    counter!(REFRESHES, "outcome" => outcome).increment(tokens as u64);
 }
 
 pub fn changes_published(count: usize) {

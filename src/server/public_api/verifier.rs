@@ -255,9 +255,15 @@ impl Verifier {
     /// use. What fails stays cached until its TTL, then is looked up as a miss.
     pub async fn refresh(&self, db: &impl ConnectionTrait) -> Result<usize, DbErr> {
         let due = self.cache.take_due();
-        for batch in due.chunks(REFRESH_BATCH) {
+        for (done, batch) in due.chunks(REFRESH_BATCH).enumerate() {
             let generation = self.cache.generation();
-            let found = api_keys::find_by_digests(db, batch).await?;
+            let found = match api_keys::find_by_digests(db, batch).await {
+                Ok(found) => found,
+                Err(e) => {
+                    metrics::refreshed("failed", due.len() - done * REFRESH_BATCH);
+                    return Err(e);
+                }
+            };
             let mut gone: std::collections::HashSet<TokenDigest> = batch.iter().copied().collect();
             // Many tokens share an ACL: each is parsed once a batch.
             let mut acls: std::collections::HashMap<i32, Arc<CachedAcl>> = std::collections::HashMap::new();
@@ -268,7 +274,9 @@ impl Verifier {
                     let cached_acl = acls.entry(acl.id).or_insert_with(|| cached_acl(&acl)).clone();
                     (digest, cached_key(&key, &token, acl.id), acl.id, cached_acl)
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            metrics::refreshed("renewed", found.len());
+            metrics::refreshed("gone", gone.len());
             self.cache.keep_refreshed(generation, found, gone.into_iter().collect());
         }
         Ok(due.len())
@@ -644,7 +652,7 @@ mod tests {
         assert!(verifier.cache().take_due().is_empty());
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refresh_renews_tokens_in_use_and_finds_keys_deleted_elsewhere() {
         use crate::db::service::{accounts, api_keys, ip_acls};
         let db = crate::db::connect("sqlite::memory:").await.unwrap();
@@ -664,7 +672,17 @@ mod tests {
         for d in &digests {
             assert!(matches!(verifier.cache().get(d, Instant::now()), Cached::Hit(..)), "cached, and now due");
         }
-        assert_eq!(verifier.refresh(&db).await.unwrap(), 2);
+        // Counted for the operator as they come out (a recorder of this thread's own).
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let counts = recorder.handle();
+        let refreshed =
+            ::metrics::with_local_recorder(&recorder, || futures::executor::block_on(verifier.refresh(&db)));
+        assert_eq!(refreshed.unwrap(), 2);
+        let counts = counts.render();
+        for outcome in ["renewed", "gone"] {
+            let line = format!("textpeak_token_refreshes_total{{outcome=\"{outcome}\"}} 1");
+            assert!(counts.contains(&line), "{line} in\n{counts}");
+        }
         let later = Instant::now() + DEFAULT_TTL - old + Duration::from_secs(1);
         assert!(matches!(verifier.cache().get(&digests[0], later), Cached::Hit(..)), "renewed: lives on");
         assert!(matches!(verifier.cache().get(&digests[1], Instant::now()), Cached::Unknown), "deleted: refused");
