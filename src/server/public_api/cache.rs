@@ -88,7 +88,7 @@ pub struct CachedAcl {
 /// A cached key and whether a request has taken on its refresh.
 struct Slot {
     key: CachedKey,
-    /// Its age when a request reads it again ahead of expiry.
+    /// Its age when the first request past it queues it for the refresh job.
     refresh_after: Duration,
     refresh_claimed: AtomicBool,
 }
