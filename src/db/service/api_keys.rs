@@ -543,18 +543,8 @@ pub async fn find_by_digest(
     db: &impl ConnectionTrait,
     token_digest: &TokenDigest,
 ) -> Result<Option<(api_key_token::Model, api_key::Model, ip_acl::Model)>, DbErr> {
-    let Some((token, Some(key))) = api_key_token::Entity::find()
-        .filter(api_key_token::Column::Digest.eq(token_digest.to_vec()))
-        .find_also_related(api_key::Entity)
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Some(acl) = ip_acl::Entity::find_by_id(key.ip_acl_id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(Some((token, key, acl)))
+    let found = find_by_digests(db, std::slice::from_ref(token_digest)).await?;
+    Ok(found.into_iter().next().map(|(_, token, key, acl)| (token, key, acl)))
 }
 
 /// [`find_by_digest`] for many tokens at once, two queries a batch (the

@@ -9,7 +9,7 @@ use crate::db::entities::{
 };
 use crate::domain::permissions::Permission;
 use crate::domain::usage::{AddressStats, Asked, Counts, MAX_ADDRESSES, Reason, Recorded};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, IntoIden, IntoValueTuple, OnConflict, Query, TableRef};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -145,15 +145,12 @@ async fn record_uses(db: &impl ConnectionTrait, uses: &[(i32, i64, String)]) -> 
     }
     let used = Alias::new("used");
     let (id, at, ip) = (Alias::new("column1"), Alias::new("column2"), Alias::new("column3"));
-    let values = uses.iter().map(|(key_id, used_at, used_ip)| (*key_id, *used_at, used_ip.clone()));
-    let update = sea_orm::sea_query::Query::update()
+    let values = uses.iter().map(|(key_id, used_at, used_ip)| (*key_id, *used_at, used_ip.clone()).into_value_tuple());
+    let update = Query::update()
         .table(api_key::Entity)
         .value(Column::LastUsedAt, Expr::col((used.clone(), at.clone())))
         .value(Column::LastUsedIp, Expr::col((used.clone(), ip)))
-        .from(sea_orm::sea_query::TableRef::ValuesList(
-            values.map(sea_orm::sea_query::IntoValueTuple::into_value_tuple).collect(),
-            sea_orm::sea_query::IntoIden::into_iden(used.clone()),
-        ))
+        .from(TableRef::ValuesList(values.collect(), used.clone().into_iden()))
         .and_where(Expr::col((api_key::Entity, Column::Id)).equals((used.clone(), id)))
         .and_where(Expr::col((api_key::Entity, Column::LastUsedAt)).lt(Expr::col((used, at))))
         .to_owned();

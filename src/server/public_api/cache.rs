@@ -85,11 +85,9 @@ pub struct CachedAcl {
     pub report_only: bool,
 }
 
-/// A cached key and whether a request has taken on its refresh.
+/// A cached key and whether a request has queued its refresh.
 struct Slot {
     key: CachedKey,
-    /// Its age when the first request past it queues it for the refresh job.
-    refresh_after: Duration,
     refresh_claimed: AtomicBool,
 }
 
@@ -116,13 +114,20 @@ struct Entries {
 }
 
 impl Entries {
-    fn insert(&mut self, digest: TokenDigest, key: CachedKey, ttl: Duration) {
+    fn insert(&mut self, digest: TokenDigest, key: CachedKey) {
         let digests = self.by_key.entry(key.key_id).or_default();
         if !digests.contains(&digest) {
             digests.push(digest);
         }
-        let refresh_after = refresh_after(ttl, &digest);
-        self.keys.insert(digest, Slot { key, refresh_after, refresh_claimed: AtomicBool::new(false) });
+        self.keys.insert(digest, Slot { key, refresh_claimed: AtomicBool::new(false) });
+    }
+
+    /// Remembers that no key has this digest (bounded: past the bound the list starts afresh).
+    fn remember_unknown(&mut self, digest: TokenDigest, now: Instant) {
+        if self.unknown.len() >= NEGATIVE_MAX {
+            self.unknown.clear();
+        }
+        self.unknown.insert(digest, now);
     }
 
     fn remove(&mut self, digest: &TokenDigest) {
@@ -182,6 +187,9 @@ pub struct TokenCache {
     refresh_due: Mutex<Vec<TokenDigest>>,
     generation: AtomicU64,
     ttl: Duration,
+    /// The earliest refresh point ([`REFRESH_FROM`] of `ttl`): before it a
+    /// hit compares one age and nothing more.
+    refresh_from: Duration,
     /// Set while other instances' changes cannot be heard.
     degraded: AtomicBool,
     /// Until when a failed lookup says the database is down.
@@ -201,6 +209,7 @@ impl TokenCache {
             refresh_due: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
             ttl,
+            refresh_from: ttl.mul_f64(REFRESH_FROM),
             degraded: AtomicBool::new(false),
             database_down_until: Mutex::new(None),
             listening_required: AtomicBool::new(false),
@@ -231,8 +240,9 @@ impl TokenCache {
             {
                 // Degraded entries live a second: not worth reading early.
                 if !degraded
-                    && age >= slot.refresh_after
+                    && age >= self.refresh_from
                     && !slot.refresh_claimed.load(Ordering::Relaxed)
+                    && age >= refresh_after(self.ttl, digest)
                     && !slot.refresh_claimed.swap(true, Ordering::Relaxed)
                 {
                     self.due().push(*digest);
@@ -254,36 +264,6 @@ impl TokenCache {
         std::mem::take(&mut *self.due())
     }
 
-    /// What a refresh read, kept in one go: each as [`Self::keep`] would
-    /// (not if the generation moved, nor while its key is unsettled), and
-    /// those no key has any more are forgotten and remembered as unknown.
-    pub fn keep_refreshed(
-        &self,
-        generation: u64,
-        found: Vec<(TokenDigest, CachedKey, i32, Arc<CachedAcl>)>,
-        gone: Vec<TokenDigest>,
-    ) {
-        let mut entries = self.write();
-        entries.last_known.clear();
-        if self.generation() != generation {
-            return;
-        }
-        let now = Instant::now();
-        for (digest, key, acl_id, acl) in found {
-            if !entries.unsettled(key.key_id, acl_id, now) {
-                entries.insert(digest, key, self.ttl);
-                entries.acls.insert(acl_id, acl);
-            }
-        }
-        for digest in gone {
-            entries.remove(&digest);
-            if entries.unknown.len() >= NEGATIVE_MAX {
-                entries.unknown.clear();
-            }
-            entries.unknown.insert(digest, now);
-        }
-    }
-
     /// The generation to pass back to [`Self::keep`] after a database read.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -292,36 +272,52 @@ impl TokenCache {
     /// Keeps what a lookup read, unless a change landed meanwhile (the
     /// generation moved) or one touching this key may still be committing.
     pub fn keep(&self, generation: u64, digest: TokenDigest, key: CachedKey, acl_id: i32, acl: Arc<CachedAcl>) {
-        let mut entries = self.write();
-        // The database answers: changes can commit again, and this instance
-        // may not hear of them, so the last known state is over.
-        entries.last_known.clear();
-        if self.generation() != generation || entries.unsettled(key.key_id, acl_id, Instant::now()) {
-            return;
-        }
-        entries.unknown.remove(&digest);
-        entries.insert(digest, key, self.ttl);
-        entries.acls.insert(acl_id, acl);
+        self.keep_all(generation, vec![(digest, key, acl_id, acl)], Vec::new());
     }
 
     /// A lookup found no key with this digest.
     pub fn keep_unknown(&self, generation: u64, digest: TokenDigest) {
+        self.keep_all(generation, Vec::new(), vec![digest]);
+    }
+
+    /// What one read of the database found (a lookup, or a batch of the
+    /// refresh job), under one lock: each key as [`Self::keep`] says; each
+    /// digest no key has any more is forgotten at once (deleted elsewhere)
+    /// and, unless the generation moved, remembered as unknown.
+    pub fn keep_all(
+        &self,
+        generation: u64,
+        found: Vec<(TokenDigest, CachedKey, i32, Arc<CachedAcl>)>,
+        gone: Vec<TokenDigest>,
+    ) {
         let mut entries = self.write();
+        // The database answers: changes can commit again, and this instance
+        // may not hear of them, so the last known state is over.
         entries.last_known.clear();
-        // Deleted elsewhere (another instance): drop the stale entry too.
-        entries.remove(&digest);
-        if self.generation() == generation {
-            if entries.unknown.len() >= NEGATIVE_MAX {
-                entries.unknown.clear();
+        let current = self.generation() == generation;
+        let now = Instant::now();
+        for digest in gone {
+            entries.remove(&digest);
+            if current {
+                entries.remember_unknown(digest, now);
             }
-            entries.unknown.insert(digest, Instant::now());
+        }
+        if !current {
+            return;
+        }
+        for (digest, key, acl_id, acl) in found {
+            if !entries.unsettled(key.key_id, acl_id, now) {
+                entries.unknown.remove(&digest);
+                entries.insert(digest, key);
+                entries.acls.insert(acl_id, acl);
+            }
         }
     }
 
     /// Puts an entry in as if it had just been read (warm-up, benchmarks, tests).
     pub fn preload(&self, digest: TokenDigest, key: CachedKey, acl_id: i32, acl: Arc<CachedAcl>) {
         let mut entries = self.write();
-        entries.insert(digest, key, self.ttl);
+        entries.insert(digest, key);
         entries.acls.insert(acl_id, acl);
     }
 

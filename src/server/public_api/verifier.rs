@@ -277,7 +277,7 @@ impl Verifier {
                 .collect::<Vec<_>>();
             metrics::refreshed("renewed", found.len());
             metrics::refreshed("gone", gone.len());
-            self.cache.keep_refreshed(generation, found, gone.into_iter().collect());
+            self.cache.keep_all(generation, found, gone.into_iter().collect());
         }
         Ok(due.len())
     }
