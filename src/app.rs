@@ -103,8 +103,9 @@ pub fn App() -> impl IntoView {
 /// API Keys pages too made a first visit to API Keys heavier (shared code in
 /// many small files compresses worse) and slower (each file one more round
 /// trip); see BENCHMARKS.md. The server
-/// renders a lazy page as any other route, and names its file in the page
-/// so the browser fetches it early for hydration.
+/// renders a lazy page as any other route, and has the browser fetch its
+/// files for hydration as soon as the page has painted
+/// ([`split::fetch_after_paint`]).
 ///
 /// Written out rather than with `#[lazy_route]`, whose loader panics when
 /// the file cannot be fetched (the connection drops at that moment), which
@@ -126,7 +127,7 @@ macro_rules! lazy_page {
 
             async fn view(_this: Self) -> AnyView {
                 #[cfg(feature = "ssr")]
-                leptos::prefetch_lazy_fn_on_server(stringify!($split));
+                split::fetch_after_paint(stringify!($split));
                 $split().await.unwrap_or_else(|split::NotLoaded| $not_loaded())
             }
 
