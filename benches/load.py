@@ -275,9 +275,9 @@ def main():
                   f"p99 {percentile(cold_ms, 0.99):.3f} ms", flush=True)
             request = urllib.request.Request(f"{base}/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
             answer = json.load(urllib.request.urlopen(request))
+            # Only that it answers as whoami: what the body holds is the tests' concern
+            # (an older build given with --binary answers with more).
             assert answer["name"], answer
-            # Since issue 21 whoami no longer names the key's IP ACL (an older build, given with --binary, did).
-            assert "ip_acl" not in answer or args.binary != parser.get_default("binary"), answer
             results = {"health": [], "whoami": []}
             for round_ in range(args.rounds):
                 for name, token_for in (("health", None), ("whoami", token)):
