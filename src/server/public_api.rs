@@ -32,10 +32,19 @@ use std::sync::Arc;
 pub struct Answers {
     pub whoami: Bytes,
     pub check: Bytes,
+    /// `RateLimit-Limit`, for a key with a limit: a clone per request, not a number formatted and allocated.
+    pub limit: Option<HeaderValue>,
 }
 
 impl Answers {
-    pub fn render(key_id: i32, account_id: i32, name: &str, access: Access, expires_at: Option<i64>) -> Self {
+    pub fn render(
+        key_id: i32,
+        account_id: i32,
+        name: &str,
+        access: Access,
+        expires_at: Option<i64>,
+        limit: Option<RateLimit>,
+    ) -> Self {
         // Fields in the order serde_json's maps gave them before, so the bytes are unchanged.
         #[derive(serde::Serialize)]
         struct WhoAmI<'a> {
@@ -60,6 +69,7 @@ impl Answers {
         Answers {
             whoami: json(&WhoAmI { expires_at, name, permissions }),
             check: json(&Checked { account_id, expires_at, key_id, name, permissions }),
+            limit: limit.map(|limit| HeaderValue::from(limit.requests)),
         }
     }
 }
@@ -95,7 +105,8 @@ impl ApiCaller {
     pub fn answer(&self, body: impl IntoResponse) -> Response {
         let mut response = body.into_response();
         if let Some((limit, verdict)) = self.limit {
-            rate_limit_headers(response.headers_mut(), limit, verdict);
+            let value = self.answers.limit.clone().unwrap_or_else(|| HeaderValue::from(limit.requests));
+            rate_limit_headers(response.headers_mut(), value, verdict);
         }
         response
     }
@@ -104,15 +115,24 @@ impl ApiCaller {
 /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (the IETF
 /// RateLimit header fields draft): the allowance, what is left, and the
 /// seconds until all of it is back.
-fn rate_limit_headers(headers: &mut axum::http::HeaderMap, limit: RateLimit, verdict: Verdict) {
+fn rate_limit_headers(headers: &mut axum::http::HeaderMap, limit: HeaderValue, verdict: Verdict) {
     // Names made once at compile time: a `&str` name is checked on every insert.
     const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
     const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
     const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
     headers.reserve(3);
-    headers.insert(LIMIT, HeaderValue::from(limit.requests));
+    headers.insert(LIMIT, limit);
     headers.insert(REMAINING, HeaderValue::from(verdict.remaining));
-    headers.insert(RESET, HeaderValue::from(seconds_up(verdict.reset_nanos)));
+    headers.insert(RESET, small_number(seconds_up(verdict.reset_nanos)));
+}
+
+/// A header value of a number; those up to a minute, the usual `RateLimit-Reset`
+/// of a key used below its limit, made once and shared, not allocated per request.
+fn small_number(n: u64) -> HeaderValue {
+    static SMALL: std::sync::LazyLock<Vec<HeaderValue>> = std::sync::LazyLock::new(|| {
+        (0..=60u64).map(|n| HeaderValue::from_static(Box::leak(n.to_string().into_boxed_str()))).collect()
+    });
+    usize::try_from(n).ok().and_then(|i| SMALL.get(i)).cloned().unwrap_or_else(|| HeaderValue::from(n))
 }
 
 fn seconds_up(nanos: u64) -> u64 {
@@ -225,7 +245,7 @@ impl IntoResponse for ApiError {
                 });
                 let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
                 let headers = response.headers_mut();
-                rate_limit_headers(headers, limit, verdict);
+                rate_limit_headers(headers, HeaderValue::from(limit.requests), verdict);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds_up(verdict.retry_after_nanos).max(1)));
                 return response;
             }
@@ -430,7 +450,9 @@ mod tests {
     fn answers_are_the_api_shape() {
         use crate::domain::permissions::Scopes;
         let restricted = Access::Restricted(Scopes::of([Permission::SmsSend, Permission::SmsRead]));
-        let answers = Answers::render(7, 3, "Billing \"prod\"", restricted, Some(1_795_838_400_000));
+        let limit = RateLimit { requests: 5, per: crate::domain::rate_limit::Period::Minute };
+        let answers = Answers::render(7, 3, "Billing \"prod\"", restricted, Some(1_795_838_400_000), Some(limit));
+        assert_eq!(answers.limit, Some(HeaderValue::from_static("5")));
         let text = |b: &Bytes| String::from_utf8(b.to_vec()).unwrap();
         assert_eq!(
             text(&answers.whoami),
@@ -440,9 +462,17 @@ mod tests {
             text(&answers.check),
             r#"{"account_id":3,"expires_at":"2026-11-28T04:00:00Z","key_id":7,"name":"Billing \"prod\"","permissions":["sms:send","sms:read"]}"#
         );
-        let full = Answers::render(1, 1, "k", Access::Full, None);
+        let full = Answers::render(1, 1, "k", Access::Full, None, None);
+        assert_eq!(full.limit, None);
         let before = json!({ "name": "k", "permissions": Access::Full.scopes().iter().map(Permission::code).collect::<Vec<_>>(), "expires_at": null });
         assert_eq!(full.whoami, serde_json::to_vec(&before).unwrap());
+    }
+
+    #[test]
+    fn small_numbers_are_shared_and_the_rest_made() {
+        for n in [0u64, 1, 59, 60, 61, 3600, u64::MAX] {
+            assert_eq!(small_number(n), HeaderValue::from(n), "{n}");
+        }
     }
 
     /// The outcome label an operator alerts on is the code a client reads.

@@ -151,7 +151,7 @@ impl Verifier {
         match self.cache.get(&digest, now) {
             Cached::Hit(key, acl) => {
                 metrics::cache(true);
-                return Ok(self.decide_and_record(&key, &acl, client));
+                return Ok(self.decide_and_record(&key, &acl, client, now));
             }
             Cached::Unknown => {
                 metrics::cache(true);
@@ -180,7 +180,7 @@ impl Verifier {
         if self.cache.database_known_down(now)
             && let Some((key, acl)) = self.cache.last_known(&digest)
         {
-            return Ok(self.decide_and_record(&key, &acl, client));
+            return Ok(self.decide_and_record(&key, &acl, client, now));
         }
         let generation = self.cache.generation();
         self.lookups.fetch_add(1, Ordering::Relaxed);
@@ -193,7 +193,7 @@ impl Verifier {
                 // cannot be asked: kept only while no lookup has succeeded since
                 // the listener dropped, and nothing commits while it is down.
                 return match self.cache.last_known(&digest) {
-                    Some((key, acl)) => Ok(self.decide_and_record(&key, &acl, client)),
+                    Some((key, acl)) => Ok(self.decide_and_record(&key, &acl, client, Instant::now())),
                     None => Err(VerifyError::Db(e)),
                 };
             }
@@ -205,17 +205,24 @@ impl Verifier {
             return Ok(Err(Denied::Unknown));
         };
         let (cached_key, cached_acl) = cached(&key, &token, &acl);
-        let verdict = self.decide_and_record(&cached_key, &cached_acl, client);
+        let verdict = self.decide_and_record(&cached_key, &cached_acl, client, Instant::now());
         self.cache.keep(generation, digest, cached_key, acl.id, cached_acl);
         Ok(verdict)
     }
 
-    fn decide_and_record(&self, key: &CachedKey, acl: &CachedAcl, client: IpAddr) -> Result<Grant, Denied> {
+    /// `now`: the request's instant, read once (a clock read is not free on the hot path).
+    fn decide_and_record(
+        &self,
+        key: &CachedKey,
+        acl: &CachedAcl,
+        client: IpAddr,
+        now: Instant,
+    ) -> Result<Grant, Denied> {
         let at = self.clock.now_ms();
         let (mut verdict, mut outcome) = decide(key, acl, client, at);
         // Past every refusal of the token itself, the key's rate limit.
         if let (Ok(grant), Some(limit)) = (&mut verdict, key.limit) {
-            let checked = self.rate_limits.check(key.key_id, limit);
+            let checked = self.rate_limits.check_at(key.key_id, limit, now);
             if checked.allowed {
                 grant.limit = Some((limit, checked));
             } else {
@@ -240,8 +247,9 @@ impl Verifier {
             return Some(Err(Denied::Malformed));
         };
         let digest = digest(token.expose());
-        match self.cache.get(&digest, Instant::now()) {
-            Cached::Hit(key, acl) => Some(self.decide_and_record(&key, &acl, client)),
+        let now = Instant::now();
+        match self.cache.get(&digest, now) {
+            Cached::Hit(key, acl) => Some(self.decide_and_record(&key, &acl, client, now)),
             Cached::Unknown => Some(Err(Denied::Unknown)),
             Cached::Miss => match self.tokens.may_exist(&digest) {
                 Some(false) => Some(Err(Denied::Unknown)),
@@ -320,6 +328,7 @@ fn cached_acl(acl: &ip_acl::Model) -> Arc<CachedAcl> {
 
 fn cached_key(key: &api_key::Model, token: &api_key_token::Model, acl_id: i32) -> CachedKey {
     let access = api_keys::access_of(key);
+    let limit = api_keys::limit_of(key);
     let expires_at = lifecycle::stops_working(key.expires_at, token.expires_at);
     CachedKey {
         key_id: key.id,
@@ -331,8 +340,8 @@ fn cached_key(key: &api_key::Model, token: &api_key_token::Model, acl_id: i32) -
         token_expires_at: token.expires_at,
         token_ended: token.ended,
         access,
-        limit: api_keys::limit_of(key),
-        answers: Arc::new(Answers::render(key.id, key.account_id, &key.name, access, expires_at)),
+        limit,
+        answers: Arc::new(Answers::render(key.id, key.account_id, &key.name, access, expires_at, limit)),
         loaded: Instant::now(),
     }
 }
