@@ -57,11 +57,34 @@ def get(url, token):
         return response.status, json.load(response), response.headers
 
 
-def costs(kind, keys, seconds, rounds, rotating, connections, port):
+def flush_metrics(metrics_port):
+    """How many usage flushes the server has run, and their seconds in all."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as page:
+        text = page.read().decode()
+    found = [re.search(rf"^textpeak_usage_flush_duration_seconds_{part}(?:{{[^}}]*}})?\s+(\S+)$", text, re.M)
+             for part in ("count", "sum")]
+    # Not on the page before the first flush (a minute after start).
+    return tuple(float(m.group(1)) if m else 0.0 for m in found)
+
+
+def after_flush(metrics_port, timeout=75):
+    """Waits for the next usage flush to end; returns how long it took (s)."""
+    count, total = flush_metrics(metrics_port)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.1)
+        now_count, now_total = flush_metrics(metrics_port)
+        if now_count > count:
+            return (now_total - total) / (now_count - count)
+    sys.exit(f"no usage flush in {timeout} s")
+
+
+def costs(kind, keys, seconds, rounds, rotating, connections, port, synced=True):
     """Part 1 on one database: the figures, as a dict."""
     base = f"http://127.0.0.1:{port}"
+    metrics_port = port + 20
     with tempfile.TemporaryDirectory() as data, database(kind, data) as url:
-        env = server_env(data, port, PASSWORD, DATABASE_URL=url)
+        env = server_env(data, port, PASSWORD, DATABASE_URL=url, TEXTPEAK_METRICS_ADDR=f"127.0.0.1:{metrics_port}")
         plain_file, scoped_file = os.path.join(data, "plain.txt"), os.path.join(data, "scoped.txt")
         plain = seed(env, keys, plain_file, scoped=False)
         scoped = seed(env, keys, scoped_file, scoped=True)
@@ -95,11 +118,15 @@ def costs(kind, keys, seconds, rounds, rotating, connections, port):
             for name, tokens in (("whoami plain", plain_file), ("whoami scoped", scoped_file)):
                 with open(tokens) as f:
                     token_lists[name] = (tokens, [line.strip() for line in f if line.strip()])
-            # The two kinds take turns going first: the flush comes every 60 s and a
-            # round lasts about 35 s, so in a fixed order it can fall on the same
-            # series round after round.
-            rotating_rounds = []
+            # Each round starts right after a usage flush and ends (about 35 s) before
+            # the next: the flush writes every key used in the minute, 10,000 to 20,000
+            # here, and took seconds of both CPUs, so it pulled down whichever window it
+            # fell in. It costs plain and restricted keys the same; its own time is
+            # reported beside. The two kinds take turns going first.
+            rotating_rounds, flushes = [], []
             for round_ in range(rotating):
+                # (--quick only reads the metric: waiting would add a minute a round to `make test`.)
+                flushes.append(after_flush(metrics_port) if synced else flush_metrics(metrics_port)[1])
                 one = {}
                 order = list(token_lists.items())
                 for name, (tokens, listed) in order if round_ % 2 == 0 else reversed(order):
@@ -126,6 +153,7 @@ def costs(kind, keys, seconds, rounds, rotating, connections, port):
         # run to divide by: the two kinds' own comparison.
         "rotating_scoped_vs_plain": round(
             statistics.median(r["whoami scoped"] / r["whoami plain"] for r in rotating_rounds), 3),
+        "flush_seconds": [round(f, 3) for f in flushes],
         "rotating_rounds": [
             {"plain": round(r["whoami plain"] / r["health"], 3), "scoped": round(r["whoami scoped"] / r["health"], 3)}
             for r in rotating_rounds
@@ -247,7 +275,7 @@ def main():
         shared_seconds, width = 6, 2
 
     figures = {"costs": [costs(kind, args.keys, args.seconds, args.rounds, args.rotating_rounds, args.connections,
-                               args.port)
+                               args.port, synced=not args.quick)
                          for kind in ("sqlite", "postgres")]}
     figures["shared"] = shared_limit(shared_seconds, width, 1000, args.port + 2)
 
@@ -257,7 +285,8 @@ def main():
               f"and a limit; check / whoami {c['check_vs_whoami']:.3f} (target >= 0.95); over {args.keys:,} tokens "
               f"{c['rotating_plain_ratio']:.3f} plain, {c['rotating_scoped_ratio']:.3f} scoped, scoped / plain "
               f"{c['rotating_scoped_vs_plain']:.3f} (medians of {len(c['rotating_rounds'])} rounds: "
-              f"{c['rotating_rounds']})")
+              f"{c['rotating_rounds']}); each round right after a usage flush, which took "
+              f"{', '.join(f'{f:.2f}' for f in c['flush_seconds'])} s")
     shared = figures["shared"]
     windows = ", ".join(
         f"{w}: {shared['let_through'][w]:,} ({shared['ratios'][w]:.3f}; A {shared['per_instance'][0][w]:,}, "
