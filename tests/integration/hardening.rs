@@ -182,12 +182,13 @@ async fn unknown_usernames_answer_as_real_ones_at_every_point_of_the_throttle() 
         let expected = if attempt <= 5 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
         assert_eq!(real.0, expected, "attempt {attempt}");
     }
-    let median = |v: &mut Vec<Duration>| {
-        v.sort();
-        v[v.len() / 2].as_secs_f64()
-    };
-    let ratio = median(&mut times.0) / median(&mut times.1);
-    println!("wrong password for a real username against a made-up one, median time ratio {ratio:.2}");
+    // The fastest of each: other tests running at the same time only ever add
+    // to a sign-in's time (a median of five read 2.10 under a full `make test`
+    // and 0.92-1.08 alone), while a made-up name that skipped the password
+    // hash would be many times faster every time.
+    let fastest = |v: &Vec<Duration>| v.iter().min().expect("five timed attempts").as_secs_f64();
+    let ratio = fastest(&times.0) / fastest(&times.1);
+    println!("wrong password for a real username against a made-up one, fastest time ratio {ratio:.2}");
     assert!((0.5..2.0).contains(&ratio), "timing tells them apart: ratio {ratio:.2}");
 }
 
