@@ -17,6 +17,12 @@ each whoami series right after a warm-up that uses each of its tokens once
 turn. A round's ratios divide by the health of the same server in the same
 round; the figures are the medians of the rounds'.
 
+What it cannot separate: the older build has no metrics to wait for its
+usage flush (every 60 s, seconds of work for the keys used in the minute),
+and each server's flush falls in whichever windows follow, the other
+server's included. Read the rounds, not only the medians (BENCHMARKS.md,
+"A restricted key's own costs, taken apart").
+
     git worktree add /tmp/base22 5c77b7b   # the code the day issue 22 was filed
     RUSTFLAGS='--cfg erase_components' CARGO_TARGET_DIR=/tmp/base22/target cargo build --release \\
       --no-default-features --features ssr,sqlite,postgres --bin textpeak --example seed_keys
