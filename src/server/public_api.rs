@@ -469,7 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn small_numbers_are_shared_and_the_rest_made() {
+    fn small_numbers_read_as_any_other_number() {
         for n in [0u64, 1, 59, 60, 61, 3600, u64::MAX] {
             assert_eq!(small_number(n), HeaderValue::from(n), "{n}");
         }

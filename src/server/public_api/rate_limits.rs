@@ -119,13 +119,8 @@ impl RateLimits {
         self.sync.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One request of key `key_id` under `limit`.
-    pub fn check(&self, key_id: i32, limit: RateLimit) -> Verdict {
-        self.check_at(key_id, limit, Instant::now())
-    }
-
-    /// [`check`](Self::check) at the request's instant, read by the caller.
-    pub fn check_at(&self, key_id: i32, limit: RateLimit, at: Instant) -> Verdict {
+    /// One request of key `key_id` under `limit`, at the request's instant (read once by the caller).
+    pub fn check(&self, key_id: i32, limit: RateLimit, at: Instant) -> Verdict {
         let now = self.nanos_at(at);
         let mut cells = self.cells();
         let Cells { map, fresh, due } = &mut *cells;
@@ -378,20 +373,20 @@ mod tests {
         let (db, _, ids) = keys(&["busy"]).await;
         let limits = RateLimits::default();
         for _ in 0..9 {
-            assert!(limits.check(ids[0], LIMIT).allowed);
+            assert!(limits.check(ids[0], LIMIT, Instant::now()).allowed);
         }
         limits.sync(&db, 10_000).await.unwrap();
         assert_eq!(written(&db, &limits, ids[0]).await, None, "nine of an allowance of ten stay unwritten");
-        assert!(limits.check(ids[0], LIMIT).allowed);
+        assert!(limits.check(ids[0], LIMIT, Instant::now()).allowed);
         limits.sync(&db, 11_000).await.unwrap();
         assert_eq!(written(&db, &limits, ids[0]).await, Some(10));
         for _ in 0..5 {
-            assert!(limits.check(ids[0], LIMIT).allowed);
+            assert!(limits.check(ids[0], LIMIT, Instant::now()).allowed);
         }
         limits.sync(&db, 12_000).await.unwrap();
         assert_eq!(written(&db, &limits, ids[0]).await, Some(10), "five since the write stay unwritten");
         for _ in 0..5 {
-            assert!(limits.check(ids[0], LIMIT).allowed);
+            assert!(limits.check(ids[0], LIMIT, Instant::now()).allowed);
         }
         limits.sync(&db, 13_000).await.unwrap();
         assert_eq!(written(&db, &limits, ids[0]).await, Some(20));
@@ -404,7 +399,7 @@ mod tests {
         let limits = RateLimits::default();
         for id in &ids {
             for _ in 0..10 {
-                assert!(limits.check(*id, LIMIT).allowed);
+                assert!(limits.check(*id, LIMIT, Instant::now()).allowed);
             }
         }
         api_keys::delete(&db, account, ids[0]).await.unwrap();
@@ -422,18 +417,18 @@ mod tests {
         let (a, b) = (RateLimits::default(), RateLimits::default());
         let limit = RateLimit { requests: 100, per: Period::Hour };
         for _ in 0..60 {
-            assert!(a.check(ids[0], limit).allowed);
+            assert!(a.check(ids[0], limit, Instant::now()).allowed);
         }
         a.sync(&db, 10_000).await.unwrap();
         // B meets the key once A's row is older than B's last read: B reads
         // it because the key is new to B, and only then.
         b.sync(&db, 20_000).await.unwrap();
-        assert!(b.check(ids[0], limit).allowed);
+        assert!(b.check(ids[0], limit, Instant::now()).allowed);
         assert_eq!(b.cells().fresh, [ids[0]]);
         b.sync(&db, 21_000).await.unwrap();
         assert!(b.cells().fresh.is_empty());
         let mut on_b = 1;
-        while b.check(ids[0], limit).allowed {
+        while b.check(ids[0], limit, Instant::now()).allowed {
             on_b += 1;
         }
         assert_eq!(on_b, 40, "B let through what A left of the hundred");
@@ -443,7 +438,7 @@ mod tests {
     async fn keys_met_before_a_read_that_failed_are_read_at_the_next() {
         let (_, _, ids) = keys(&["met"]).await;
         let limits = RateLimits::default();
-        assert!(limits.check(ids[0], LIMIT).allowed);
+        assert!(limits.check(ids[0], LIMIT, Instant::now()).allowed);
         let closed = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
         closed.close_by_ref().await.unwrap();
         assert!(limits.sync(&closed, 10_000).await.is_err());

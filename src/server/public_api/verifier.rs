@@ -222,7 +222,7 @@ impl Verifier {
         let (mut verdict, mut outcome) = decide(key, acl, client, at);
         // Past every refusal of the token itself, the key's rate limit.
         if let (Ok(grant), Some(limit)) = (&mut verdict, key.limit) {
-            let checked = self.rate_limits.check_at(key.key_id, limit, now);
+            let checked = self.rate_limits.check(key.key_id, limit, now);
             if checked.allowed {
                 grant.limit = Some((limit, checked));
             } else {
